@@ -1,0 +1,138 @@
+//! The HTTPS client core systems use to call each other with their own certificate. Peer errors
+//! come back as the same Arrowhead error (type, code, origin), so they propagate unchanged through
+//! call chains as in the Java systems, and an unreachable peer is a clear 503 naming the URL.
+
+use crate::error::{ArrowheadError, ErrorMessage};
+use crate::identity::SystemIdentity;
+use crate::tls::{common_name, TlsContext};
+use openssl::x509::X509;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use std::time::Duration;
+
+#[derive(Clone)]
+pub struct CoreClient {
+    http: reqwest::Client,
+    /// In secure mode, the cloud every peer must belong to.
+    own_cloud: Option<String>,
+}
+
+impl CoreClient {
+    pub fn new(
+        tls: Option<&TlsContext>,
+        connect_timeout: Duration,
+        timeout: Duration,
+        accept_invalid_hostnames: bool,
+    ) -> Result<Self, String> {
+        let mut b = reqwest::Client::builder()
+            .tls_backend_native()
+            .connect_timeout(connect_timeout)
+            .timeout(timeout)
+            .pool_idle_timeout(Duration::from_secs(60));
+        let mut own_cloud = None;
+        if let Some(tls) = tls {
+            let mut roots = Vec::new();
+            for r in tls.client_roots() {
+                roots.push(
+                    reqwest::Certificate::from_der(&r.to_der().map_err(|e| e.to_string())?)
+                        .map_err(|e| e.to_string())?,
+                );
+            }
+            b = b
+                .identity(tls.reqwest_identity().map_err(|e| e.to_string())?)
+                .tls_certs_only(roots)
+                .tls_info(true)
+                .danger_accept_invalid_hostnames(accept_invalid_hostnames);
+            own_cloud = Some(tls.identity.cloud_cn());
+        }
+        Ok(Self {
+            http: b.build().map_err(|e| e.to_string())?,
+            own_cloud,
+        })
+    }
+
+    pub fn scheme(&self) -> &'static str {
+        if self.own_cloud.is_some() {
+            "https"
+        } else {
+            "http"
+        }
+    }
+
+    /// Sends a request and decodes a JSON answer (or the peer's Arrowhead error).
+    pub async fn send<B: Serialize + ?Sized, R: DeserializeOwned>(
+        &self,
+        method: reqwest::Method,
+        url: &str,
+        body: Option<&B>,
+    ) -> Result<R, ArrowheadError> {
+        let text = self.send_raw(method, url, body).await?;
+        let text = if text.is_empty() {
+            "null".to_owned()
+        } else {
+            text
+        };
+        serde_json::from_str(&text)
+            .map_err(|e| ArrowheadError::internal(format!("Unexpected answer from {url}: {e}")))
+    }
+
+    /// Like [`CoreClient::send`] but returns the body text.
+    pub async fn send_raw<B: Serialize + ?Sized>(
+        &self,
+        method: reqwest::Method,
+        url: &str,
+        body: Option<&B>,
+    ) -> Result<String, ArrowheadError> {
+        let mut req = self.http.request(method, url);
+        if let Some(b) = body {
+            req = req.json(b);
+        }
+        let resp = req.send().await.map_err(|e| {
+            let chain = error_chain(&e);
+            if chain.contains("certificate verify failed") {
+                ArrowheadError::auth(format!(
+                    "The system at {url} is not part of the same certificate chain of trust!"
+                ))
+            } else {
+                ArrowheadError::unavailable(format!("Could not get any response from: {url}"))
+            }
+        })?;
+        if let Some(cloud) = &self.own_cloud {
+            let peer = resp
+                .extensions()
+                .get::<reqwest::tls::TlsInfo>()
+                .and_then(|i| i.peer_certificate())
+                .and_then(|der| X509::from_der(der).ok())
+                .and_then(|c| common_name(&c))
+                .and_then(|cn| SystemIdentity::from_cn(&cn));
+            if !peer.is_some_and(|p| p.same_cloud(cloud)) {
+                return Err(ArrowheadError::auth(format!(
+                    "The system at {url} is not part of the same certificate chain of trust!"
+                )));
+            }
+        }
+        let status = resp.status();
+        let text = resp.text().await.map_err(|_| {
+            ArrowheadError::unavailable(format!("Could not get any response from: {url}"))
+        })?;
+        if status.is_success() {
+            return Ok(text);
+        }
+        match serde_json::from_str::<ErrorMessage>(&text) {
+            Ok(m) => Err(ArrowheadError::from_message(m)),
+            Err(_) => Err(ArrowheadError::internal(format!("{url} answered {status}"))
+                .with_code(status.as_u16())),
+        }
+    }
+}
+
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        s.push_str(": ");
+        s.push_str(&c.to_string());
+        cur = c.source();
+    }
+    s
+}

@@ -1,0 +1,600 @@
+//! Configuration read from a Java-style `application.properties` file, so an operator can reuse
+//! the files of a Java deployment unchanged. Every key can be overridden by an environment
+//! variable in Spring's relaxed form (`server.ssl.key-store` → `SERVER_SSL_KEYSTORE` or
+//! `SERVER_SSL_KEY_STORE`). Values are trimmed, because trailing blanks in properties files are a
+//! classic cause of failed Java deployments, and malformed values stop startup with a message
+//! naming the key.
+
+use crate::identity::CoreSystem;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ConfigError {
+    #[error("cannot read configuration file {0}: {1}")]
+    Io(String, String),
+    #[error("property '{key}': invalid value '{value}' ({reason})")]
+    Invalid {
+        key: String,
+        value: String,
+        reason: String,
+    },
+    #[error("property '{0}' is required")]
+    Missing(String),
+}
+
+impl ConfigError {
+    pub fn invalid(key: &str, value: &str, reason: impl Into<String>) -> Self {
+        Self::Invalid {
+            key: key.to_owned(),
+            value: value.to_owned(),
+            reason: reason.into(),
+        }
+    }
+}
+
+/// Raw key/value pairs from a properties file plus environment overrides.
+#[derive(Debug, Clone, Default)]
+pub struct Properties {
+    file: HashMap<String, String>,
+    env: HashMap<String, String>,
+    /// Directory relative paths in the file are resolved against.
+    base_dir: PathBuf,
+}
+
+impl Properties {
+    /// Reads `path` (if given) and takes overrides from the process environment.
+    pub fn load(path: Option<&Path>) -> Result<Self, ConfigError> {
+        let (text, base_dir) = match path {
+            Some(p) => {
+                let text = std::fs::read_to_string(p)
+                    .map_err(|e| ConfigError::Io(p.display().to_string(), e.to_string()))?;
+                let dir = p.parent().map(Path::to_path_buf).unwrap_or_default();
+                (text, dir)
+            }
+            None => (String::new(), PathBuf::from(".")),
+        };
+        let mut props = Self::parse(&text);
+        props.base_dir = base_dir;
+        props.env = std::env::vars().collect();
+        Ok(props)
+    }
+
+    /// Parses the `java.util.Properties` text format: `key=value`, `key: value` or `key value`,
+    /// `#`/`!` comments, backslash line continuations and escapes.
+    pub fn parse(text: &str) -> Self {
+        let mut file = HashMap::new();
+        let mut logical = String::new();
+        for raw in text.lines() {
+            let line = raw.trim_start();
+            if logical.is_empty()
+                && (line.is_empty() || line.starts_with('#') || line.starts_with('!'))
+            {
+                continue;
+            }
+            // An odd number of trailing backslashes continues the line.
+            let trailing = line.chars().rev().take_while(|c| *c == '\\').count();
+            if trailing % 2 == 1 {
+                logical.push_str(&line[..line.len() - 1]);
+                continue;
+            }
+            logical.push_str(line);
+            let (k, v) = split_property(&logical);
+            file.insert(unescape(&k), unescape(&v));
+            logical.clear();
+        }
+        if !logical.is_empty() {
+            let (k, v) = split_property(&logical);
+            file.insert(unescape(&k), unescape(&v));
+        }
+        Self {
+            file,
+            env: HashMap::new(),
+            base_dir: PathBuf::from("."),
+        }
+    }
+
+    /// Overrides used instead of the process environment (tests, embedding).
+    pub fn with_env<I: IntoIterator<Item = (String, String)>>(mut self, env: I) -> Self {
+        self.env = env.into_iter().collect();
+        self
+    }
+
+    pub fn set(&mut self, key: &str, value: impl Into<String>) {
+        self.file.insert(key.to_owned(), value.into());
+    }
+
+    /// The trimmed value of `key`; environment beats file; blank counts as absent.
+    pub fn get(&self, key: &str) -> Option<String> {
+        let upper = key.to_ascii_uppercase().replace('.', "_");
+        let candidates = [upper.replace('-', ""), upper.replace('-', "_")];
+        candidates
+            .iter()
+            .find_map(|k| self.env.get(k))
+            .or_else(|| self.file.get(key))
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
+    }
+
+    pub fn string(&self, key: &str, default: &str) -> String {
+        self.get(key).unwrap_or_else(|| default.to_owned())
+    }
+
+    pub fn parse_or<T: FromStr>(&self, key: &str, default: T) -> Result<T, ConfigError>
+    where
+        T::Err: std::fmt::Display,
+    {
+        match self.get(key) {
+            None => Ok(default),
+            Some(v) => v
+                .parse::<T>()
+                .map_err(|e| ConfigError::invalid(key, &v, e.to_string())),
+        }
+    }
+
+    pub fn bool_or(&self, key: &str, default: bool) -> Result<bool, ConfigError> {
+        match self.get(key) {
+            None => Ok(default),
+            Some(v) if v.eq_ignore_ascii_case("true") => Ok(true),
+            Some(v) if v.eq_ignore_ascii_case("false") => Ok(false),
+            Some(v) => Err(ConfigError::invalid(key, &v, "expected true or false")),
+        }
+    }
+
+    /// A file path: `classpath:` and `file:` prefixes are accepted (Java files use them) and
+    /// relative paths are resolved against the properties file's directory.
+    pub fn path(&self, key: &str) -> Option<PathBuf> {
+        let v = self.get(key)?;
+        let stripped = v
+            .strip_prefix("classpath:")
+            .or_else(|| v.strip_prefix("file:"))
+            .unwrap_or(&v);
+        let p = PathBuf::from(stripped.trim_start_matches("//"));
+        Some(if p.is_absolute() {
+            p
+        } else {
+            self.base_dir.join(p)
+        })
+    }
+}
+
+fn split_property(line: &str) -> (String, String) {
+    let mut escaped = false;
+    for (i, c) in line.char_indices() {
+        if escaped {
+            escaped = false;
+            continue;
+        }
+        match c {
+            '\\' => escaped = true,
+            '=' | ':' => {
+                return (
+                    line[..i].trim_end().to_owned(),
+                    line[i + 1..].trim_start().to_owned(),
+                )
+            }
+            c if c.is_whitespace() => {
+                let rest = line[i..].trim_start();
+                let rest = rest.strip_prefix(['=', ':']).unwrap_or(rest);
+                return (line[..i].to_owned(), rest.trim_start().to_owned());
+            }
+            _ => {}
+        }
+    }
+    (line.to_owned(), String::new())
+}
+
+fn unescape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('t') => out.push('\t'),
+            Some('n') => out.push('\n'),
+            Some('r') => out.push('\r'),
+            Some('f') => out.push('\u{c}'),
+            Some('u') => {
+                let hex: String = chars.by_ref().take(4).collect();
+                match u32::from_str_radix(&hex, 16).ok().and_then(char::from_u32) {
+                    Some(ch) => out.push(ch),
+                    None => out.push_str(&hex),
+                }
+            }
+            Some(other) => out.push(other),
+            None => {}
+        }
+    }
+    out
+}
+
+/// Database connection taken from `spring.datasource.*`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DatabaseSettings {
+    pub host: String,
+    pub port: u16,
+    pub database: String,
+    pub username: String,
+    pub password: String,
+}
+
+impl DatabaseSettings {
+    /// Parses `jdbc:mysql://host:port/db?params` (also `jdbc:mariadb://` and plain `mysql://`).
+    pub fn from_jdbc(url: &str, username: &str, password: &str) -> Result<Self, ConfigError> {
+        const KEY: &str = "spring.datasource.url";
+        let rest = ["jdbc:mysql://", "jdbc:mariadb://", "mysql://"]
+            .iter()
+            .find_map(|p| url.strip_prefix(p))
+            .ok_or_else(|| {
+                ConfigError::invalid(KEY, url, "expected jdbc:mysql://host:port/database")
+            })?;
+        let rest = rest.split('?').next().unwrap_or(rest);
+        let (hostport, db) = rest
+            .split_once('/')
+            .ok_or_else(|| ConfigError::invalid(KEY, url, "database name missing"))?;
+        if db.is_empty() || db.contains('/') {
+            return Err(ConfigError::invalid(
+                KEY,
+                url,
+                "database name missing or malformed",
+            ));
+        }
+        let (host, port) = match hostport.rsplit_once(':') {
+            Some((h, p)) => (
+                h,
+                p.parse::<u16>()
+                    .map_err(|_| ConfigError::invalid(KEY, url, "bad port"))?,
+            ),
+            None => (hostport, 3306),
+        };
+        if host.is_empty() {
+            return Err(ConfigError::invalid(KEY, url, "host missing"));
+        }
+        Ok(Self {
+            host: host.to_owned(),
+            port,
+            database: db.to_owned(),
+            username: username.to_owned(),
+            password: password.to_owned(),
+        })
+    }
+
+    /// The diesel connection URL, with credentials percent-encoded.
+    pub fn diesel_url(&self) -> String {
+        format!(
+            "mysql://{}:{}@{}:{}/{}",
+            percent_encode(&self.username),
+            percent_encode(&self.password),
+            self.host,
+            self.port,
+            self.database
+        )
+    }
+}
+
+fn percent_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// Where TLS material comes from: PKCS#12 keystore/truststore (the Java way) or PEM files
+/// (Spring Boot's `server.ssl.certificate` keys).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyMaterial {
+    Pkcs12 {
+        path: PathBuf,
+        password: String,
+        key_password: String,
+        alias: Option<String>,
+    },
+    Pem {
+        certificate: PathBuf,
+        private_key: PathBuf,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TrustMaterial {
+    Pkcs12 { path: PathBuf, password: String },
+    Pem { path: PathBuf },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SslSettings {
+    pub key: KeyMaterial,
+    pub trust: TrustMaterial,
+}
+
+/// The settings every core system shares, with the Java defaults.
+#[derive(Debug, Clone)]
+pub struct CoreSettings {
+    pub system: CoreSystem,
+    pub server_address: String,
+    pub server_port: u16,
+    /// Address and port this system advertises (Java `domain.name`/`domain.port`).
+    pub domain_name: String,
+    pub domain_port: u16,
+    /// `None` is the insecure HTTP mode (`server.ssl.enabled=false`).
+    pub ssl: Option<SslSettings>,
+    pub database: DatabaseSettings,
+    pub sr_address: String,
+    pub sr_port: u16,
+    pub disable_hostname_verifier: bool,
+    pub http_client_connection_timeout_ms: u64,
+    pub http_client_socket_timeout_ms: u64,
+    pub db_pool_size: u32,
+    pub properties: Properties,
+}
+
+impl CoreSettings {
+    /// Builds the shared settings for `system` from properties, checking every value.
+    pub fn from_properties(system: CoreSystem, props: Properties) -> Result<Self, ConfigError> {
+        if let Some(name) = props.get("core_system_name") {
+            let configured = CoreSystem::from_property(&name).ok_or_else(|| {
+                ConfigError::invalid(
+                    "core_system_name",
+                    &name,
+                    "not a recognized core system name",
+                )
+            })?;
+            if configured != system {
+                return Err(ConfigError::invalid(
+                    "core_system_name",
+                    &name,
+                    format!("this binary is the {}", system.property_name()),
+                ));
+            }
+        }
+        let server_address = props.string("server.address", "0.0.0.0");
+        let server_port = props.parse_or("server.port", system.default_port())?;
+        let domain_name = props.get("domain.name").unwrap_or_else(|| {
+            if server_address == "0.0.0.0" || server_address == "::" {
+                "localhost".to_owned()
+            } else {
+                server_address.clone()
+            }
+        });
+        let domain_port = match props.parse_or::<i64>("domain.port", 0)? {
+            p if p <= 0 => server_port,
+            p => u16::try_from(p)
+                .map_err(|_| ConfigError::invalid("domain.port", &p.to_string(), "out of range"))?,
+        };
+        let ssl = if props.bool_or("server.ssl.enabled", true)? {
+            Some(ssl_settings(&props)?)
+        } else {
+            None
+        };
+        let url = props.string(
+            "spring.datasource.url",
+            "jdbc:mysql://127.0.0.1:3306/arrowhead",
+        );
+        let database = DatabaseSettings::from_jdbc(
+            &url,
+            &props.string("spring.datasource.username", "root"),
+            &props.get("spring.datasource.password").unwrap_or_default(),
+        )?;
+        Ok(Self {
+            system,
+            server_address,
+            server_port,
+            domain_name,
+            domain_port,
+            ssl,
+            database,
+            sr_address: props.string("sr_address", "localhost"),
+            sr_port: props.parse_or("sr_port", 8443)?,
+            disable_hostname_verifier: props.bool_or("disable.hostname.verifier", false)?,
+            http_client_connection_timeout_ms: props
+                .parse_or("http.client.connection.timeout", 30_000)?,
+            http_client_socket_timeout_ms: props.parse_or("http.client.socket.timeout", 30_000)?,
+            db_pool_size: props.parse_or("spring.datasource.hikari.maximum-pool-size", 10)?,
+            properties: props,
+        })
+    }
+
+    /// Reads `--config <file>` (or `application.properties` in the working directory when it
+    /// exists) plus environment overrides.
+    pub fn load(system: CoreSystem, config: Option<&Path>) -> Result<Self, ConfigError> {
+        let default = Path::new("application.properties");
+        let path = config.or_else(|| default.exists().then_some(default));
+        Self::from_properties(system, Properties::load(path)?)
+    }
+}
+
+fn ssl_settings(props: &Properties) -> Result<SslSettings, ConfigError> {
+    let key = match (
+        props.path("server.ssl.certificate"),
+        props.path("server.ssl.certificate-private-key"),
+    ) {
+        (Some(certificate), Some(private_key)) => KeyMaterial::Pem {
+            certificate,
+            private_key,
+        },
+        (Some(_), None) => {
+            return Err(ConfigError::Missing(
+                "server.ssl.certificate-private-key".into(),
+            ))
+        }
+        _ => {
+            let path = props
+                .path("server.ssl.key-store")
+                .ok_or_else(|| ConfigError::Missing("server.ssl.key-store".into()))?;
+            let store_type = props.string("server.ssl.key-store-type", "PKCS12");
+            if !store_type.eq_ignore_ascii_case("PKCS12") {
+                return Err(ConfigError::invalid(
+                    "server.ssl.key-store-type",
+                    &store_type,
+                    "only PKCS12 is supported",
+                ));
+            }
+            let password = props
+                .get("server.ssl.key-store-password")
+                .unwrap_or_default();
+            KeyMaterial::Pkcs12 {
+                path,
+                key_password: props
+                    .get("server.ssl.key-password")
+                    .unwrap_or_else(|| password.clone()),
+                password,
+                alias: props.get("server.ssl.key-alias"),
+            }
+        }
+    };
+    let trust = match props.path("server.ssl.trust-certificate") {
+        Some(path) => TrustMaterial::Pem { path },
+        None => TrustMaterial::Pkcs12 {
+            path: props
+                .path("server.ssl.trust-store")
+                .ok_or_else(|| ConfigError::Missing("server.ssl.trust-store".into()))?,
+            password: props
+                .get("server.ssl.trust-store-password")
+                .unwrap_or_default(),
+        },
+    };
+    for (key, path) in [
+        (
+            "server.ssl.key-store",
+            match &key {
+                KeyMaterial::Pkcs12 { path, .. } => path,
+                KeyMaterial::Pem { certificate, .. } => certificate,
+            },
+        ),
+        (
+            "server.ssl.trust-store",
+            match &trust {
+                TrustMaterial::Pkcs12 { path, .. } | TrustMaterial::Pem { path } => path,
+            },
+        ),
+    ] {
+        if !path.is_file() {
+            return Err(ConfigError::invalid(
+                key,
+                &path.display().to_string(),
+                "file not found",
+            ));
+        }
+    }
+    Ok(SslSettings { key, trust })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_java_properties_format() {
+        let p = Properties::parse(
+            "# comment\n! other\nserver.port=8443  \nserver.address : 127.0.0.1\nname value with  spaces\n\
+             multi=a\\\n   b\nesc\\=key=v\\u0041\n  core_system_name = SERVICEREGISTRY \n",
+        );
+        assert_eq!(p.get("server.port").as_deref(), Some("8443"));
+        assert_eq!(p.get("server.address").as_deref(), Some("127.0.0.1"));
+        assert_eq!(p.get("name").as_deref(), Some("value with  spaces"));
+        assert_eq!(p.get("multi").as_deref(), Some("ab"));
+        assert_eq!(p.get("esc=key").as_deref(), Some("vA"));
+        assert_eq!(
+            p.get("core_system_name").as_deref(),
+            Some("SERVICEREGISTRY")
+        );
+    }
+
+    #[test]
+    fn environment_overrides_in_relaxed_form() {
+        let p =
+            Properties::parse("server.port=1\nserver.ssl.key-store=a\nserver.ssl.trust-store=x\n")
+                .with_env([
+                    ("SERVER_PORT".to_owned(), "2".to_owned()),
+                    ("SERVER_SSL_KEYSTORE".to_owned(), "b".to_owned()),
+                    ("SERVER_SSL_TRUST_STORE".to_owned(), "y".to_owned()),
+                ]);
+        assert_eq!(p.get("server.port").as_deref(), Some("2"));
+        assert_eq!(p.get("server.ssl.key-store").as_deref(), Some("b"));
+        assert_eq!(p.get("server.ssl.trust-store").as_deref(), Some("y"));
+    }
+
+    #[test]
+    fn defaults_are_the_java_defaults() {
+        let props = Properties::parse("server.ssl.enabled=false\n");
+        let s = CoreSettings::from_properties(CoreSystem::ServiceRegistry, props).unwrap();
+        assert_eq!(s.server_port, 8443);
+        assert_eq!(s.server_address, "0.0.0.0");
+        assert_eq!(s.domain_name, "localhost");
+        assert_eq!(s.domain_port, 8443);
+        assert_eq!(s.database.port, 3306);
+        assert_eq!(s.database.database, "arrowhead");
+        assert!(s.ssl.is_none());
+        let s = CoreSettings::from_properties(
+            CoreSystem::Orchestrator,
+            Properties::parse("server.ssl.enabled=false"),
+        )
+        .unwrap();
+        assert_eq!(s.server_port, 8441);
+    }
+
+    #[test]
+    fn malformed_values_name_the_key() {
+        let cases = [
+            ("server.ssl.enabled=false\nserver.port=80x", "server.port"),
+            ("server.ssl.enabled=maybe", "server.ssl.enabled"),
+            (
+                "server.ssl.enabled=false\ncore_system_name=NOPE",
+                "core_system_name",
+            ),
+            (
+                "server.ssl.enabled=false\ncore_system_name=ORCHESTRATOR",
+                "core_system_name",
+            ),
+            (
+                "server.ssl.enabled=false\nspring.datasource.url=postgres://x/y",
+                "spring.datasource.url",
+            ),
+            (
+                "server.ssl.key-store=/nonexistent.p12\nserver.ssl.trust-store=/x.p12",
+                "server.ssl.key-store",
+            ),
+            ("server.ssl.enabled=true", "server.ssl.key-store"),
+        ];
+        for (text, key) in cases {
+            let err =
+                CoreSettings::from_properties(CoreSystem::ServiceRegistry, Properties::parse(text))
+                    .unwrap_err();
+            assert!(err.to_string().contains(key), "{text}: {err}");
+        }
+    }
+
+    #[test]
+    fn trailing_whitespace_in_core_system_name_is_accepted() {
+        let s = CoreSettings::from_properties(
+            CoreSystem::ServiceRegistry,
+            Properties::parse("server.ssl.enabled=false\ncore_system_name=SERVICEREGISTRY   \n"),
+        );
+        assert!(s.is_ok());
+    }
+
+    #[test]
+    fn jdbc_urls() {
+        let d = DatabaseSettings::from_jdbc(
+            "jdbc:mysql://db.local:3307/ah?serverTimezone=Europe/Budapest",
+            "u",
+            "p@ss",
+        )
+        .unwrap();
+        assert_eq!(
+            (d.host.as_str(), d.port, d.database.as_str()),
+            ("db.local", 3307, "ah")
+        );
+        assert_eq!(d.diesel_url(), "mysql://u:p%40ss@db.local:3307/ah");
+        assert!(DatabaseSettings::from_jdbc("jdbc:mysql://host:3306/", "u", "p").is_err());
+        assert!(DatabaseSettings::from_jdbc("jdbc:mysql://host:99999/x", "u", "p").is_err());
+    }
+}

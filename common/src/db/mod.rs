@@ -1,0 +1,133 @@
+//! The shared MariaDB/MySQL database: connection pool, embedded migrations run under a
+//! database lock (several systems may start at once), the diesel schema, the row types every
+//! system reads, and the mapping of database failures to Arrowhead errors. No system keeps
+//! database state in memory, so several instances behind a load balancer stay consistent.
+
+pub mod models;
+pub mod schema;
+
+use crate::config::DatabaseSettings;
+use crate::error::ArrowheadError;
+use diesel::connection::SimpleConnection;
+use diesel::prelude::*;
+use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool, PooledConnection};
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+use std::time::Duration;
+
+pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
+
+pub type DbPool = Pool<ConnectionManager<MysqlConnection>>;
+pub type DbConn = PooledConnection<ConnectionManager<MysqlConnection>>;
+
+/// Every session works in UTC, so `TIMESTAMP` columns read back as UTC instants whatever the
+/// server's time zone is.
+#[derive(Debug)]
+struct UtcSession;
+
+impl CustomizeConnection<MysqlConnection, diesel::r2d2::Error> for UtcSession {
+    fn on_acquire(&self, conn: &mut MysqlConnection) -> Result<(), diesel::r2d2::Error> {
+        conn.batch_execute("SET time_zone = '+00:00'")
+            .map_err(diesel::r2d2::Error::QueryError)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DbSetupError {
+    #[error("database {0} is not reachable: {1}")]
+    Unreachable(String, String),
+    #[error("database migration failed: {0}")]
+    Migration(String),
+}
+
+/// Connects (waiting up to `wait` for the database to come up) and applies pending migrations.
+pub fn connect(
+    settings: &DatabaseSettings,
+    pool_size: u32,
+    wait: Duration,
+) -> Result<DbPool, DbSetupError> {
+    let where_ = format!("{}:{}/{}", settings.host, settings.port, settings.database);
+    let manager = ConnectionManager::<MysqlConnection>::new(settings.diesel_url());
+    let pool = Pool::builder()
+        .max_size(pool_size.max(1))
+        .min_idle(Some(1))
+        .connection_timeout(wait.max(Duration::from_millis(500)))
+        .connection_customizer(Box::new(UtcSession))
+        .build(manager)
+        .map_err(|e| DbSetupError::Unreachable(where_.clone(), e.to_string()))?;
+    let mut conn = pool
+        .get()
+        .map_err(|e| DbSetupError::Unreachable(where_, e.to_string()))?;
+    migrate(&mut conn)?;
+    Ok(pool)
+}
+
+/// Applies pending migrations while holding a named database lock, so that systems starting
+/// together never run DDL concurrently; the later ones find nothing left to do.
+pub fn migrate(conn: &mut MysqlConnection) -> Result<(), DbSetupError> {
+    let err = |e: &dyn std::fmt::Display| DbSetupError::Migration(e.to_string());
+    let got: Option<i32> = diesel::select(diesel::dsl::sql::<
+        diesel::sql_types::Nullable<diesel::sql_types::Integer>,
+    >("GET_LOCK('arrowhead_schema_migration', 120)"))
+    .get_result(conn)
+    .map_err(|e| err(&e))?;
+    if got != Some(1) {
+        return Err(DbSetupError::Migration(
+            "could not obtain the migration lock within 120 s".into(),
+        ));
+    }
+    let result = conn
+        .run_pending_migrations(MIGRATIONS)
+        .map(|_| ())
+        .map_err(|e| err(&e));
+    let _ = conn.batch_execute("DO RELEASE_LOCK('arrowhead_schema_migration')");
+    result
+}
+
+/// Maps diesel failures to Arrowhead errors where their meaning is known; the rest are logged
+/// here and answered with the Java "Database operation exception" without internals.
+pub fn map_db_error(e: DieselError) -> ArrowheadError {
+    match e {
+        DieselError::NotFound => {
+            ArrowheadError::invalid_parameter("Requested entity does not exist.")
+        }
+        DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, info) => {
+            ArrowheadError::invalid_parameter(format!(
+                "Entity already exists ({}).",
+                info.message()
+            ))
+        }
+        DieselError::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, info) => {
+            ArrowheadError::invalid_parameter(format!(
+                "Referenced entity does not exist ({}).",
+                info.message()
+            ))
+        }
+        other => {
+            tracing::error!(error = %other, "database operation failed");
+            ArrowheadError::internal("Database operation exception")
+        }
+    }
+}
+
+/// Runs blocking database work on actix's blocking pool with a pooled connection, so the async
+/// workers never wait for MariaDB.
+pub async fn run<T, F>(pool: &DbPool, f: F) -> Result<T, ArrowheadError>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut MysqlConnection) -> Result<T, ArrowheadError> + Send + 'static,
+{
+    let pool = pool.clone();
+    actix_web::web::block(move || {
+        let mut conn = pool.get().map_err(|e| {
+            tracing::error!(error = %e, "no database connection available");
+            ArrowheadError::unavailable("Database is not available.")
+        })?;
+        f(&mut conn)
+    })
+    .await
+    .map_err(|e| {
+        tracing::error!(error = %e, "blocking database task failed");
+        ArrowheadError::internal("Database operation exception")
+    })?
+}

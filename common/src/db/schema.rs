@@ -1,0 +1,102 @@
+//! Diesel table definitions for the Java schema (see `migrations/`). Only the tables a Rust
+//! system reads or writes are declared; the rest are created by the migration for the Java
+//! systems and later issues.
+
+diesel::table! {
+    cloud (id) {
+        id -> BigInt,
+        operator -> Varchar,
+        name -> Varchar,
+        secure -> Integer,
+        neighbor -> Integer,
+        own_cloud -> Integer,
+        authentication_info -> Nullable<Varchar>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    system_ (id) {
+        id -> BigInt,
+        system_name -> Varchar,
+        address -> Varchar,
+        address_type -> Nullable<Varchar>,
+        port -> Integer,
+        authentication_info -> Nullable<Varchar>,
+        metadata -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    service_definition (id) {
+        id -> BigInt,
+        #[sql_name = "service_definition"]
+        definition -> Varchar,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    service_interface (id) {
+        id -> BigInt,
+        interface_name -> Varchar,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    service_registry (id) {
+        id -> BigInt,
+        service_id -> BigInt,
+        system_id -> BigInt,
+        service_uri -> Varchar,
+        end_of_validity -> Nullable<Timestamp>,
+        secure -> Varchar,
+        metadata -> Nullable<Text>,
+        version -> Nullable<Integer>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    service_registry_interface_connection (id) {
+        id -> BigInt,
+        service_registry_id -> BigInt,
+        interface_id -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    logs (log_id) {
+        log_id -> Varchar,
+        entry_date -> Nullable<Timestamp>,
+        logger -> Nullable<Varchar>,
+        log_level -> Nullable<Varchar>,
+        system_name -> Nullable<Varchar>,
+        message -> Nullable<Text>,
+        exception -> Nullable<Text>,
+    }
+}
+
+diesel::joinable!(service_registry -> system_ (system_id));
+diesel::joinable!(service_registry -> service_definition (service_id));
+diesel::joinable!(service_registry_interface_connection -> service_registry (service_registry_id));
+diesel::joinable!(service_registry_interface_connection -> service_interface (interface_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    cloud,
+    system_,
+    service_definition,
+    service_interface,
+    service_registry,
+    service_registry_interface_connection,
+    logs,
+);

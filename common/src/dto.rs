@@ -1,0 +1,200 @@
+//! Wire DTOs shared by the systems, with the Java field names. Request DTOs keep every field
+//! optional so that a missing field is answered with the Java validation message instead of a
+//! generic deserialization error; response DTOs leave out what Java's `NON_NULL` leaves out.
+
+use crate::db::models::{ServiceDefinition, ServiceInterface, System};
+use crate::names::text_to_metadata;
+use chrono::{DateTime, NaiveDateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use utoipa::ToSchema;
+
+/// Metadata as clients send it: values may be JSON null (dropped on normalization).
+pub type RequestMetadata = BTreeMap<String, Option<String>>;
+
+/// Java's `ISO_INSTANT` for second-precision timestamps: `2024-03-19T10:31:17Z`.
+pub fn format_instant(t: &NaiveDateTime) -> String {
+    t.format("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
+/// Parses an ISO-8601 instant (`2030-01-01T00:00:00Z`, with offset, or without zone = UTC).
+pub fn parse_instant(s: &str) -> Option<NaiveDateTime> {
+    let s = s.trim();
+    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
+        return Some(t.with_timezone(&Utc).naive_utc());
+    }
+    ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f"]
+        .iter()
+        .find_map(|f| NaiveDateTime::parse_from_str(s, f).ok())
+}
+
+/// Java `SystemRequestDTO`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SystemRequest {
+    pub system_name: Option<String>,
+    pub address: Option<String>,
+    pub port: Option<i64>,
+    pub authentication_info: Option<String>,
+    pub metadata: Option<RequestMetadata>,
+}
+
+/// Java `SystemResponseDTO`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SystemResponse {
+    pub id: i64,
+    pub system_name: String,
+    pub address: String,
+    pub port: i32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub authentication_info: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<BTreeMap<String, String>>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+impl From<&System> for SystemResponse {
+    fn from(s: &System) -> Self {
+        Self {
+            id: s.id,
+            system_name: s.system_name.clone(),
+            address: s.address.clone(),
+            port: s.port,
+            authentication_info: s.authentication_info.clone(),
+            metadata: text_to_metadata(s.metadata.as_deref()),
+            created_at: format_instant(&s.created_at),
+            updated_at: format_instant(&s.updated_at),
+        }
+    }
+}
+
+/// Java `ServiceDefinitionResponseDTO`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ServiceDefinitionResponse {
+    pub id: i64,
+    pub service_definition: String,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+impl From<&ServiceDefinition> for ServiceDefinitionResponse {
+    fn from(d: &ServiceDefinition) -> Self {
+        Self {
+            id: d.id,
+            service_definition: d.service_definition.clone(),
+            created_at: format_instant(&d.created_at),
+            updated_at: format_instant(&d.updated_at),
+        }
+    }
+}
+
+/// Java `ServiceInterfaceResponseDTO`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ServiceInterfaceResponse {
+    pub id: i64,
+    pub interface_name: String,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+impl From<&ServiceInterface> for ServiceInterfaceResponse {
+    fn from(i: &ServiceInterface) -> Self {
+        Self {
+            id: i.id,
+            interface_name: i.interface_name.clone(),
+            created_at: format_instant(&i.created_at),
+            updated_at: format_instant(&i.updated_at),
+        }
+    }
+}
+
+/// Java `ServiceRegistryRequestDTO`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ServiceRegistryRequest {
+    pub service_definition: Option<String>,
+    pub provider_system: Option<SystemRequest>,
+    pub service_uri: Option<String>,
+    /// ISO-8601 UTC instant, e.g. `2030-01-01T00:00:00Z`.
+    pub end_of_validity: Option<String>,
+    /// `NOT_SECURE` (default), `CERTIFICATE` or `TOKEN`.
+    pub secure: Option<String>,
+    pub metadata: Option<RequestMetadata>,
+    pub version: Option<i64>,
+    pub interfaces: Option<Vec<String>>,
+}
+
+/// Java `ServiceRegistryResponseDTO`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ServiceRegistryResponse {
+    pub id: i64,
+    pub service_definition: ServiceDefinitionResponse,
+    pub provider: SystemResponse,
+    pub service_uri: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub end_of_validity: Option<String>,
+    pub secure: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<BTreeMap<String, String>>,
+    pub version: i32,
+    pub interfaces: Vec<ServiceInterfaceResponse>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+/// Java `ServiceQueryFormDTO`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ServiceQueryForm {
+    pub service_definition_requirement: Option<String>,
+    pub interface_requirements: Option<Vec<String>>,
+    pub security_requirements: Option<Vec<String>>,
+    pub metadata_requirements: Option<RequestMetadata>,
+    pub version_requirement: Option<i64>,
+    pub max_version_requirement: Option<i64>,
+    pub min_version_requirement: Option<i64>,
+    pub provider_address_type_requirements: Option<Vec<String>>,
+    #[serde(default)]
+    pub ping_providers: bool,
+}
+
+/// Java `ServiceQueryResultDTO`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ServiceQueryResult {
+    pub service_query_data: Vec<ServiceRegistryResponse>,
+    pub unfiltered_hits: i64,
+}
+
+/// The `{data, count}` envelope of every Java list response.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ListResponse<T> {
+    pub data: Vec<T>,
+    pub count: i64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn instants() {
+        let t = parse_instant("2030-01-01T00:00:00Z").unwrap();
+        assert_eq!(format_instant(&t), "2030-01-01T00:00:00Z");
+        assert_eq!(
+            format_instant(&parse_instant("2030-01-01T02:00:00+02:00").unwrap()),
+            "2030-01-01T00:00:00Z"
+        );
+        assert_eq!(
+            format_instant(&parse_instant("2030-01-01T00:00:00").unwrap()),
+            "2030-01-01T00:00:00Z"
+        );
+        assert!(parse_instant("tomorrow").is_none());
+        assert!(parse_instant("2030-13-01T00:00:00Z").is_none());
+    }
+}

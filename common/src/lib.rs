@@ -1,0 +1,15 @@
+//! Shared foundation of the Arrowhead core systems: configuration, the error model, TLS and
+//! identities, name validation, DTOs, the database, the HTTP server plumbing and the
+//! core-to-core client. Every system crate is a thin layer of endpoints on top of this.
+
+pub mod client;
+pub mod config;
+pub mod db;
+pub mod dto;
+pub mod error;
+pub mod identity;
+pub mod names;
+pub mod tls;
+pub mod web;
+
+pub use error::{ArrowheadError, ArrowheadResult, ExceptionType};

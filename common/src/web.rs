@@ -1,0 +1,341 @@
+//! HTTP plumbing every core system shares: the mutual-TLS (or loudly insecure) listener, the
+//! per-connection peer identity and the [`Caller`] extractor, Arrowhead error JSON for every
+//! framework-level failure (bad JSON, bad query or path parameters, unknown route, wrong method,
+//! empty POST body), Java's trailing-slash tolerance, one log line per request, Swagger UI at the
+//! root, and graceful shutdown.
+
+use crate::error::ArrowheadError;
+use crate::identity::{authenticate, Caller};
+use crate::tls::{common_name, TlsContext};
+use actix_tls::accept::openssl::TlsStream;
+use actix_web::body::{BoxBody, EitherBody, MessageBody};
+use actix_web::dev::{Extensions, Payload, Server, ServiceRequest, ServiceResponse};
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::{Method, StatusCode};
+use actix_web::middleware::{ErrorHandlerResponse, ErrorHandlers};
+use actix_web::rt::net::TcpStream;
+use actix_web::{web, App, FromRequest, HttpRequest, HttpResponse, HttpServer};
+use futures_util::future::{ready, Ready};
+use std::net::{SocketAddr, TcpListener};
+use std::time::Instant;
+use utoipa_swagger_ui::SwaggerUi;
+
+/// The CNs of the peer's certificate chain, leaf first; read once per TLS connection.
+#[derive(Debug, Clone, Default)]
+pub struct PeerCns(pub Vec<String>);
+
+/// Captures the client certificate chain when a TLS connection is accepted.
+pub fn on_connect(conn: &dyn std::any::Any, ext: &mut Extensions) {
+    if let Some(tls) = conn.downcast_ref::<TlsStream<TcpStream>>() {
+        let ssl = tls.ssl();
+        let mut cns = Vec::new();
+        if let Some(leaf) = ssl.peer_certificate() {
+            cns.extend(common_name(&leaf));
+        }
+        if let Some(chain) = ssl.peer_cert_chain() {
+            for c in chain {
+                if let Some(cn) = common_name(c) {
+                    if cns.first() != Some(&cn) {
+                        cns.push(cn);
+                    }
+                }
+            }
+        }
+        ext.insert(PeerCns(cns));
+    }
+}
+
+/// What request handlers need to know about the server itself.
+#[derive(Debug, Clone)]
+pub struct ServerInfo {
+    /// `None` in insecure mode.
+    pub own_cloud_cn: Option<String>,
+}
+
+/// The request URL as Java's `request.getRequestURL()` gives it (no query string); access
+/// denials name it.
+pub fn request_url(req: &HttpRequest) -> String {
+    let info = req.connection_info();
+    format!("{}://{}{}", info.scheme(), info.host(), req.path())
+}
+
+impl FromRequest for Caller {
+    type Error = ArrowheadError;
+    type Future = Ready<Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let own = req
+            .app_data::<web::Data<ServerInfo>>()
+            .and_then(|i| i.own_cloud_cn.clone());
+        ready(match own {
+            None => Ok(Caller::Insecure),
+            Some(cloud) => {
+                let cns = req
+                    .conn_data::<PeerCns>()
+                    .map(|p| p.0.clone())
+                    .unwrap_or_default();
+                authenticate(&cns, &cloud, &request_url(req))
+            }
+        })
+    }
+}
+
+/// JSON body extractor settings: any parse failure is a 400 BAD_PAYLOAD in Arrowhead JSON.
+pub fn json_config(limit: usize) -> web::JsonConfig {
+    web::JsonConfig::default()
+        .limit(limit)
+        .content_type_required(false)
+        .error_handler(|err, req| {
+            let message = match &err {
+                actix_web::error::JsonPayloadError::Deserialize(e)
+                    if e.is_eof() && e.line() == 1 && e.column() == 0 =>
+                {
+                    empty_body_message()
+                }
+                actix_web::error::JsonPayloadError::Overflow { limit }
+                | actix_web::error::JsonPayloadError::OverflowKnownLength { limit, .. } => {
+                    format!("Message body is larger than {limit} bytes.")
+                }
+                other => format!(
+                    "The specified payload can not be read as the expected JSON object: {other}"
+                ),
+            };
+            ArrowheadError::bad_payload(message)
+                .with_origin(req.path())
+                .into()
+        })
+}
+
+fn empty_body_message() -> String {
+    "Message body is null (unusual for POST/PUT/PATCH request)! Please check the message body."
+        .to_owned()
+}
+
+pub fn query_config() -> web::QueryConfig {
+    web::QueryConfig::default().error_handler(|err, req| {
+        ArrowheadError::bad_payload(format!("Invalid query parameter: {err}"))
+            .with_origin(req.path())
+            .into()
+    })
+}
+
+pub fn path_config() -> web::PathConfig {
+    web::PathConfig::default().error_handler(|err, req| {
+        ArrowheadError::bad_payload(format!("Invalid path parameter: {err}"))
+            .with_origin(req.path())
+            .into()
+    })
+}
+
+/// Turns any error response that is not already Arrowhead JSON (actix's own 404/405/413 and
+/// the like) into one, so clients never see plain text or HTML.
+fn ensure_json_errors<B: MessageBody + 'static>(
+    res: ServiceResponse<B>,
+) -> actix_web::Result<ErrorHandlerResponse<B>> {
+    let is_json = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if is_json {
+        return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
+    }
+    let status = res.status();
+    let (req, _) = res.into_parts();
+    let message = match status {
+        StatusCode::NOT_FOUND => format!(
+            "No endpoint is available at {} {}",
+            req.method(),
+            req.path()
+        ),
+        StatusCode::METHOD_NOT_ALLOWED => format!(
+            "Request method '{}' is not supported at {}",
+            req.method(),
+            req.path()
+        ),
+        s => s.canonical_reason().unwrap_or("Request failed").to_owned(),
+    };
+    let kind = match status.as_u16() {
+        404 => crate::error::ExceptionType::DataNotFound,
+        400..=499 => crate::error::ExceptionType::BadPayload,
+        _ => crate::error::ExceptionType::Generic,
+    };
+    let err = ArrowheadError::new(kind, message)
+        .with_code(status.as_u16())
+        .with_origin(req.path());
+    let body = HttpResponse::build(status).json(err.to_message());
+    Ok(ErrorHandlerResponse::Response(
+        ServiceResponse::new(req, body).map_into_right_body(),
+    ))
+}
+
+/// Java's `PayloadSizeFilter`: POST/PUT/PATCH need a body and GET/DELETE must not have one.
+fn payload_check(req: &ServiceRequest) -> Option<ArrowheadError> {
+    let len = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    let chunked = req.headers().get(header::TRANSFER_ENCODING).is_some();
+    let m = req.method();
+    let path = req.path();
+    if path.starts_with("/swagger-ui") || path.starts_with("/api-docs") {
+        return None;
+    }
+    if (m == Method::POST || m == Method::PUT || m == Method::PATCH)
+        && len.unwrap_or(0) == 0
+        && !chunked
+    {
+        return Some(ArrowheadError::bad_payload(empty_body_message()).with_origin(path));
+    }
+    if (m == Method::GET || m == Method::DELETE) && (len.unwrap_or(0) > 0 || chunked) {
+        return Some(
+            ArrowheadError::bad_payload("Message body is not null (unusual for GET/DELETE request)! Please check the message body.")
+                .with_origin(path),
+        );
+    }
+    None
+}
+
+/// Java ignores one trailing slash (`/serviceregistry/echo/` = `/serviceregistry/echo`).
+fn trim_trailing_slash(req: &mut ServiceRequest) {
+    let path = req.path();
+    if path.len() > 1 && path.ends_with('/') && !path.starts_with("/swagger-ui") {
+        let trimmed = path.trim_end_matches('/');
+        let trimmed = if trimmed.is_empty() { "/" } else { trimmed };
+        let pq = match req.uri().query() {
+            Some(q) => format!("{trimmed}?{q}"),
+            None => trimmed.to_owned(),
+        };
+        let mut parts = req.head().uri.clone().into_parts();
+        if let Ok(pq) = pq.parse() {
+            parts.path_and_query = Some(pq);
+            if let Ok(uri) = actix_web::http::Uri::from_parts(parts) {
+                req.match_info_mut().get_mut().update(&uri);
+                req.head_mut().uri = uri;
+            }
+        }
+    }
+}
+
+/// Everything a system hands to [`start`].
+pub struct ServerSpec<F> {
+    pub address: String,
+    pub port: u16,
+    pub tls: Option<TlsContext>,
+    pub workers: Option<usize>,
+    pub openapi: utoipa::openapi::OpenApi,
+    pub configure: F,
+}
+
+/// A running server: its bound address and the handle that stops it.
+pub struct Running {
+    pub addr: SocketAddr,
+    pub server: Server,
+}
+
+/// Binds and starts the server (the returned `Server` future must be awaited or spawned).
+pub fn start<F>(spec: ServerSpec<F>) -> std::io::Result<Running>
+where
+    F: Fn(&mut web::ServiceConfig) + Send + Clone + 'static,
+{
+    let own_cloud_cn = spec.tls.as_ref().map(|t| t.identity.cloud_cn());
+    if spec.tls.is_none() {
+        tracing::warn!("INSECURE MODE: server.ssl.enabled=false — plain HTTP, no client certificates, no access control");
+    }
+    let info = web::Data::new(ServerInfo { own_cloud_cn });
+    let configure = spec.configure;
+    let openapi = spec.openapi;
+    let listener = TcpListener::bind((spec.address.as_str(), spec.port))?;
+    let addr = listener.local_addr()?;
+    let factory = move || {
+        let configure = configure.clone();
+        App::new()
+            .app_data(info.clone())
+            .app_data(json_config(4 * 1024 * 1024))
+            .app_data(query_config())
+            .app_data(path_config())
+            .wrap(ErrorHandlers::new().default_handler(ensure_json_errors))
+            .wrap_fn(|mut req, srv| {
+                use actix_web::dev::Service;
+                let started = Instant::now();
+                trim_trailing_slash(&mut req);
+                let method = req.method().clone();
+                let path = req.path().to_owned();
+                let outcome = match payload_check(&req) {
+                    None => Ok(srv.call(req)),
+                    Some(err) => Err((req.into_parts().0, err)),
+                };
+                async move {
+                    let res: ServiceResponse<EitherBody<_, BoxBody>> = match outcome {
+                        Ok(f) => f.await?.map_into_left_body(),
+                        Err((r, err)) => {
+                            ServiceResponse::new(r, actix_web::ResponseError::error_response(&err)).map_into_right_body()
+                        }
+                    };
+                    tracing::info!(%method, %path, status = res.status().as_u16(), micros = started.elapsed().as_micros() as u64, "request");
+                    Ok::<_, actix_web::Error>(res)
+                }
+            })
+            .configure(|cfg| configure(cfg))
+            .service(SwaggerUi::new("/swagger-ui/{_:.*}").url("/api-docs/openapi.json", openapi.clone()))
+            .route(
+                "/",
+                web::get().to(|| async {
+                    HttpResponse::Found().insert_header((header::LOCATION, HeaderValue::from_static("/swagger-ui/"))).finish()
+                }),
+            )
+    };
+    let mut server = HttpServer::new(factory).shutdown_timeout(10);
+    if let Some(w) = spec.workers {
+        server = server.workers(w);
+    }
+    let server = match &spec.tls {
+        Some(tls) => {
+            let acceptor = tls
+                .acceptor()
+                .map_err(|e| std::io::Error::other(e.to_string()))?;
+            server
+                .on_connect(on_connect)
+                .listen_openssl(listener, acceptor)?
+        }
+        None => server.listen(listener)?,
+    };
+    Ok(Running {
+        addr,
+        server: server.run(),
+    })
+}
+
+/// Logging set up from `RUST_LOG` (default `info`).
+pub fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false)
+        .try_init();
+}
+
+/// `--config <file>` from the command line (the only argument the binaries take).
+pub fn config_arg() -> Result<Option<std::path::PathBuf>, String> {
+    let mut args = std::env::args().skip(1);
+    let mut config = None;
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "--config" | "-c" => config = Some(args.next().ok_or("--config needs a file")?.into()),
+            s if s.starts_with("--config=") => {
+                config = Some(s.trim_start_matches("--config=").into())
+            }
+            "--help" | "-h" => {
+                return Err("usage: <binary> [--config application.properties]".into())
+            }
+            other => {
+                return Err(format!(
+                    "unknown argument '{other}'; usage: <binary> [--config application.properties]"
+                ))
+            }
+        }
+    }
+    Ok(config)
+}

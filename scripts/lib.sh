@@ -57,12 +57,12 @@ start_private_mariadb() {
   log "starting private MariaDB on $DB_HOST:$DB_PORT"
   # innodb_flush_log_at_trx_commit=2: a local-cloud development database trades the last second
   # of commits on an OS crash for far faster writes; set it to 1 for production data.
-  nohup mariadbd "${as_user[@]}" --no-defaults --datadir="$DB_DIR" --port="$DB_PORT" --bind-address="$DB_HOST" \
-    --socket="$DB_DIR/mysqld.sock" --pid-file="$DB_DIR/mysqld.pid" --log-error="$STATE_DIR/mariadb.log" \
+  nohup mariadbd --no-defaults "${as_user[@]}" --datadir="$DB_DIR" --port="$DB_PORT" --bind-address="$DB_HOST" \
+    --socket="$DB_DIR/mysqld.sock" --pid-file="$DB_DIR/mysqld.pid" --log-error="$DB_DIR/mariadb.log" \
     --character-set-server=utf8mb4 --collation-server=utf8mb4_general_ci --max-connections=500 \
     --innodb-flush-log-at-trx-commit=2 --skip-name-resolve >/dev/null 2>&1 &
   for _ in $(seq 1 100); do db_ping && break; sleep 0.1; done
-  db_ping || die "MariaDB did not start, see $STATE_DIR/mariadb.log"
+  db_ping || die "MariaDB did not start, see $DB_DIR/mariadb.log"
 }
 
 db_root() { mariadb --protocol=socket --socket="$DB_DIR/mysqld.sock" -uroot "$@"; }

@@ -4,6 +4,7 @@
 
 pub mod client;
 pub mod config;
+pub mod core_services;
 pub mod db;
 pub mod dto;
 pub mod error;

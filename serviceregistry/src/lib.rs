@@ -1,1 +1,200 @@
+//! The Arrowhead Service Registry core system. `start` brings it up in-process (used by `main`,
+//! the tests and the benchmark): settings, TLS material, database and migrations, the own-cloud
+//! row and the registry's own services, then the HTTP(S) listener and the optional clean-up
+//! tasks.
 
+pub mod access;
+pub mod api;
+pub mod registry;
+pub mod tasks;
+pub mod validate;
+
+use common::config::{ConfigError, CoreSettings};
+use common::identity::CoreSystem;
+use common::names::{normalize_address, verify_address, AddressPolicy, AddressType};
+use common::tls::TlsContext;
+use common::web::{Running, ServerSpec};
+use std::collections::BTreeMap;
+use std::time::Duration;
+use utoipa::OpenApi;
+use validate::{Policy, ValidSystem};
+
+/// Service Registry settings: the shared ones plus the registry's own Java properties.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub core: CoreSettings,
+    pub policy: Policy,
+    pub ping_scheduled: bool,
+    pub ping_timeout: Duration,
+    pub ping_interval: Duration,
+    pub ttl_scheduled: bool,
+    pub ttl_interval: Duration,
+    pub use_network_address_detector: bool,
+    /// HTTP worker threads (default: one per core).
+    pub workers: Option<usize>,
+}
+
+impl Settings {
+    pub fn from_core(core: CoreSettings) -> Result<Self, ConfigError> {
+        let p = &core.properties;
+        let policy = Policy {
+            strict_definitions: p.bool_or("use_strict_service_definition_verifier", false)?,
+            strict_interfaces: p.bool_or("use_strict_service_intf_name_verifier", false)?,
+            address: AddressPolicy {
+                allow_self_addressing: p.bool_or("allow_self_addressing", false)?,
+                allow_non_routable_addressing: p.bool_or("allow_non_routable_addressing", false)?,
+            },
+            secure: core.ssl.is_some(),
+        };
+        let minutes = |key: &str, default: u64| -> Result<Duration, ConfigError> {
+            match p.parse_or(key, default)? {
+                0 => Err(ConfigError::invalid(key, "0", "must be at least 1 minute")),
+                m => Ok(Duration::from_secs(m * 60)),
+            }
+        };
+        Ok(Self {
+            policy,
+            ping_scheduled: p.bool_or("ping_scheduled", false)?,
+            ping_timeout: Duration::from_millis(p.parse_or("ping_timeout", 5000)?),
+            ping_interval: minutes("ping_interval", 60)?,
+            ttl_scheduled: p.bool_or("ttl_scheduled", false)?,
+            ttl_interval: minutes("ttl_interval", 13)?,
+            use_network_address_detector: p.bool_or("use_network_address_detector", false)?,
+            workers: match p.parse_or::<usize>("server.workers", 0)? {
+                0 => None,
+                n => Some(n),
+            },
+            core,
+        })
+    }
+
+    pub fn load(config: Option<&std::path::Path>) -> Result<Self, ConfigError> {
+        Self::from_core(CoreSettings::load(CoreSystem::ServiceRegistry, config)?)
+    }
+}
+
+#[derive(Debug)]
+pub struct StartError(pub String);
+
+impl std::fmt::Display for StartError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for StartError {}
+
+/// Brings the registry up; must run inside an actix system. Waits up to `db_wait` for the
+/// database.
+pub async fn start(settings: Settings, db_wait: Duration) -> Result<Running, StartError> {
+    let core = &settings.core;
+    let tls = match &core.ssl {
+        Some(ssl) => Some(TlsContext::load(ssl).map_err(|e| StartError(e.to_string()))?),
+        None => None,
+    };
+    let db_settings = core.database.clone();
+    let pool_size = core.db_pool_size;
+    let pool =
+        tokio::task::spawn_blocking(move || common::db::connect(&db_settings, pool_size, db_wait))
+            .await
+            .map_err(|e| StartError(e.to_string()))?
+            .map_err(|e| StartError(e.to_string()))?;
+
+    let (operator, cloud) = match &tls {
+        Some(t) => (t.identity.operator.clone(), t.identity.cloud.clone()),
+        None => (
+            "default-operator".to_owned(),
+            "default-insecure-cloud".to_owned(),
+        ),
+    };
+    let own = own_provider(&settings, tls.as_ref())?;
+    let secure = tls.is_some();
+    common::db::run(&pool, move |c| {
+        common::db::models::ensure_own_cloud(c, &operator, &cloud, secure)?;
+        registry::register_own_services(c, &own, secure)
+    })
+    .await
+    .map_err(|e| StartError(format!("cannot register the registry's own services: {e}")))?;
+
+    let mut config_map = BTreeMap::new();
+    config_map.insert(
+        "use_strict_service_definition_verifier".to_owned(),
+        settings.policy.strict_definitions.to_string(),
+    );
+    config_map.insert(
+        "allow_self_addressing".to_owned(),
+        settings.policy.address.allow_self_addressing.to_string(),
+    );
+    config_map.insert(
+        "allow_non_routable_addressing".to_owned(),
+        settings
+            .policy
+            .address
+            .allow_non_routable_addressing
+            .to_string(),
+    );
+    let state = actix_web::web::Data::new(api::AppState {
+        pool: pool.clone(),
+        policy: settings.policy,
+        ping_timeout: settings.ping_timeout,
+        use_network_address_detector: settings.use_network_address_detector,
+        config_map,
+    });
+    let running = common::web::start(ServerSpec {
+        address: core.server_address.clone(),
+        port: core.server_port,
+        tls,
+        workers: settings.workers,
+        openapi: api::ApiDoc::openapi(),
+        configure: move |cfg: &mut actix_web::web::ServiceConfig| {
+            cfg.app_data(state.clone());
+            api::configure(cfg);
+        },
+    })
+    .map_err(|e| {
+        StartError(format!(
+            "cannot listen on {}:{}: {e}",
+            core.server_address, core.server_port
+        ))
+    })?;
+
+    if settings.ttl_scheduled {
+        actix_web::rt::spawn(tasks::ttl_task(pool.clone(), settings.ttl_interval));
+    }
+    if settings.ping_scheduled {
+        actix_web::rt::spawn(tasks::ping_task(
+            pool,
+            settings.ping_interval,
+            settings.ping_timeout,
+        ));
+    }
+    tracing::info!(addr = %running.addr, secure, "Service Registry is ready");
+    Ok(running)
+}
+
+/// The registry as provider of its own services (advertised `domain.name`/`domain.port`).
+fn own_provider(settings: &Settings, tls: Option<&TlsContext>) -> Result<ValidSystem, StartError> {
+    let core = &settings.core;
+    let permissive = AddressPolicy {
+        allow_self_addressing: true,
+        allow_non_routable_addressing: true,
+    };
+    let (address, address_type) = verify_address(&core.domain_name, permissive)
+        .unwrap_or_else(|_| (normalize_address(&core.domain_name), AddressType::Hostname));
+    let authentication_info = match tls {
+        Some(t) => Some(
+            t.keystore
+                .public_key_base64()
+                .map_err(|e| StartError(e.to_string()))?,
+        ),
+        None => None,
+    };
+    Ok(ValidSystem {
+        name: CoreSystem::ServiceRegistry.name().to_owned(),
+        address,
+        address_type,
+        port: i32::from(core.domain_port),
+        authentication_info,
+        metadata: BTreeMap::new(),
+    })
+}

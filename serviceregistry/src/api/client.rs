@@ -1,0 +1,188 @@
+//! Client endpoints: echo, register, unregister, query.
+
+use super::AppState;
+use crate::access::{self, Endpoint};
+use crate::registry;
+use crate::validate::{self, ValidQuery};
+use actix_web::{web, HttpRequest, HttpResponse};
+use common::db;
+use common::dto::{
+    ServiceQueryForm, ServiceQueryResult, ServiceRegistryRequest, ServiceRegistryResponse,
+};
+use common::error::ErrorMessage;
+use common::identity::Caller;
+use common::names::{normalize_name, verify_address};
+use common::web::request_url;
+use common::ArrowheadError;
+use serde::Deserialize;
+
+const REGISTER: &str = "/serviceregistry/register";
+const UNREGISTER: &str = "/serviceregistry/unregister";
+const QUERY: &str = "/serviceregistry/query";
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/echo", web::get().to(echo))
+        .route("/register", web::post().to(register))
+        .route("/unregister", web::delete().to(unregister))
+        .route("/query", web::post().to(query));
+}
+
+/// Availability check.
+#[utoipa::path(get, path = "/serviceregistry/echo", tag = "Client", responses((status = 200, description = "Got it!", body = String)))]
+pub async fn echo(_caller: Caller) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/plain;charset=UTF-8")
+        .body("Got it!")
+}
+
+/// Registers a service of the calling provider (provider name must match its certificate).
+#[utoipa::path(post, path = "/serviceregistry/register", tag = "Client", request_body = ServiceRegistryRequest,
+    responses((status = 201, body = ServiceRegistryResponse), (status = 400, body = ErrorMessage), (status = 401, body = ErrorMessage)))]
+pub async fn register(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    body: web::Json<ServiceRegistryRequest>,
+) -> Result<HttpResponse, ArrowheadError> {
+    let provider = body
+        .provider_system
+        .as_ref()
+        .and_then(|p| p.system_name.as_deref());
+    access::check(
+        &caller,
+        Endpoint::Register {
+            provider,
+            definition: body.service_definition.as_deref(),
+        },
+        &request_url(&req),
+    )?;
+    let entry = validate::entry(&body, &state.policy, REGISTER)?;
+    let created = db::run(&state.pool, move |c| registry::register(c, &entry)).await?;
+    Ok(HttpResponse::Created().json(created))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct UnregisterParams {
+    pub service_definition: String,
+    pub system_name: String,
+    pub address: Option<String>,
+    pub port: i64,
+    pub service_uri: String,
+}
+
+/// Removes a service of the calling provider.
+#[utoipa::path(delete, path = "/serviceregistry/unregister", tag = "Client", params(UnregisterParams),
+    responses((status = 200, description = "Removed"), (status = 400, body = ErrorMessage), (status = 401, body = ErrorMessage)))]
+pub async fn unregister(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    params: web::Query<UnregisterParams>,
+) -> Result<HttpResponse, ArrowheadError> {
+    access::check(
+        &caller,
+        Endpoint::Unregister {
+            system_name: &params.system_name,
+        },
+        &request_url(&req),
+    )?;
+    let bad = |m: &str| ArrowheadError::bad_payload(m).with_origin(UNREGISTER);
+    if params.service_definition.trim().is_empty() {
+        return Err(bad("Service definition is blank"));
+    }
+    if params.system_name.trim().is_empty() {
+        return Err(bad("Name of the provider system is blank"));
+    }
+    let port =
+        common::names::validate_port(Some(params.port)).map_err(|e| e.with_origin(UNREGISTER))?;
+    let address = match params
+        .address
+        .as_deref()
+        .map(str::trim)
+        .filter(|a| !a.is_empty())
+    {
+        Some(a) => a.to_owned(),
+        None if state.use_network_address_detector => req
+            .peer_addr()
+            .map(|a| a.ip().to_string())
+            .unwrap_or_default(),
+        None => String::new(),
+    };
+    let (address, _) =
+        verify_address(&address, state.policy.address).map_err(|e| e.with_origin(UNREGISTER))?;
+    let def = normalize_name(&params.service_definition);
+    let name = normalize_name(&params.system_name);
+    let uri = params.service_uri.trim().to_owned();
+    db::run(&state.pool, move |c| {
+        registry::unregister(c, &def, &name, &address, i32::from(port), &uri)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().finish())
+}
+
+/// Looks up providers of a service; application systems may query public core services only.
+#[utoipa::path(post, path = "/serviceregistry/query", tag = "Client", request_body = ServiceQueryForm,
+    responses((status = 200, body = ServiceQueryResult), (status = 400, body = ErrorMessage), (status = 401, body = ErrorMessage)))]
+pub async fn query(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    form: web::Json<ServiceQueryForm>,
+) -> Result<web::Json<ServiceQueryResult>, ArrowheadError> {
+    let definition = form
+        .service_definition_requirement
+        .as_deref()
+        .unwrap_or_default();
+    access::check(&caller, Endpoint::Query { definition }, &request_url(&req))?;
+    let q = validate::query(&form, QUERY)?;
+    Ok(web::Json(run_query(&state, q).await?))
+}
+
+/// Loads and filters one query; shared with `/query/multi`.
+pub async fn run_query(
+    state: &AppState,
+    q: ValidQuery,
+) -> Result<ServiceQueryResult, ArrowheadError> {
+    let ping = q.ping;
+    let (entries, hits) = db::run(&state.pool, move |c| {
+        let (entries, hits) = registry::query(c, &q)?;
+        let types = if q.address_types.is_empty() {
+            Default::default()
+        } else {
+            registry::address_types(
+                c,
+                &entries.iter().map(|e| e.provider.id).collect::<Vec<_>>(),
+            )?
+        };
+        Ok((
+            registry::filter(entries, &q, &|s| types.get(&s.id).copied()),
+            hits,
+        ))
+    })
+    .await?;
+    let entries = if ping {
+        ping_filter(entries, state.ping_timeout).await
+    } else {
+        entries
+    };
+    Ok(ServiceQueryResult {
+        service_query_data: entries,
+        unfiltered_hits: hits,
+    })
+}
+
+/// Keeps the entries whose provider accepts a TCP connection within the timeout (all in parallel).
+pub async fn ping_filter(
+    entries: Vec<ServiceRegistryResponse>,
+    timeout: std::time::Duration,
+) -> Vec<ServiceRegistryResponse> {
+    let checks = entries
+        .iter()
+        .map(|e| crate::tasks::reachable(e.provider.address.clone(), e.provider.port, timeout));
+    let alive = futures_util::future::join_all(checks).await;
+    entries
+        .into_iter()
+        .zip(alive)
+        .filter_map(|(e, ok)| ok.then_some(e))
+        .collect()
+}

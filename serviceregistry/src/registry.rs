@@ -1,0 +1,1329 @@
+//! The Service Registry's data layer: registry entries, systems, service definitions and
+//! interfaces in the shared database (Java `ServiceRegistryDBService`). Functions take a
+//! connection and validated input; every multi-step write is one transaction. Query filtering is
+//! a pure function over loaded entries so it can be tested without a database.
+
+use crate::validate::{SecurityType, ValidEntry, ValidQuery, ValidSystem};
+use chrono::NaiveDateTime;
+use common::db::models::{self, ServiceDefinition, ServiceInterface, System, SystemValues};
+use common::db::schema::{
+    logs, service_definition, service_interface, service_registry,
+    service_registry_interface_connection as conn_tbl, system_,
+};
+use common::dto::{
+    format_instant, ListResponse, ServiceDefinitionResponse, ServiceInterfaceResponse,
+    ServiceRegistryResponse, SystemResponse,
+};
+use common::names::{metadata_to_text, text_to_metadata, AddressType, Direction, PageParams};
+use common::ArrowheadError;
+use diesel::mysql::Mysql;
+use diesel::prelude::*;
+use std::collections::BTreeMap;
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = service_registry)]
+pub struct EntryRow {
+    pub id: i64,
+    pub service_id: i64,
+    pub system_id: i64,
+    pub service_uri: String,
+    pub end_of_validity: Option<NaiveDateTime>,
+    pub secure: String,
+    pub metadata: Option<String>,
+    pub version: Option<i32>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+/// Which entries to load.
+#[derive(Debug, Clone, Copy)]
+pub enum Scope<'a> {
+    Ids(&'a [i64]),
+    Definition(i64),
+    Definitions(&'a [i64]),
+    Provider(i64),
+    All,
+}
+
+type Boxed<'a> = service_registry::BoxedQuery<'a, Mysql>;
+
+fn scoped<'a>(scope: Scope<'a>) -> Boxed<'a> {
+    let q = service_registry::table.into_boxed();
+    match scope {
+        Scope::Ids(ids) => q.filter(service_registry::id.eq_any(ids)),
+        Scope::Definition(id) => q.filter(service_registry::service_id.eq(id)),
+        Scope::Definitions(ids) => q.filter(service_registry::service_id.eq_any(ids)),
+        Scope::Provider(id) => q.filter(service_registry::system_id.eq(id)),
+        Scope::All => q,
+    }
+}
+
+fn last_insert_id(conn: &mut MysqlConnection) -> QueryResult<i64> {
+    diesel::select(diesel::dsl::sql::<diesel::sql_types::BigInt>(
+        "CAST(LAST_INSERT_ID() AS SIGNED)",
+    ))
+    .get_result(conn)
+}
+
+/// Loads entries with their provider, definition and interfaces (three queries in all).
+pub fn load(
+    conn: &mut MysqlConnection,
+    scope: Scope<'_>,
+    page: Option<&PageParams>,
+) -> QueryResult<Vec<ServiceRegistryResponse>> {
+    let mut ids_q = scoped(scope).select(service_registry::id);
+    if let Some(p) = page {
+        ids_q = match (p.sort_field.as_str(), p.direction) {
+            ("createdAt", Direction::Asc) => ids_q.order((
+                service_registry::created_at.asc(),
+                service_registry::id.asc(),
+            )),
+            ("createdAt", Direction::Desc) => ids_q.order((
+                service_registry::created_at.desc(),
+                service_registry::id.desc(),
+            )),
+            ("updatedAt", Direction::Asc) => ids_q.order((
+                service_registry::updated_at.asc(),
+                service_registry::id.asc(),
+            )),
+            ("updatedAt", Direction::Desc) => ids_q.order((
+                service_registry::updated_at.desc(),
+                service_registry::id.desc(),
+            )),
+            (_, Direction::Desc) => ids_q.order(service_registry::id.desc()),
+            _ => ids_q.order(service_registry::id.asc()),
+        };
+        if let Some((index, size)) = p.page {
+            ids_q = ids_q.offset(index * size).limit(size);
+        }
+        let ids: Vec<i64> = ids_q.load(conn)?;
+        let mut rows = load_rows(conn, Scope::Ids(&ids))?;
+        let pos: std::collections::HashMap<i64, usize> =
+            ids.iter().enumerate().map(|(i, id)| (*id, i)).collect();
+        rows.sort_by_key(|r| pos.get(&r.id).copied().unwrap_or(usize::MAX));
+        return Ok(rows);
+    }
+    load_rows(conn, scope)
+}
+
+fn load_rows(
+    conn: &mut MysqlConnection,
+    scope: Scope<'_>,
+) -> QueryResult<Vec<ServiceRegistryResponse>> {
+    let rows: Vec<(EntryRow, System, ServiceDefinition)> = match scope {
+        Scope::Ids(ids) => base_join()
+            .filter(service_registry::id.eq_any(ids))
+            .load(conn)?,
+        Scope::Definition(id) => base_join()
+            .filter(service_registry::service_id.eq(id))
+            .load(conn)?,
+        Scope::Definitions(ids) => base_join()
+            .filter(service_registry::service_id.eq_any(ids))
+            .load(conn)?,
+        Scope::Provider(id) => base_join()
+            .filter(service_registry::system_id.eq(id))
+            .load(conn)?,
+        Scope::All => base_join().load(conn)?,
+    };
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<i64> = rows.iter().map(|r| r.0.id).collect();
+    let intfs: Vec<(i64, ServiceInterface)> = conn_tbl::table
+        .inner_join(service_interface::table)
+        .filter(conn_tbl::service_registry_id.eq_any(&ids))
+        .order(conn_tbl::id.asc())
+        .select((conn_tbl::service_registry_id, ServiceInterface::as_select()))
+        .load(conn)?;
+    let mut by_entry: std::collections::HashMap<i64, Vec<ServiceInterfaceResponse>> =
+        std::collections::HashMap::new();
+    for (id, i) in &intfs {
+        by_entry
+            .entry(*id)
+            .or_default()
+            .push(ServiceInterfaceResponse::from(i));
+    }
+    Ok(rows
+        .into_iter()
+        .map(|(row, system, def)| {
+            let interfaces = by_entry.remove(&row.id).unwrap_or_default();
+            to_response(row, &system, &def, interfaces)
+        })
+        .collect())
+}
+
+#[allow(clippy::type_complexity)]
+fn base_join() -> diesel::dsl::Order<
+    diesel::dsl::Select<
+        diesel::dsl::InnerJoin<
+            diesel::dsl::InnerJoin<service_registry::table, system_::table>,
+            service_definition::table,
+        >,
+        (
+            diesel::dsl::AsSelect<EntryRow, Mysql>,
+            diesel::dsl::AsSelect<System, Mysql>,
+            diesel::dsl::AsSelect<ServiceDefinition, Mysql>,
+        ),
+    >,
+    diesel::dsl::Asc<service_registry::id>,
+> {
+    service_registry::table
+        .inner_join(system_::table)
+        .inner_join(service_definition::table)
+        .select((
+            EntryRow::as_select(),
+            System::as_select(),
+            ServiceDefinition::as_select(),
+        ))
+        .order(service_registry::id.asc())
+}
+
+fn to_response(
+    row: EntryRow,
+    system: &System,
+    def: &ServiceDefinition,
+    interfaces: Vec<ServiceInterfaceResponse>,
+) -> ServiceRegistryResponse {
+    ServiceRegistryResponse {
+        id: row.id,
+        service_definition: ServiceDefinitionResponse::from(def),
+        provider: SystemResponse::from(system),
+        service_uri: row.service_uri,
+        end_of_validity: row.end_of_validity.as_ref().map(format_instant),
+        secure: row.secure,
+        metadata: text_to_metadata(row.metadata.as_deref()),
+        version: row.version.unwrap_or(1),
+        interfaces,
+        created_at: format_instant(&row.created_at),
+        updated_at: format_instant(&row.updated_at),
+    }
+}
+
+pub fn count(conn: &mut MysqlConnection, scope: Scope<'_>) -> QueryResult<i64> {
+    scoped(scope).count().get_result(conn)
+}
+
+pub fn entry_by_id(
+    conn: &mut MysqlConnection,
+    id: i64,
+) -> Result<ServiceRegistryResponse, ArrowheadError> {
+    load(conn, Scope::Ids(&[id]), None)?.pop().ok_or_else(|| {
+        ArrowheadError::invalid_parameter(format!(
+            "Service Registry entry with id '{id}' does not exist"
+        ))
+    })
+}
+
+fn system_values(s: &ValidSystem) -> SystemValues {
+    SystemValues {
+        system_name: s.name.clone(),
+        address: s.address.clone(),
+        address_type: Some(s.address_type.as_str().to_owned()),
+        port: s.port,
+        authentication_info: s.authentication_info.clone(),
+        metadata: metadata_to_text(&s.metadata),
+    }
+}
+
+/// Finds the provider by (name, address, port) and overwrites its authentication info and
+/// metadata with the request's (as Java does), or creates it.
+fn provider_for(conn: &mut MysqlConnection, s: &ValidSystem) -> Result<System, ArrowheadError> {
+    let values = system_values(s);
+    match models::find_system(conn, &s.name, &s.address, s.port)? {
+        Some(existing) => {
+            if existing.authentication_info != values.authentication_info
+                || existing.metadata != values.metadata
+                || existing.address_type != values.address_type
+            {
+                diesel::update(system_::table.find(existing.id))
+                    .set((
+                        system_::authentication_info.eq(&values.authentication_info),
+                        system_::metadata.eq(&values.metadata),
+                        system_::address_type.eq(&values.address_type),
+                    ))
+                    .execute(conn)?;
+                return models::system_by_id(conn, existing.id)?
+                    .ok_or_else(|| ArrowheadError::internal("Database operation exception"));
+            }
+            Ok(existing)
+        }
+        None => models::insert_system(conn, &values),
+    }
+}
+
+fn duplicate_message(s: &ValidSystem, def: &str, uri: &str) -> String {
+    format!(
+        "Service Registry entry with provider: ({}, {}:{}), service definition: {def} and service URI: {uri} already exists.",
+        s.name, s.address, s.port
+    )
+}
+
+fn entry_exists(
+    conn: &mut MysqlConnection,
+    service_id: i64,
+    system_id: i64,
+    uri: &str,
+    except: Option<i64>,
+) -> QueryResult<bool> {
+    let mut q = service_registry::table
+        .filter(service_registry::service_id.eq(service_id))
+        .filter(service_registry::system_id.eq(system_id))
+        .filter(service_registry::service_uri.eq(uri))
+        .select(service_registry::id)
+        .into_boxed();
+    if let Some(id) = except {
+        q = q.filter(service_registry::id.ne(id));
+    }
+    Ok(q.first::<i64>(conn).optional()?.is_some())
+}
+
+fn set_interfaces(
+    conn: &mut MysqlConnection,
+    entry_id: i64,
+    interfaces: &[String],
+) -> Result<(), ArrowheadError> {
+    diesel::delete(conn_tbl::table.filter(conn_tbl::service_registry_id.eq(entry_id)))
+        .execute(conn)?;
+    let mut rows = Vec::with_capacity(interfaces.len());
+    for name in interfaces {
+        let i = models::interface_for(conn, name)?;
+        rows.push((
+            conn_tbl::service_registry_id.eq(entry_id),
+            conn_tbl::interface_id.eq(i.id),
+        ));
+    }
+    diesel::insert_into(conn_tbl::table)
+        .values(&rows)
+        .execute(conn)?;
+    Ok(())
+}
+
+/// `/register` and `/mgmt` POST: one transaction, no upsert (a duplicate is a 400, as in Java).
+pub fn register(
+    conn: &mut MysqlConnection,
+    e: &ValidEntry,
+) -> Result<ServiceRegistryResponse, ArrowheadError> {
+    conn.transaction(|conn| {
+        let def = models::service_definition_for(conn, &e.definition)?;
+        let provider = provider_for(conn, &e.provider)?;
+        if entry_exists(conn, def.id, provider.id, &e.service_uri, None)? {
+            return Err(ArrowheadError::invalid_parameter(duplicate_message(
+                &e.provider,
+                &e.definition,
+                &e.service_uri,
+            )));
+        }
+        diesel::insert_into(service_registry::table)
+            .values((
+                service_registry::service_id.eq(def.id),
+                service_registry::system_id.eq(provider.id),
+                service_registry::service_uri.eq(&e.service_uri),
+                service_registry::end_of_validity.eq(e.end_of_validity),
+                service_registry::secure.eq(e.secure.as_str()),
+                service_registry::metadata.eq(metadata_to_text(&e.metadata)),
+                service_registry::version.eq(Some(e.version)),
+            ))
+            .execute(conn)?;
+        let id = last_insert_id(conn)?;
+        set_interfaces(conn, id, &e.interfaces)?;
+        entry_by_id(conn, id)
+    })
+}
+
+/// `/mgmt/{id}` PUT: replaces every field of the entry.
+pub fn replace(
+    conn: &mut MysqlConnection,
+    id: i64,
+    e: &ValidEntry,
+) -> Result<ServiceRegistryResponse, ArrowheadError> {
+    conn.transaction(|conn| {
+        if !exists(conn, id)? {
+            return Err(not_found_entry(id));
+        }
+        let def = models::service_definition_for(conn, &e.definition)?;
+        let provider = provider_for(conn, &e.provider)?;
+        if entry_exists(conn, def.id, provider.id, &e.service_uri, Some(id))? {
+            return Err(ArrowheadError::invalid_parameter(duplicate_message(
+                &e.provider,
+                &e.definition,
+                &e.service_uri,
+            )));
+        }
+        diesel::update(service_registry::table.find(id))
+            .set((
+                service_registry::service_id.eq(def.id),
+                service_registry::system_id.eq(provider.id),
+                service_registry::service_uri.eq(&e.service_uri),
+                service_registry::end_of_validity.eq(e.end_of_validity),
+                service_registry::secure.eq(e.secure.as_str()),
+                service_registry::metadata.eq(metadata_to_text(&e.metadata)),
+                service_registry::version.eq(Some(e.version)),
+            ))
+            .execute(conn)?;
+        set_interfaces(conn, id, &e.interfaces)?;
+        entry_by_id(conn, id)
+    })
+}
+
+/// The fields of a PATCH, validated; `None` keeps the stored value.
+#[derive(Debug, Clone, Default)]
+pub struct EntryPatch {
+    pub definition: Option<String>,
+    pub provider_name: Option<String>,
+    pub provider_address: Option<(String, AddressType)>,
+    pub provider_port: Option<i32>,
+    pub provider_auth: Option<String>,
+    pub provider_metadata: Option<BTreeMap<String, String>>,
+    pub service_uri: Option<String>,
+    pub end_of_validity: Option<NaiveDateTime>,
+    pub secure: Option<SecurityType>,
+    pub metadata: Option<BTreeMap<String, String>>,
+    pub version: Option<i32>,
+    pub interfaces: Option<Vec<String>>,
+}
+
+/// `/mgmt/{id}` PATCH: merges the given fields into the stored entry.
+pub fn patch(
+    conn: &mut MysqlConnection,
+    id: i64,
+    p: &EntryPatch,
+    secure_mode: bool,
+) -> Result<ServiceRegistryResponse, ArrowheadError> {
+    conn.transaction(|conn| {
+        let current = entry_by_id(conn, id)?;
+        let definition = p
+            .definition
+            .clone()
+            .unwrap_or_else(|| current.service_definition.service_definition.clone());
+        let cur = &current.provider;
+        let (address, address_type) = match &p.provider_address {
+            Some((a, t)) => (a.clone(), *t),
+            None => {
+                let t = models::system_by_id(conn, cur.id)?
+                    .as_ref()
+                    .and_then(models::address_type_of)
+                    .unwrap_or(AddressType::Hostname);
+                (cur.address.clone(), t)
+            }
+        };
+        let provider = ValidSystem {
+            name: p
+                .provider_name
+                .clone()
+                .unwrap_or_else(|| cur.system_name.clone()),
+            address,
+            address_type,
+            port: p.provider_port.unwrap_or(cur.port),
+            authentication_info: p
+                .provider_auth
+                .clone()
+                .or_else(|| cur.authentication_info.clone()),
+            metadata: p
+                .provider_metadata
+                .clone()
+                .or_else(|| cur.metadata.clone())
+                .unwrap_or_default(),
+        };
+        let secure = p.secure.unwrap_or_else(|| {
+            SecurityType::parse(&current.secure).unwrap_or(SecurityType::NotSecure)
+        });
+        let policy = crate::validate::Policy {
+            secure: secure_mode,
+            ..Default::default()
+        };
+        crate::validate::check_security(secure, &provider, &policy, "").map_err(|mut e| {
+            e.origin = None;
+            e
+        })?;
+        let merged = ValidEntry {
+            definition,
+            provider,
+            service_uri: p
+                .service_uri
+                .clone()
+                .unwrap_or_else(|| current.service_uri.clone()),
+            end_of_validity: p.end_of_validity.or_else(|| {
+                current
+                    .end_of_validity
+                    .as_deref()
+                    .and_then(common::dto::parse_instant)
+            }),
+            secure,
+            metadata: p
+                .metadata
+                .clone()
+                .or_else(|| current.metadata.clone())
+                .unwrap_or_default(),
+            version: p.version.unwrap_or(current.version),
+            interfaces: p
+                .interfaces
+                .clone()
+                .filter(|l| !l.is_empty())
+                .unwrap_or_else(|| {
+                    current
+                        .interfaces
+                        .iter()
+                        .map(|i| i.interface_name.clone())
+                        .collect()
+                }),
+        };
+        replace(conn, id, &merged)
+    })
+}
+
+fn exists(conn: &mut MysqlConnection, id: i64) -> QueryResult<bool> {
+    Ok(service_registry::table
+        .find(id)
+        .select(service_registry::id)
+        .first::<i64>(conn)
+        .optional()?
+        .is_some())
+}
+
+fn not_found_entry(id: i64) -> ArrowheadError {
+    ArrowheadError::invalid_parameter(format!(
+        "Service Registry entry with id '{id}' does not exist"
+    ))
+}
+
+pub fn delete_entry(conn: &mut MysqlConnection, id: i64) -> Result<(), ArrowheadError> {
+    if diesel::delete(service_registry::table.find(id)).execute(conn)? == 0 {
+        return Err(not_found_entry(id));
+    }
+    Ok(())
+}
+
+/// `/unregister`.
+pub fn unregister(
+    conn: &mut MysqlConnection,
+    def: &str,
+    name: &str,
+    address: &str,
+    port: i32,
+    uri: &str,
+) -> Result<(), ArrowheadError> {
+    conn.transaction(|conn| {
+        let d = models::find_service_definition(conn, def)?
+            .ok_or_else(|| ArrowheadError::invalid_parameter(format!("No service exists with definition {def}")))?;
+        let s = models::find_system(conn, name, address, port)?.ok_or_else(|| {
+            ArrowheadError::invalid_parameter(format!("No system with name: {name}, address: {address} and port: {port} exists."))
+        })?;
+        let n = diesel::delete(
+            service_registry::table
+                .filter(service_registry::service_id.eq(d.id))
+                .filter(service_registry::system_id.eq(s.id))
+                .filter(service_registry::service_uri.eq(uri)),
+        )
+        .execute(conn)?;
+        if n == 0 {
+            return Err(ArrowheadError::invalid_parameter(format!(
+                "No Service Registry entry with provider: ({name}, {address}:{port}), service definition: {def} and service URI: {uri} exists."
+            )));
+        }
+        Ok(())
+    })
+}
+
+/// `/query`: entries of the definition plus the unfiltered hit count; filtering (and pinging)
+/// happens afterwards.
+pub fn query(
+    conn: &mut MysqlConnection,
+    q: &ValidQuery,
+) -> QueryResult<(Vec<ServiceRegistryResponse>, i64)> {
+    match models::find_service_definition(conn, &q.definition)? {
+        None => Ok((Vec::new(), 0)),
+        Some(def) => {
+            let entries = load(conn, Scope::Definition(def.id), None)?;
+            let hits = entries.len() as i64;
+            Ok((entries, hits))
+        }
+    }
+}
+
+/// The Java query filters, in the Java order: address type, interfaces (non-matching interfaces
+/// are removed from the returned entry), security, version, metadata (every requested pair,
+/// exact and case-sensitive).
+pub fn filter(
+    entries: Vec<ServiceRegistryResponse>,
+    q: &ValidQuery,
+    address_types: &dyn Fn(&SystemResponse) -> Option<AddressType>,
+) -> Vec<ServiceRegistryResponse> {
+    entries
+        .into_iter()
+        .filter(|e| {
+            q.address_types.is_empty()
+                || address_types(&e.provider).is_some_and(|t| q.address_types.contains(&t))
+        })
+        .filter_map(|mut e| {
+            if q.interfaces.is_empty() {
+                return Some(e);
+            }
+            e.interfaces
+                .retain(|i| q.interfaces.contains(&i.interface_name));
+            (!e.interfaces.is_empty()).then_some(e)
+        })
+        .filter(|e| {
+            q.security.is_empty()
+                || SecurityType::parse(&e.secure).is_some_and(|s| q.security.contains(&s))
+        })
+        .filter(|e| match q.version {
+            Some(v) => e.version == v,
+            None => e.version >= q.min_version && e.version <= q.max_version,
+        })
+        .filter(|e| {
+            q.metadata.is_empty()
+                || e.metadata
+                    .as_ref()
+                    .is_some_and(|m| q.metadata.iter().all(|(k, v)| m.get(k) == Some(v)))
+        })
+        .collect()
+}
+
+/// Address type by provider, for the address-type filter (the DTO does not carry it).
+pub fn address_types(
+    conn: &mut MysqlConnection,
+    system_ids: &[i64],
+) -> QueryResult<std::collections::HashMap<i64, AddressType>> {
+    let rows: Vec<(i64, Option<String>)> = system_::table
+        .filter(system_::id.eq_any(system_ids))
+        .select((system_::id, system_::address_type))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(id, t)| t.as_deref().and_then(AddressType::parse).map(|t| (id, t)))
+        .collect())
+}
+
+// ---- systems ----
+
+fn systems_page(conn: &mut MysqlConnection, page: &PageParams) -> QueryResult<Vec<System>> {
+    let mut q = system_::table.select(System::as_select()).into_boxed();
+    q = match (page.sort_field.as_str(), page.direction) {
+        ("createdAt", Direction::Asc) => q.order((system_::created_at.asc(), system_::id.asc())),
+        ("createdAt", Direction::Desc) => q.order((system_::created_at.desc(), system_::id.desc())),
+        ("updatedAt", Direction::Asc) => q.order((system_::updated_at.asc(), system_::id.asc())),
+        ("updatedAt", Direction::Desc) => q.order((system_::updated_at.desc(), system_::id.desc())),
+        ("systemName", Direction::Asc) => q.order((system_::system_name.asc(), system_::id.asc())),
+        ("systemName", Direction::Desc) => {
+            q.order((system_::system_name.desc(), system_::id.desc()))
+        }
+        (_, Direction::Desc) => q.order(system_::id.desc()),
+        _ => q.order(system_::id.asc()),
+    };
+    if let Some((index, size)) = page.page {
+        q = q.offset(index * size).limit(size);
+    }
+    q.load(conn)
+}
+
+pub fn list_systems(
+    conn: &mut MysqlConnection,
+    page: &PageParams,
+) -> QueryResult<ListResponse<SystemResponse>> {
+    let data: Vec<SystemResponse> = systems_page(conn, page)?
+        .iter()
+        .map(SystemResponse::from)
+        .collect();
+    let count = system_::table.count().get_result(conn)?;
+    Ok(ListResponse { data, count })
+}
+
+pub fn system_by_id(conn: &mut MysqlConnection, id: i64) -> Result<System, ArrowheadError> {
+    models::system_by_id(conn, id)?
+        .ok_or_else(|| ArrowheadError::invalid_parameter(format!("System with id {id} not found.")))
+}
+
+pub fn system_by_triple(
+    conn: &mut MysqlConnection,
+    s: &ValidSystem,
+) -> Result<System, ArrowheadError> {
+    models::find_system(conn, &s.name, &s.address, s.port)?.ok_or_else(|| {
+        ArrowheadError::invalid_parameter(format!(
+            "System with name: {}, address: {}, port: {} not exists.",
+            s.name, s.address, s.port
+        ))
+    })
+}
+
+fn system_conflict(s: &ValidSystem) -> ArrowheadError {
+    ArrowheadError::invalid_parameter(format!(
+        "System with name: {}, address: {}, port: {} already exists.",
+        s.name, s.address, s.port
+    ))
+}
+
+pub fn create_system(
+    conn: &mut MysqlConnection,
+    s: &ValidSystem,
+) -> Result<System, ArrowheadError> {
+    conn.transaction(|conn| {
+        if models::find_system(conn, &s.name, &s.address, s.port)?.is_some() {
+            return Err(system_conflict(s));
+        }
+        models::insert_system(conn, &system_values(s))
+    })
+}
+
+/// PUT and (merged) PATCH of a system.
+pub fn update_system(
+    conn: &mut MysqlConnection,
+    id: i64,
+    s: &ValidSystem,
+) -> Result<System, ArrowheadError> {
+    conn.transaction(|conn| {
+        system_by_id(conn, id)?;
+        if models::find_system(conn, &s.name, &s.address, s.port)?
+            .is_some_and(|other| other.id != id)
+        {
+            return Err(system_conflict(s));
+        }
+        diesel::update(system_::table.find(id))
+            .set(&system_values(s))
+            .execute(conn)?;
+        system_by_id(conn, id)
+    })
+}
+
+pub fn delete_system(conn: &mut MysqlConnection, id: i64) -> Result<(), ArrowheadError> {
+    if diesel::delete(system_::table.find(id)).execute(conn)? == 0 {
+        return Err(ArrowheadError::invalid_parameter(format!(
+            "System with id {id} not found."
+        )));
+    }
+    Ok(())
+}
+
+/// `/unregister-system`: removes the system and (by cascade) its services.
+pub fn unregister_system(
+    conn: &mut MysqlConnection,
+    name: &str,
+    address: &str,
+    port: i32,
+) -> Result<(), ArrowheadError> {
+    let n = diesel::delete(
+        system_::table
+            .filter(system_::system_name.eq(name))
+            .filter(system_::address.eq(address))
+            .filter(system_::port.eq(port)),
+    )
+    .execute(conn)?;
+    if n == 0 {
+        return Err(ArrowheadError::invalid_parameter(format!(
+            "System with name: {name}, address: {address}, port: {port} not exists."
+        )));
+    }
+    Ok(())
+}
+
+// ---- service definitions ----
+
+pub fn list_definitions(
+    conn: &mut MysqlConnection,
+    page: &PageParams,
+) -> QueryResult<ListResponse<ServiceDefinitionResponse>> {
+    let mut q = service_definition::table
+        .select(ServiceDefinition::as_select())
+        .into_boxed();
+    q = match (page.sort_field.as_str(), page.direction) {
+        ("createdAt", Direction::Asc) => q.order((
+            service_definition::created_at.asc(),
+            service_definition::id.asc(),
+        )),
+        ("createdAt", Direction::Desc) => q.order((
+            service_definition::created_at.desc(),
+            service_definition::id.desc(),
+        )),
+        ("updatedAt", Direction::Asc) => q.order((
+            service_definition::updated_at.asc(),
+            service_definition::id.asc(),
+        )),
+        ("updatedAt", Direction::Desc) => q.order((
+            service_definition::updated_at.desc(),
+            service_definition::id.desc(),
+        )),
+        (_, Direction::Desc) => q.order(service_definition::id.desc()),
+        _ => q.order(service_definition::id.asc()),
+    };
+    if let Some((index, size)) = page.page {
+        q = q.offset(index * size).limit(size);
+    }
+    let data = q
+        .load::<ServiceDefinition>(conn)?
+        .iter()
+        .map(ServiceDefinitionResponse::from)
+        .collect();
+    Ok(ListResponse {
+        data,
+        count: service_definition::table.count().get_result(conn)?,
+    })
+}
+
+pub fn definition_by_id(
+    conn: &mut MysqlConnection,
+    id: i64,
+) -> Result<ServiceDefinition, ArrowheadError> {
+    service_definition::table
+        .find(id)
+        .select(ServiceDefinition::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or_else(|| {
+            ArrowheadError::invalid_parameter(format!(
+                "Service definition with id of '{id}' does not exist"
+            ))
+        })
+}
+
+pub fn create_definition(
+    conn: &mut MysqlConnection,
+    def: &str,
+) -> Result<ServiceDefinition, ArrowheadError> {
+    conn.transaction(|conn| {
+        if models::find_service_definition(conn, def)?.is_some() {
+            return Err(ArrowheadError::invalid_parameter(format!(
+                "{def} definition already exists"
+            )));
+        }
+        models::service_definition_for(conn, def)
+    })
+}
+
+pub fn update_definition(
+    conn: &mut MysqlConnection,
+    id: i64,
+    def: &str,
+) -> Result<ServiceDefinition, ArrowheadError> {
+    conn.transaction(|conn| {
+        definition_by_id(conn, id)?;
+        if models::find_service_definition(conn, def)?.is_some_and(|d| d.id != id) {
+            return Err(ArrowheadError::invalid_parameter(format!(
+                "{def} definition already exists"
+            )));
+        }
+        diesel::update(service_definition::table.find(id))
+            .set(service_definition::definition.eq(def))
+            .execute(conn)?;
+        definition_by_id(conn, id)
+    })
+}
+
+pub fn delete_definition(conn: &mut MysqlConnection, id: i64) -> Result<(), ArrowheadError> {
+    if diesel::delete(service_definition::table.find(id)).execute(conn)? == 0 {
+        return Err(ArrowheadError::invalid_parameter(format!(
+            "Service definition with id of '{id}' does not exist"
+        )));
+    }
+    Ok(())
+}
+
+pub fn definition_ids(conn: &mut MysqlConnection, defs: &[String]) -> QueryResult<Vec<i64>> {
+    service_definition::table
+        .filter(service_definition::definition.eq_any(defs))
+        .select(service_definition::id)
+        .load(conn)
+}
+
+// ---- interfaces ----
+
+pub fn list_interfaces(
+    conn: &mut MysqlConnection,
+    page: &PageParams,
+) -> QueryResult<ListResponse<ServiceInterfaceResponse>> {
+    let mut q = service_interface::table
+        .select(ServiceInterface::as_select())
+        .into_boxed();
+    q = match (page.sort_field.as_str(), page.direction) {
+        ("createdAt", Direction::Asc) => q.order((
+            service_interface::created_at.asc(),
+            service_interface::id.asc(),
+        )),
+        ("createdAt", Direction::Desc) => q.order((
+            service_interface::created_at.desc(),
+            service_interface::id.desc(),
+        )),
+        ("updatedAt", Direction::Asc) => q.order((
+            service_interface::updated_at.asc(),
+            service_interface::id.asc(),
+        )),
+        ("updatedAt", Direction::Desc) => q.order((
+            service_interface::updated_at.desc(),
+            service_interface::id.desc(),
+        )),
+        (_, Direction::Desc) => q.order(service_interface::id.desc()),
+        _ => q.order(service_interface::id.asc()),
+    };
+    if let Some((index, size)) = page.page {
+        q = q.offset(index * size).limit(size);
+    }
+    let data = q
+        .load::<ServiceInterface>(conn)?
+        .iter()
+        .map(ServiceInterfaceResponse::from)
+        .collect();
+    Ok(ListResponse {
+        data,
+        count: service_interface::table.count().get_result(conn)?,
+    })
+}
+
+pub fn interface_by_id(
+    conn: &mut MysqlConnection,
+    id: i64,
+) -> Result<ServiceInterface, ArrowheadError> {
+    service_interface::table
+        .find(id)
+        .select(ServiceInterface::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or_else(|| {
+            ArrowheadError::invalid_parameter(format!(
+                "Service interface with id of '{id}' does not exist"
+            ))
+        })
+}
+
+pub fn create_interface(
+    conn: &mut MysqlConnection,
+    name: &str,
+) -> Result<ServiceInterface, ArrowheadError> {
+    conn.transaction(|conn| {
+        if models::find_interface(conn, name)?.is_some() {
+            return Err(ArrowheadError::invalid_parameter(format!(
+                "{name} interface already exists"
+            )));
+        }
+        models::interface_for(conn, name)
+    })
+}
+
+pub fn update_interface(
+    conn: &mut MysqlConnection,
+    id: i64,
+    name: &str,
+) -> Result<ServiceInterface, ArrowheadError> {
+    conn.transaction(|conn| {
+        interface_by_id(conn, id)?;
+        if models::find_interface(conn, name)?.is_some_and(|i| i.id != id) {
+            return Err(ArrowheadError::invalid_parameter(format!(
+                "{name} interface already exists"
+            )));
+        }
+        diesel::update(service_interface::table.find(id))
+            .set(service_interface::interface_name.eq(name))
+            .execute(conn)?;
+        interface_by_id(conn, id)
+    })
+}
+
+pub fn delete_interface(conn: &mut MysqlConnection, id: i64) -> Result<(), ArrowheadError> {
+    if diesel::delete(service_interface::table.find(id)).execute(conn)? == 0 {
+        return Err(ArrowheadError::invalid_parameter(format!(
+            "Service interface with id of '{id}' does not exist"
+        )));
+    }
+    Ok(())
+}
+
+// ---- grouped view ----
+
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct IdValue {
+    pub id: i64,
+    pub value: String,
+}
+
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AutoCompleteData {
+    pub service_list: Vec<IdValue>,
+    pub system_list: Vec<SystemResponse>,
+    pub interface_list: Vec<IdValue>,
+}
+
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ServicesGroupedBySystem {
+    pub system_id: i64,
+    pub system_name: String,
+    pub address: String,
+    pub port: i32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<BTreeMap<String, String>>,
+    pub services: Vec<ServiceRegistryResponse>,
+}
+
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ServicesGroupedByDefinition {
+    pub service_definition_id: i64,
+    pub service_definition: String,
+    pub provider_services: Vec<ServiceRegistryResponse>,
+}
+
+/// Java `ServiceRegistryGroupedResponseDTO`.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Grouped {
+    pub services_grouped_by_systems: Vec<ServicesGroupedBySystem>,
+    pub services_grouped_by_service_definition: Vec<ServicesGroupedByDefinition>,
+    pub auto_complete_data: AutoCompleteData,
+}
+
+pub fn grouped(conn: &mut MysqlConnection) -> QueryResult<Grouped> {
+    conn.transaction(|conn| {
+        let entries = load(conn, Scope::All, None)?;
+        let systems: Vec<System> = system_::table
+            .select(System::as_select())
+            .order(system_::id.asc())
+            .load(conn)?;
+        let defs: Vec<ServiceDefinition> = service_definition::table
+            .select(ServiceDefinition::as_select())
+            .order(service_definition::id.asc())
+            .load(conn)?;
+        let intfs: Vec<ServiceInterface> = service_interface::table
+            .select(ServiceInterface::as_select())
+            .order(service_interface::id.asc())
+            .load(conn)?;
+        let mut by_system: Vec<ServicesGroupedBySystem> = Vec::new();
+        let mut by_def: Vec<ServicesGroupedByDefinition> = Vec::new();
+        for e in &entries {
+            match by_system.iter_mut().find(|g| g.system_id == e.provider.id) {
+                Some(g) => g.services.push(e.clone()),
+                None => by_system.push(ServicesGroupedBySystem {
+                    system_id: e.provider.id,
+                    system_name: e.provider.system_name.clone(),
+                    address: e.provider.address.clone(),
+                    port: e.provider.port,
+                    metadata: e.provider.metadata.clone(),
+                    services: vec![e.clone()],
+                }),
+            }
+            match by_def
+                .iter_mut()
+                .find(|g| g.service_definition_id == e.service_definition.id)
+            {
+                Some(g) => g.provider_services.push(e.clone()),
+                None => by_def.push(ServicesGroupedByDefinition {
+                    service_definition_id: e.service_definition.id,
+                    service_definition: e.service_definition.service_definition.clone(),
+                    provider_services: vec![e.clone()],
+                }),
+            }
+        }
+        Ok(Grouped {
+            services_grouped_by_systems: by_system,
+            services_grouped_by_service_definition: by_def,
+            auto_complete_data: AutoCompleteData {
+                service_list: defs
+                    .iter()
+                    .map(|d| IdValue {
+                        id: d.id,
+                        value: d.service_definition.clone(),
+                    })
+                    .collect(),
+                system_list: systems.iter().map(SystemResponse::from).collect(),
+                interface_list: intfs
+                    .iter()
+                    .map(|i| IdValue {
+                        id: i.id,
+                        value: i.interface_name.clone(),
+                    })
+                    .collect(),
+            },
+        })
+    })
+}
+
+// ---- logs ----
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = logs)]
+struct LogRow {
+    log_id: String,
+    entry_date: Option<NaiveDateTime>,
+    logger: Option<String>,
+    log_level: Option<String>,
+    system_name: Option<String>,
+    message: Option<String>,
+    exception: Option<String>,
+}
+
+/// Java `LogEntryDTO`.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct LogEntry {
+    pub log_id: String,
+    pub entry_date: Option<String>,
+    pub logger: Option<String>,
+    pub log_level: Option<String>,
+    pub system: Option<String>,
+    pub message: Option<String>,
+    pub exception: Option<String>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct LogFilter {
+    pub from: Option<NaiveDateTime>,
+    pub to: Option<NaiveDateTime>,
+    pub levels: Vec<String>,
+    pub logger: Option<String>,
+    pub system_name: Option<String>,
+}
+
+pub fn logs(
+    conn: &mut MysqlConnection,
+    page: &PageParams,
+    f: &LogFilter,
+) -> QueryResult<ListResponse<LogEntry>> {
+    let build = || {
+        let mut q = logs::table.into_boxed::<Mysql>();
+        if let Some(from) = f.from {
+            q = q.filter(logs::entry_date.ge(from));
+        }
+        if let Some(to) = f.to {
+            q = q.filter(logs::entry_date.le(to));
+        }
+        if !f.levels.is_empty() {
+            q = q.filter(logs::log_level.eq_any(f.levels.clone()));
+        }
+        if let Some(l) = &f.logger {
+            q = q.filter(logs::logger.like(format!("%{l}%")));
+        }
+        if let Some(s) = &f.system_name {
+            q = q.filter(logs::system_name.eq(s.clone()));
+        }
+        q
+    };
+    let mut q = build().select(LogRow::as_select());
+    q = match (page.sort_field.as_str(), page.direction) {
+        ("logId", Direction::Asc) => q.order(logs::log_id.asc()),
+        ("logId", Direction::Desc) => q.order(logs::log_id.desc()),
+        (_, Direction::Asc) => q.order((logs::entry_date.asc(), logs::log_id.asc())),
+        (_, Direction::Desc) => q.order((logs::entry_date.desc(), logs::log_id.desc())),
+    };
+    if let Some((index, size)) = page.page {
+        q = q.offset(index * size).limit(size);
+    }
+    let rows: Vec<LogRow> = q.load(conn)?;
+    let count = build().count().get_result(conn)?;
+    Ok(ListResponse {
+        data: rows
+            .into_iter()
+            .map(|r| LogEntry {
+                log_id: r.log_id,
+                entry_date: r.entry_date.as_ref().map(format_instant),
+                logger: r.logger,
+                log_level: r.log_level,
+                system: r.system_name,
+                message: r.message,
+                exception: r.exception,
+            })
+            .collect(),
+        count,
+    })
+}
+
+// ---- housekeeping ----
+
+/// Removes entries whose end of validity has passed (the optional TTL task).
+pub fn delete_expired(conn: &mut MysqlConnection, now: NaiveDateTime) -> QueryResult<usize> {
+    diesel::delete(service_registry::table.filter(service_registry::end_of_validity.le(now)))
+        .execute(conn)
+}
+
+/// Re-registers the Service Registry's own services, replacing those of earlier runs (Java
+/// `ServiceRegistryApplicationInitListener`).
+pub fn register_own_services(
+    conn: &mut MysqlConnection,
+    provider: &ValidSystem,
+    secure: bool,
+) -> Result<(), ArrowheadError> {
+    conn.transaction(|conn| {
+        diesel::delete(system_::table.filter(system_::system_name.eq(&provider.name)))
+            .execute(conn)?;
+        for svc in common::core_services::of(common::identity::CoreSystem::ServiceRegistry) {
+            let entry = ValidEntry {
+                definition: svc.definition.to_owned(),
+                provider: provider.clone(),
+                service_uri: svc.uri.to_owned(),
+                end_of_validity: None,
+                secure: if secure {
+                    SecurityType::Certificate
+                } else {
+                    SecurityType::NotSecure
+                },
+                metadata: BTreeMap::new(),
+                version: 1,
+                interfaces: vec![if secure {
+                    "HTTP-SECURE-JSON"
+                } else {
+                    "HTTP-INSECURE-JSON"
+                }
+                .to_owned()],
+            };
+            register(conn, &entry)?;
+        }
+        Ok(())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(
+        id: i64,
+        secure: &str,
+        version: i32,
+        intfs: &[&str],
+        meta: &[(&str, &str)],
+    ) -> ServiceRegistryResponse {
+        let t = "2024-01-01T00:00:00Z".to_owned();
+        ServiceRegistryResponse {
+            id,
+            service_definition: ServiceDefinitionResponse {
+                id: 1,
+                service_definition: "temp".into(),
+                created_at: t.clone(),
+                updated_at: t.clone(),
+            },
+            provider: SystemResponse {
+                id,
+                system_name: format!("p{id}"),
+                address: "10.0.0.1".into(),
+                port: 80,
+                authentication_info: None,
+                metadata: None,
+                created_at: t.clone(),
+                updated_at: t.clone(),
+            },
+            service_uri: "/".into(),
+            end_of_validity: None,
+            secure: secure.into(),
+            metadata: (!meta.is_empty()).then(|| {
+                meta.iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect()
+            }),
+            version,
+            interfaces: intfs
+                .iter()
+                .enumerate()
+                .map(|(i, n)| ServiceInterfaceResponse {
+                    id: i as i64,
+                    interface_name: n.to_string(),
+                    created_at: t.clone(),
+                    updated_at: t.clone(),
+                })
+                .collect(),
+            created_at: t.clone(),
+            updated_at: t,
+        }
+    }
+
+    fn ids(v: &[ServiceRegistryResponse]) -> Vec<i64> {
+        v.iter().map(|e| e.id).collect()
+    }
+
+    #[test]
+    fn filters_follow_java_semantics() {
+        let all = vec![
+            entry(
+                1,
+                "NOT_SECURE",
+                1,
+                &["HTTP-SECURE-JSON", "HTTP-SECURE-XML"],
+                &[("unit", "C")],
+            ),
+            entry(
+                2,
+                "CERTIFICATE",
+                2,
+                &["HTTP-SECURE-XML"],
+                &[("unit", "C"), ("x", "y")],
+            ),
+            entry(3, "TOKEN", 3, &["COAP-SECURE-CBOR"], &[]),
+        ];
+        let none = |_: &SystemResponse| None;
+        let q = |f: &dyn Fn(&mut ValidQuery)| {
+            let mut q = ValidQuery {
+                min_version: 1,
+                max_version: i32::MAX,
+                ..Default::default()
+            };
+            f(&mut q);
+            q
+        };
+        assert_eq!(ids(&filter(all.clone(), &q(&|_| {}), &none)), vec![1, 2, 3]);
+        let got = filter(
+            all.clone(),
+            &q(&|q| q.interfaces = vec!["HTTP-SECURE-JSON".into()]),
+            &none,
+        );
+        assert_eq!(ids(&got), vec![1]);
+        assert_eq!(
+            got[0].interfaces.len(),
+            1,
+            "non-matching interfaces are removed"
+        );
+        assert_eq!(
+            ids(&filter(
+                all.clone(),
+                &q(&|q| q.security = vec![SecurityType::Token, SecurityType::NotSecure]),
+                &none
+            )),
+            vec![1, 3]
+        );
+        assert_eq!(
+            ids(&filter(all.clone(), &q(&|q| q.version = Some(2)), &none)),
+            vec![2]
+        );
+        assert_eq!(
+            ids(&filter(all.clone(), &q(&|q| q.min_version = 2), &none)),
+            vec![2, 3]
+        );
+        assert_eq!(
+            ids(&filter(all.clone(), &q(&|q| q.max_version = 2), &none)),
+            vec![1, 2]
+        );
+        let meta = |pairs: &[(&str, &str)]| {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
+        assert_eq!(
+            ids(&filter(
+                all.clone(),
+                &q(&|q| q.metadata = meta(&[("unit", "C")])),
+                &none
+            )),
+            vec![1, 2]
+        );
+        assert_eq!(
+            ids(&filter(
+                all.clone(),
+                &q(&|q| q.metadata = meta(&[("unit", "c")])),
+                &none
+            )),
+            Vec::<i64>::new()
+        );
+        assert_eq!(
+            ids(&filter(
+                all.clone(),
+                &q(&|q| q.metadata = meta(&[("unit", "C"), ("x", "y")])),
+                &none
+            )),
+            vec![2]
+        );
+        let v4 = |s: &SystemResponse| (s.id != 2).then_some(AddressType::Ipv4);
+        assert_eq!(
+            ids(&filter(
+                all,
+                &q(&|q| q.address_types = vec![AddressType::Ipv4]),
+                &v4
+            )),
+            vec![1, 3]
+        );
+    }
+}

@@ -1,0 +1,76 @@
+//! The optional clean-up tasks (Java Quartz jobs): the TTL task removes entries whose end of
+//! validity has passed, the ping task removes entries whose provider does not accept a TCP
+//! connection. Both work only through the database, so running them on several instances is
+//! harmless.
+
+use crate::registry::{self, Scope};
+use common::db::{self, DbPool};
+use std::time::Duration;
+
+/// TCP reachability of a provider (the Java "ping").
+pub async fn reachable(address: String, port: i32, timeout: Duration) -> bool {
+    let Ok(port) = u16::try_from(port) else {
+        return false;
+    };
+    matches!(
+        tokio::time::timeout(
+            timeout,
+            tokio::net::TcpStream::connect((address.as_str(), port))
+        )
+        .await,
+        Ok(Ok(_))
+    )
+}
+
+pub async fn ttl_task(pool: DbPool, every: Duration) {
+    tokio::time::sleep(Duration::from_secs(15)).await;
+    loop {
+        let now = chrono::Utc::now().naive_utc();
+        match db::run(&pool, move |c| Ok(registry::delete_expired(c, now)?)).await {
+            Ok(n) if n > 0 => tracing::info!(removed = n, "TTL task removed expired services"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "TTL task failed"),
+        }
+        tokio::time::sleep(every).await;
+    }
+}
+
+pub async fn ping_task(pool: DbPool, every: Duration, timeout: Duration) {
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    loop {
+        match db::run(&pool, |c| Ok(registry::load(c, Scope::All, None)?)).await {
+            Ok(entries) => {
+                let alive = futures_util::future::join_all(
+                    entries
+                        .iter()
+                        .map(|e| reachable(e.provider.address.clone(), e.provider.port, timeout)),
+                )
+                .await;
+                let dead: Vec<i64> = entries
+                    .iter()
+                    .zip(alive)
+                    .filter(|(_, ok)| !ok)
+                    .map(|(e, _)| e.id)
+                    .collect();
+                if !dead.is_empty() {
+                    let n = dead.len();
+                    let removed = db::run(&pool, move |c| {
+                        for id in dead {
+                            let _ = registry::delete_entry(c, id);
+                        }
+                        Ok(())
+                    })
+                    .await;
+                    match removed {
+                        Ok(()) => {
+                            tracing::info!(removed = n, "ping task removed unreachable services")
+                        }
+                        Err(e) => tracing::warn!(error = %e, "ping task failed"),
+                    }
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "ping task failed"),
+        }
+        tokio::time::sleep(every).await;
+    }
+}

@@ -1,0 +1,302 @@
+//! Request validation and normalization for the Service Registry (Java `ServiceRegistryController`
+//! checks plus the DB services' normalization). Produces validated values the data layer can
+//! store without further checks; every failure is a 400 BAD_PAYLOAD naming the endpoint.
+
+use common::dto::{parse_instant, ServiceQueryForm, ServiceRegistryRequest, SystemRequest};
+use common::names::{
+    normalize_interface, normalize_metadata, normalize_name, validate_interface,
+    validate_service_definition, validate_system_name, verify_address, AddressPolicy, AddressType,
+};
+use common::ArrowheadError;
+use std::collections::BTreeMap;
+
+/// The deployment's validation settings.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Policy {
+    pub strict_definitions: bool,
+    pub strict_interfaces: bool,
+    pub address: AddressPolicy,
+    /// The registry runs with TLS (secured services allowed).
+    pub secure: bool,
+}
+
+/// `service_registry.secure`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SecurityType {
+    NotSecure,
+    Certificate,
+    Token,
+}
+
+impl SecurityType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SecurityType::NotSecure => "NOT_SECURE",
+            SecurityType::Certificate => "CERTIFICATE",
+            SecurityType::Token => "TOKEN",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        match s.trim().to_ascii_uppercase().as_str() {
+            "NOT_SECURE" => Some(SecurityType::NotSecure),
+            "CERTIFICATE" => Some(SecurityType::Certificate),
+            "TOKEN" => Some(SecurityType::Token),
+            _ => None,
+        }
+    }
+}
+
+/// A validated, normalized system.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValidSystem {
+    pub name: String,
+    pub address: String,
+    pub address_type: AddressType,
+    pub port: i32,
+    pub authentication_info: Option<String>,
+    pub metadata: BTreeMap<String, String>,
+}
+
+/// A validated, normalized registry entry.
+#[derive(Debug, Clone)]
+pub struct ValidEntry {
+    pub definition: String,
+    pub provider: ValidSystem,
+    pub service_uri: String,
+    pub end_of_validity: Option<chrono::NaiveDateTime>,
+    pub secure: SecurityType,
+    pub metadata: BTreeMap<String, String>,
+    pub version: i32,
+    pub interfaces: Vec<String>,
+}
+
+fn bad(msg: impl Into<String>, origin: &str) -> ArrowheadError {
+    ArrowheadError::bad_payload(msg).with_origin(origin)
+}
+
+fn blank(s: &Option<String>) -> bool {
+    s.as_deref().is_none_or(|v| v.trim().is_empty())
+}
+
+pub fn system(
+    req: &SystemRequest,
+    policy: &Policy,
+    origin: &str,
+) -> Result<ValidSystem, ArrowheadError> {
+    if blank(&req.system_name) {
+        return Err(bad("System name is null or blank.", origin));
+    }
+    if blank(&req.address) {
+        return Err(bad("System address is null or blank.", origin));
+    }
+    let port = common::names::validate_port(req.port).map_err(|e| e.with_origin(origin))?;
+    let name = req.system_name.as_deref().unwrap_or_default();
+    validate_system_name(name).map_err(|e| e.with_origin(origin))?;
+    let (address, address_type) =
+        verify_address(req.address.as_deref().unwrap_or_default(), policy.address)
+            .map_err(|e| e.with_origin(origin))?;
+    Ok(ValidSystem {
+        name: normalize_name(name),
+        address,
+        address_type,
+        port: i32::from(port),
+        authentication_info: req
+            .authentication_info
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned),
+        metadata: normalize_metadata(req.metadata.as_ref()).map_err(|e| e.with_origin(origin))?,
+    })
+}
+
+/// Rejects core-system names for systems the operator creates by hand (`/mgmt` POST and PUT).
+pub fn not_reserved_system(name: &str, origin: &str) -> Result<(), ArrowheadError> {
+    if common::identity::CoreSystem::from_system_name(name).is_some() {
+        Err(bad(
+            format!(
+                "System name '{}' is a reserved arrowhead core system name.",
+                name.trim().to_lowercase()
+            ),
+            origin,
+        ))
+    } else {
+        Ok(())
+    }
+}
+
+pub fn definition(
+    def: Option<&str>,
+    policy: &Policy,
+    origin: &str,
+) -> Result<String, ArrowheadError> {
+    let d = def.unwrap_or_default();
+    validate_service_definition(d, policy.strict_definitions).map_err(|e| e.with_origin(origin))?;
+    Ok(normalize_name(d))
+}
+
+pub fn interfaces(
+    list: Option<&Vec<String>>,
+    policy: &Policy,
+    origin: &str,
+) -> Result<Vec<String>, ArrowheadError> {
+    let list = list
+        .filter(|l| !l.is_empty())
+        .ok_or_else(|| bad("Interfaces list is null or empty.", origin))?;
+    let mut out: Vec<String> = Vec::with_capacity(list.len());
+    for i in list {
+        validate_interface(i, policy.strict_interfaces).map_err(|e| e.with_origin(origin))?;
+        let n = normalize_interface(i);
+        if !out.contains(&n) {
+            out.push(n);
+        }
+    }
+    Ok(out)
+}
+
+pub fn end_of_validity(
+    value: Option<&str>,
+    origin: &str,
+) -> Result<Option<chrono::NaiveDateTime>, ArrowheadError> {
+    match value.map(str::trim).filter(|s| !s.is_empty()) {
+        None => Ok(None),
+        Some(v) => parse_instant(v)
+            .map(Some)
+            .ok_or_else(|| bad("End of validity is specified in the wrong format. Please provide UTC time using ISO-8601 format.", origin)),
+    }
+}
+
+pub fn security(value: Option<&str>, origin: &str) -> Result<SecurityType, ArrowheadError> {
+    match value.map(str::trim).filter(|s| !s.is_empty()) {
+        None => Ok(SecurityType::NotSecure),
+        Some(v) => SecurityType::parse(v)
+            .ok_or_else(|| bad(format!("Security type is not valid: {v}"), origin)),
+    }
+}
+
+pub fn version(value: Option<i64>, origin: &str) -> Result<i32, ArrowheadError> {
+    match value {
+        None => Ok(1),
+        Some(v) => i32::try_from(v).map_err(|_| bad("Version is out of range.", origin)),
+    }
+}
+
+/// Full validation of a registration (`/register`, `/mgmt` POST and PUT).
+pub fn entry(
+    req: &ServiceRegistryRequest,
+    policy: &Policy,
+    origin: &str,
+) -> Result<ValidEntry, ArrowheadError> {
+    if blank(&req.service_definition) {
+        return Err(bad("Service definition is null or blank", origin));
+    }
+    let definition = definition(req.service_definition.as_deref(), policy, origin)?;
+    let provider = req
+        .provider_system
+        .as_ref()
+        .ok_or_else(|| bad("Provider system is null.", origin))?;
+    let provider = system(provider, policy, origin)?;
+    let end_of_validity = end_of_validity(req.end_of_validity.as_deref(), origin)?;
+    let secure = security(req.secure.as_deref(), origin)?;
+    check_security(secure, &provider, policy, origin)?;
+    let interfaces = interfaces(req.interfaces.as_ref(), policy, origin)?;
+    Ok(ValidEntry {
+        definition,
+        provider,
+        service_uri: req
+            .service_uri
+            .as_deref()
+            .map(str::trim)
+            .unwrap_or_default()
+            .to_owned(),
+        end_of_validity,
+        secure,
+        metadata: normalize_metadata(req.metadata.as_ref()).map_err(|e| e.with_origin(origin))?,
+        version: version(req.version, origin)?,
+        interfaces,
+    })
+}
+
+pub fn check_security(
+    secure: SecurityType,
+    provider: &ValidSystem,
+    policy: &Policy,
+    origin: &str,
+) -> Result<(), ArrowheadError> {
+    if secure != SecurityType::NotSecure && !policy.secure {
+        return Err(bad(
+            "ServiceRegistry insecure mode can not handle secure services",
+            origin,
+        ));
+    }
+    if secure != SecurityType::NotSecure && provider.authentication_info.is_none() {
+        return Err(bad(
+            "Security type is in conflict with the availability of the authentication info.",
+            origin,
+        ));
+    }
+    Ok(())
+}
+
+/// A validated query form.
+#[derive(Debug, Clone, Default)]
+pub struct ValidQuery {
+    pub definition: String,
+    pub interfaces: Vec<String>,
+    pub security: Vec<SecurityType>,
+    pub metadata: BTreeMap<String, String>,
+    pub version: Option<i32>,
+    pub min_version: i32,
+    pub max_version: i32,
+    pub address_types: Vec<AddressType>,
+    pub ping: bool,
+}
+
+pub fn query(form: &ServiceQueryForm, origin: &str) -> Result<ValidQuery, ArrowheadError> {
+    if blank(&form.service_definition_requirement) {
+        return Err(bad(
+            "Service definition requirement is null or blank",
+            origin,
+        ));
+    }
+    let mut security = Vec::new();
+    for s in form.security_requirements.iter().flatten() {
+        security.push(
+            SecurityType::parse(s)
+                .ok_or_else(|| bad(format!("Security type is not valid: {}", s.trim()), origin))?,
+        );
+    }
+    let mut address_types = Vec::new();
+    for a in form.provider_address_type_requirements.iter().flatten() {
+        address_types.push(
+            AddressType::parse(a)
+                .ok_or_else(|| bad(format!("Address type is not valid: {}", a.trim()), origin))?,
+        );
+    }
+    let int = |v: Option<i64>| {
+        v.map(|x| i32::try_from(x).map_err(|_| bad("Version requirement is out of range.", origin)))
+            .transpose()
+    };
+    Ok(ValidQuery {
+        definition: normalize_name(
+            form.service_definition_requirement
+                .as_deref()
+                .unwrap_or_default(),
+        ),
+        interfaces: form
+            .interface_requirements
+            .iter()
+            .flatten()
+            .map(|i| normalize_interface(i))
+            .filter(|i| !i.is_empty())
+            .collect(),
+        security,
+        metadata: normalize_metadata(form.metadata_requirements.as_ref())
+            .map_err(|e| e.with_origin(origin))?,
+        version: int(form.version_requirement)?,
+        min_version: int(form.min_version_requirement)?.unwrap_or(1),
+        max_version: int(form.max_version_requirement)?.unwrap_or(i32::MAX),
+        address_types,
+        ping: form.ping_providers,
+    })
+}

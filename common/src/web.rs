@@ -157,6 +157,7 @@ fn ensure_json_errors<B: MessageBody + 'static>(
     };
     let kind = match status.as_u16() {
         404 => crate::error::ExceptionType::DataNotFound,
+        405 => crate::error::ExceptionType::Generic,
         400..=499 => crate::error::ExceptionType::BadPayload,
         _ => crate::error::ExceptionType::Generic,
     };

@@ -21,10 +21,10 @@ const UNREGISTER: &str = "/serviceregistry/unregister";
 const QUERY: &str = "/serviceregistry/query";
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/echo", web::get().to(echo))
-        .route("/register", web::post().to(register))
-        .route("/unregister", web::delete().to(unregister))
-        .route("/query", web::post().to(query));
+    cfg.service(web::resource("/echo").route(web::get().to(echo)));
+    cfg.service(web::resource("/register").route(web::post().to(register)));
+    cfg.service(web::resource("/unregister").route(web::delete().to(unregister)));
+    cfg.service(web::resource("/query").route(web::post().to(query)));
 }
 
 /// Availability check.

@@ -32,36 +32,59 @@ const INTERFACES: &str = "/serviceregistry/mgmt/interfaces";
 const INTERFACES_ID: &str = "/serviceregistry/mgmt/interfaces/{id}";
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/mgmt", web::get().to(list_entries))
-        .route("/mgmt", web::post().to(create_entry))
-        .route("/mgmt/grouped", web::get().to(grouped))
-        .route("/mgmt/logs", web::get().to(logs))
-        .route(
-            "/mgmt/servicedef/{definition}",
-            web::get().to(entries_by_definition),
-        )
-        .route("/mgmt/systems", web::get().to(list_systems))
-        .route("/mgmt/systems", web::post().to(create_system))
-        .route("/mgmt/systems/{id}", web::get().to(get_system))
-        .route("/mgmt/systems/{id}", web::put().to(put_system))
-        .route("/mgmt/systems/{id}", web::patch().to(patch_system))
-        .route("/mgmt/systems/{id}", web::delete().to(delete_system))
-        .route("/mgmt/services", web::get().to(list_services))
-        .route("/mgmt/services", web::post().to(create_service))
-        .route("/mgmt/services/{id}", web::get().to(get_service))
-        .route("/mgmt/services/{id}", web::put().to(put_service))
-        .route("/mgmt/services/{id}", web::patch().to(patch_service))
-        .route("/mgmt/services/{id}", web::delete().to(delete_service))
-        .route("/mgmt/interfaces", web::get().to(list_interfaces))
-        .route("/mgmt/interfaces", web::post().to(create_interface))
-        .route("/mgmt/interfaces/{id}", web::get().to(get_interface))
-        .route("/mgmt/interfaces/{id}", web::put().to(put_interface))
-        .route("/mgmt/interfaces/{id}", web::patch().to(patch_interface))
-        .route("/mgmt/interfaces/{id}", web::delete().to(delete_interface))
-        .route("/mgmt/{id}", web::get().to(get_entry))
-        .route("/mgmt/{id}", web::put().to(put_entry))
-        .route("/mgmt/{id}", web::patch().to(patch_entry))
-        .route("/mgmt/{id}", web::delete().to(delete_entry));
+    cfg.service(
+        web::resource("/mgmt")
+            .route(web::get().to(list_entries))
+            .route(web::post().to(create_entry)),
+    );
+    cfg.service(web::resource("/mgmt/grouped").route(web::get().to(grouped)));
+    cfg.service(web::resource("/mgmt/logs").route(web::get().to(logs)));
+    cfg.service(
+        web::resource("/mgmt/servicedef/{definition}").route(web::get().to(entries_by_definition)),
+    );
+    cfg.service(
+        web::resource("/mgmt/systems")
+            .route(web::get().to(list_systems))
+            .route(web::post().to(create_system)),
+    );
+    cfg.service(
+        web::resource("/mgmt/systems/{id}")
+            .route(web::get().to(get_system))
+            .route(web::put().to(put_system))
+            .route(web::patch().to(patch_system))
+            .route(web::delete().to(delete_system)),
+    );
+    cfg.service(
+        web::resource("/mgmt/services")
+            .route(web::get().to(list_services))
+            .route(web::post().to(create_service)),
+    );
+    cfg.service(
+        web::resource("/mgmt/services/{id}")
+            .route(web::get().to(get_service))
+            .route(web::put().to(put_service))
+            .route(web::patch().to(patch_service))
+            .route(web::delete().to(delete_service)),
+    );
+    cfg.service(
+        web::resource("/mgmt/interfaces")
+            .route(web::get().to(list_interfaces))
+            .route(web::post().to(create_interface)),
+    );
+    cfg.service(
+        web::resource("/mgmt/interfaces/{id}")
+            .route(web::get().to(get_interface))
+            .route(web::put().to(put_interface))
+            .route(web::patch().to(patch_interface))
+            .route(web::delete().to(delete_interface)),
+    );
+    cfg.service(
+        web::resource("/mgmt/{id}")
+            .route(web::get().to(get_entry))
+            .route(web::put().to(put_entry))
+            .route(web::patch().to(patch_entry))
+            .route(web::delete().to(delete_entry)),
+    );
 }
 
 fn sysop(caller: &Caller, req: &HttpRequest) -> Result<(), ArrowheadError> {

@@ -21,16 +21,16 @@ use std::collections::BTreeMap;
 const SORTABLE: &[&str] = &["id", "createdAt", "updatedAt"];
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/query/multi", web::post().to(query_multi))
-        .route("/query/system/{id}", web::get().to(query_system_by_id))
-        .route("/query/system", web::post().to(query_system))
-        .route("/query/all", web::get().to(query_all))
-        .route("/query/provider/{id}", web::get().to(query_provider))
-        .route("/query/definition", web::post().to(query_definition))
-        .route("/register-system", web::post().to(register_system))
-        .route("/unregister-system", web::delete().to(unregister_system))
-        .route("/pull-systems", web::get().to(pull_systems))
-        .route("/pull-config", web::get().to(pull_config));
+    cfg.service(web::resource("/query/multi").route(web::post().to(query_multi)));
+    cfg.service(web::resource("/query/system/{id}").route(web::get().to(query_system_by_id)));
+    cfg.service(web::resource("/query/system").route(web::post().to(query_system)));
+    cfg.service(web::resource("/query/all").route(web::get().to(query_all)));
+    cfg.service(web::resource("/query/provider/{id}").route(web::get().to(query_provider)));
+    cfg.service(web::resource("/query/definition").route(web::post().to(query_definition)));
+    cfg.service(web::resource("/register-system").route(web::post().to(register_system)));
+    cfg.service(web::resource("/unregister-system").route(web::delete().to(unregister_system)));
+    cfg.service(web::resource("/pull-systems").route(web::get().to(pull_systems)));
+    cfg.service(web::resource("/pull-config").route(web::get().to(pull_config)));
 }
 
 /// Java `ServiceQueryFormListDTO`.

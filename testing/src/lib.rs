@@ -1,0 +1,233 @@
+//! Fixtures for integration tests against real parts: every test gets its own MariaDB database
+//! (created on the server named by `ARROWHEAD_TEST_DB_URL`, dropped when the fixture is dropped),
+//! a local-cloud PKI generated once per test binary, and blocking mTLS clients holding any of
+//! its certificates.
+
+#![allow(clippy::unwrap_used)]
+
+use certificate_authority::local_cloud::{self, CloudSpec};
+use certificate_authority::pki::{self, Issued, Profile};
+use common::config::DatabaseSettings;
+use common::tls::Keystore;
+use diesel::connection::SimpleConnection;
+use diesel::{Connection, MysqlConnection};
+use openssl::x509::X509;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::OnceLock;
+
+/// Server URL (without database) of the MariaDB the tests may create databases on.
+pub fn admin_url() -> String {
+    std::env::var("ARROWHEAD_TEST_DB_URL")
+        .unwrap_or_else(|_| "mysql://arrowhead:arrowhead@127.0.0.1:3306".to_owned())
+}
+
+/// A throwaway database, dropped with the fixture.
+pub struct TestDb {
+    pub name: String,
+    pub settings: DatabaseSettings,
+    /// Only the creating fixture drops the database.
+    owned: bool,
+}
+
+impl TestDb {
+    pub fn new() -> Self {
+        static SEQ: AtomicU32 = AtomicU32::new(0);
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .subsec_nanos();
+        let name = format!(
+            "ah_test_{}_{}_{}",
+            std::process::id(),
+            SEQ.fetch_add(1, Ordering::SeqCst),
+            nanos % 100_000
+        );
+        let admin = admin_url();
+        let mut conn = MysqlConnection::establish(&admin)
+            .unwrap_or_else(|e| panic!("test database server {admin} not reachable ({e}); run ./scripts/test.sh, which starts one"));
+        conn.batch_execute(&format!("CREATE DATABASE `{name}` CHARACTER SET utf8mb4"))
+            .unwrap();
+        let url = admin.trim_start_matches("mysql://");
+        let (creds, hostport) = url.split_once('@').unwrap();
+        let (user, password) = creds.split_once(':').unwrap_or((creds, ""));
+        let settings =
+            DatabaseSettings::from_jdbc(&format!("jdbc:mysql://{hostport}/{name}"), user, password)
+                .unwrap();
+        Self {
+            name,
+            settings,
+            owned: true,
+        }
+    }
+
+    /// The same database for a second system instance; dropping it leaves the database alone.
+    pub fn share(&self) -> Self {
+        Self {
+            name: self.name.clone(),
+            settings: self.settings.clone(),
+            owned: false,
+        }
+    }
+
+    pub fn jdbc_url(&self) -> String {
+        format!(
+            "jdbc:mysql://{}:{}/{}",
+            self.settings.host, self.settings.port, self.name
+        )
+    }
+
+    pub fn connect(&self) -> MysqlConnection {
+        MysqlConnection::establish(&self.settings.diesel_url()).unwrap()
+    }
+}
+
+impl Default for TestDb {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if !self.owned {
+            return;
+        }
+        if let Ok(mut conn) = MysqlConnection::establish(&admin_url()) {
+            let _ = conn.batch_execute(&format!("DROP DATABASE IF EXISTS `{}`", self.name));
+        }
+    }
+}
+
+/// The generated PKI: cloud `testcloud.aitia` with the core systems, sysop and applications
+/// `provider`, `consumer`, `client`; plus a second cloud under the same master and a certificate
+/// from our cloud CA whose CN is not an Arrowhead system name.
+pub struct Pki {
+    pub dir: PathBuf,
+    pub master: X509,
+}
+
+pub const CLOUD: &str = "testcloud";
+pub const OPERATOR: &str = "aitia";
+pub const PASSWORD: &str = "123456";
+
+pub fn pki() -> &'static Pki {
+    static PKI: OnceLock<Pki> = OnceLock::new();
+    PKI.get_or_init(|| {
+        let dir = std::env::temp_dir().join(format!("ah-test-pki-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let spec = CloudSpec {
+            cloud: CLOUD.into(),
+            operator: OPERATOR.into(),
+            password: PASSWORD.into(),
+            hosts: vec![],
+            applications: [
+                "provider",
+                "consumer",
+                "client",
+                "choreographer",
+                "plantdescriptionengine",
+                "qosmonitor",
+            ]
+            .map(String::from)
+            .to_vec(),
+            days: 30,
+            force: false,
+        };
+        local_cloud::generate(&spec, &dir).unwrap();
+        let master = Keystore::from_pkcs12_file(&dir.join("master.p12"), PASSWORD).unwrap();
+        let master_issued = Issued {
+            cert: master.cert.clone(),
+            key: master.key.clone(),
+        };
+        let other_cloud = pki::make_cloud(&master_issued, "othercloud", OPERATOR, 30).unwrap();
+        let other = pki::make_leaf(&other_cloud, "provider", &[], 30).unwrap();
+        write_identity(
+            &dir,
+            "other-provider",
+            &other,
+            &[&other_cloud.cert, &master.cert],
+        );
+        let cloud =
+            Keystore::from_pkcs12_file(&dir.join(format!("{CLOUD}.p12")), PASSWORD).unwrap();
+        let cloud_issued = Issued {
+            cert: cloud.cert,
+            key: cloud.key,
+        };
+        let key = pki::generate_key().unwrap();
+        let cert = pki::sign_certificate(
+            "intruder.example.com",
+            &key,
+            Some(&cloud_issued),
+            None,
+            Profile::Leaf { hosts: &[] },
+            30,
+        )
+        .unwrap();
+        write_identity(
+            &dir,
+            "wrong-cn",
+            &Issued { cert, key },
+            &[&cloud_issued.cert, &master.cert],
+        );
+        std::fs::write(dir.join("master.pem"), master.cert.to_pem().unwrap()).unwrap();
+        Pki {
+            dir,
+            master: master.cert,
+        }
+    })
+}
+
+fn write_identity(dir: &Path, name: &str, issued: &Issued, chain: &[&X509]) {
+    let der = pki::keystore_p12(name, issued, chain, PASSWORD).unwrap();
+    std::fs::write(dir.join(format!("{name}.p12")), der).unwrap();
+}
+
+impl Pki {
+    pub fn keystore(&self, name: &str) -> PathBuf {
+        self.dir.join(format!("{name}.p12"))
+    }
+    pub fn truststore(&self) -> PathBuf {
+        self.dir.join("truststore.p12")
+    }
+    pub fn master_pem(&self) -> PathBuf {
+        self.dir.join("master.pem")
+    }
+}
+
+/// A blocking HTTPS client presenting the keystore at `p12` (any password-123456 PKCS#12,
+/// legacy-encrypted ones included) and trusting `root`.
+pub fn client_from(p12: &Path, root: &X509) -> reqwest::blocking::Client {
+    let ks = Keystore::from_pkcs12_file(p12, PASSWORD).unwrap();
+    let key = ks.key.private_key_to_pem_pkcs8().unwrap();
+    let identity = reqwest::Identity::from_pkcs8_pem(&ks.chain_pem().unwrap(), &key).unwrap();
+    reqwest::blocking::Client::builder()
+        .tls_backend_native()
+        .identity(identity)
+        .tls_certs_only([reqwest::Certificate::from_der(&root.to_der().unwrap()).unwrap()])
+        .build()
+        .unwrap()
+}
+
+/// A client of the generated PKI by system name (`sysop`, `provider`, `orchestrator`, ...).
+pub fn client(name: &str) -> reqwest::blocking::Client {
+    let pki = pki();
+    client_from(&pki.keystore(name), &pki.master)
+}
+
+/// A client without a certificate.
+pub fn anonymous_client(root: &X509) -> reqwest::blocking::Client {
+    reqwest::blocking::Client::builder()
+        .tls_backend_native()
+        .tls_certs_only([reqwest::Certificate::from_der(&root.to_der().unwrap()).unwrap()])
+        .build()
+        .unwrap()
+}
+
+/// Status and body (JSON when it parses, else a JSON string) of a response.
+pub fn read(resp: reqwest::blocking::Response) -> (u16, serde_json::Value) {
+    let status = resp.status().as_u16();
+    let text = resp.text().unwrap();
+    let body = serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text));
+    (status, body)
+}

@@ -1,1 +1,385 @@
-fn main() {}
+//! `arrowhead-bench`: drives a running Service Registry over keep-alive mutual TLS with N
+//! concurrent connections and reports requests/s, p50 and p99 for `echo` (the framework
+//! baseline), `query` on a registry holding many entries, and `register`, side by side in one
+//! run; then repeats each at half its maximum rate to report the latency a loaded (not
+//! saturated) system gives. The entries it creates are removed at the end.
+
+use common::tls::{Keystore, TlsContext};
+use serde_json::{json, Value};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+const USAGE: &str =
+    "usage: arrowhead-bench [--url https://localhost:8443] [--certs DIR] [--password PW]
+                       [--connections N] [--seconds S] [--entries N] [--providers-per-service N]
+
+DIR holds the local cloud's keystores (sysop.p12, orchestrator.p12, benchprovider.p12) and
+master.crt, as arrowhead-certgen writes them (create benchprovider with --system benchprovider).
+Defaults: --certs certificates --password 123456 --connections 32 --seconds 10 --entries 10000
+--providers-per-service 5";
+
+struct Args {
+    url: String,
+    certs: PathBuf,
+    password: String,
+    connections: usize,
+    seconds: u64,
+    entries: usize,
+    per_service: usize,
+}
+
+fn parse_args() -> Result<Args, String> {
+    let mut a = Args {
+        url: "https://localhost:8443".into(),
+        certs: "certificates".into(),
+        password: "123456".into(),
+        connections: 32,
+        seconds: 10,
+        entries: 10_000,
+        per_service: 5,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(arg) = it.next() {
+        let mut v = || {
+            it.next()
+                .ok_or_else(|| format!("{arg} needs a value\n{USAGE}"))
+        };
+        let num = |s: String| s.parse::<u64>().map_err(|_| format!("{arg}: not a number"));
+        match arg.as_str() {
+            "--url" => a.url = v()?,
+            "--certs" => a.certs = v()?.into(),
+            "--password" => a.password = v()?,
+            "--connections" => a.connections = num(v()?)?.max(1) as usize,
+            "--seconds" => a.seconds = num(v()?)?.max(1),
+            "--entries" => a.entries = num(v()?)? as usize,
+            "--providers-per-service" => a.per_service = num(v()?)?.max(1) as usize,
+            _ => return Err(USAGE.into()),
+        }
+    }
+    Ok(a)
+}
+
+/// A keep-alive client with one connection, presenting `name`'s keystore.
+fn client(args: &Args, name: &str) -> Result<reqwest::Client, String> {
+    let ks = Keystore::from_pkcs12_file(&args.certs.join(format!("{name}.p12")), &args.password)
+        .map_err(|e| e.to_string())?;
+    let ctx = TlsContext::new(ks, vec![]).map_err(|e| e.to_string())?;
+    let root =
+        std::fs::read(args.certs.join("master.crt")).map_err(|e| format!("master.crt: {e}"))?;
+    reqwest::Client::builder()
+        .tls_backend_native()
+        .identity(ctx.reqwest_identity().map_err(|e| e.to_string())?)
+        .tls_certs_only([reqwest::Certificate::from_pem(&root).map_err(|e| e.to_string())?])
+        .pool_max_idle_per_host(1)
+        .build()
+        .map_err(|e| e.to_string())
+}
+
+#[derive(Clone, Copy)]
+enum Scenario {
+    Echo,
+    Query,
+    Register,
+}
+
+impl Scenario {
+    fn name(self) -> &'static str {
+        match self {
+            Scenario::Echo => "echo",
+            Scenario::Query => "query",
+            Scenario::Register => "register",
+        }
+    }
+    fn cert(self) -> &'static str {
+        match self {
+            Scenario::Echo => "sysop",
+            Scenario::Query => "orchestrator",
+            Scenario::Register => "benchprovider",
+        }
+    }
+}
+
+struct Stats {
+    requests: usize,
+    errors: usize,
+    rps: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+}
+
+/// One request of the scenario; `n` makes registrations unique.
+async fn request(c: &reqwest::Client, base: &str, s: Scenario, n: u64, services: u64) -> bool {
+    let resp = match s {
+        Scenario::Echo => c.get(format!("{base}/serviceregistry/echo")).send().await,
+        Scenario::Query => {
+            let def = format!("bench-service-{}", n.wrapping_mul(2_654_435_761) % services.max(1));
+            c.post(format!("{base}/serviceregistry/query"))
+                .json(&json!({"serviceDefinitionRequirement": def, "interfaceRequirements": ["HTTP-SECURE-JSON"]}))
+                .send()
+                .await
+        }
+        Scenario::Register => c
+            .post(format!("{base}/serviceregistry/register"))
+            .json(&json!({
+                "serviceDefinition": "bench-register",
+                "providerSystem": {"systemName": "benchprovider", "address": "127.0.0.1", "port": 1, "authenticationInfo": "YmVuY2g="},
+                "serviceUri": format!("/bench/{n}"),
+                "secure": "CERTIFICATE",
+                "interfaces": ["HTTP-SECURE-JSON"]
+            }))
+            .send()
+            .await,
+    };
+    match resp {
+        Ok(r) => {
+            let ok = r.status().is_success();
+            let _ = r.bytes().await;
+            ok
+        }
+        Err(_) => false,
+    }
+}
+
+/// Runs the scenario on every connection for `duration`; with `rate`, each connection paces
+/// itself so the total is `rate` requests/s.
+async fn run(
+    args: &Args,
+    s: Scenario,
+    duration: Duration,
+    rate: Option<f64>,
+    services: u64,
+    offset: u64,
+) -> Result<Stats, String> {
+    let counter = Arc::new(std::sync::atomic::AtomicU64::new(offset));
+    let mut tasks = Vec::new();
+    let start = Instant::now();
+    let deadline = start + duration;
+    for _ in 0..args.connections {
+        let c = client(args, s.cert())?;
+        let base = args.url.clone();
+        let counter = counter.clone();
+        let period = rate.map(|r| Duration::from_secs_f64(args.connections as f64 / r));
+        tasks.push(tokio::spawn(async move {
+            // Warm the connection (TLS handshake) before measuring.
+            request(&c, &base, Scenario::Echo, 0, 1).await;
+            let mut lat = Vec::new();
+            let mut errors = 0usize;
+            let mut tick = period.map(|p| {
+                let mut t = tokio::time::interval(p);
+                t.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                t
+            });
+            while Instant::now() < deadline {
+                if let Some(t) = tick.as_mut() {
+                    t.tick().await;
+                }
+                let n = counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let t0 = Instant::now();
+                if request(&c, &base, s, n, services).await {
+                    lat.push(t0.elapsed().as_micros() as u32);
+                } else {
+                    errors += 1;
+                }
+            }
+            (lat, errors)
+        }));
+    }
+    let mut all = Vec::new();
+    let mut errors = 0;
+    for t in tasks {
+        let (lat, e) = t.await.map_err(|e| e.to_string())?;
+        all.extend(lat);
+        errors += e;
+    }
+    let elapsed = start.elapsed().as_secs_f64();
+    all.sort_unstable();
+    let pct = |p: f64| {
+        all.get(((all.len() as f64 * p) as usize).min(all.len().saturating_sub(1)))
+            .map(|v| *v as f64 / 1000.0)
+            .unwrap_or(0.0)
+    };
+    Ok(Stats {
+        requests: all.len(),
+        errors,
+        rps: all.len() as f64 / elapsed,
+        p50_ms: pct(0.50),
+        p99_ms: pct(0.99),
+    })
+}
+
+async fn call(
+    c: &reqwest::Client,
+    method: reqwest::Method,
+    url: String,
+    body: Option<Value>,
+) -> Result<Value, String> {
+    let mut r = c.request(method, &url);
+    if let Some(b) = body {
+        r = r.json(&b);
+    }
+    let resp = r.send().await.map_err(|e| format!("{url}: {e}"))?;
+    let status = resp.status();
+    let text = resp.text().await.map_err(|e| e.to_string())?;
+    if !status.is_success() {
+        return Err(format!("{url}: {status} {text}"));
+    }
+    Ok(serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
+/// Fills the registry with `entries` entries: `entries / per_service` definitions with
+/// `per_service` providers each, registered concurrently through the management API.
+async fn preload(args: &Args) -> Result<u64, String> {
+    let services = (args.entries / args.per_service).max(1) as u64;
+    let sysops: Vec<reqwest::Client> = (0..8)
+        .map(|_| client(args, "sysop"))
+        .collect::<Result<_, _>>()?;
+    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let mut tasks = Vec::new();
+    for c in sysops {
+        let next = next.clone();
+        let base = args.url.clone();
+        let (total, per) = (args.entries, args.per_service);
+        tasks.push(tokio::spawn(async move {
+            loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                if i >= total {
+                    return Ok::<(), String>(());
+                }
+                let body = json!({
+                    "serviceDefinition": format!("bench-service-{}", i / per),
+                    "providerSystem": {"systemName": format!("bench-provider-{}", i % per), "address": "127.0.0.1", "port": 20000 + (i % per),
+                                       "authenticationInfo": "YmVuY2g="},
+                    "serviceUri": "/bench",
+                    "secure": "CERTIFICATE",
+                    "metadata": {"index": i.to_string()},
+                    "interfaces": ["HTTP-SECURE-JSON", "HTTP-SECURE-XML"]
+                });
+                call(&c, reqwest::Method::POST, format!("{base}/serviceregistry/mgmt"), Some(body)).await?;
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.map_err(|e| e.to_string())??;
+    }
+    Ok(services)
+}
+
+/// Removes every system the benchmark created (their entries go with them).
+async fn cleanup(args: &Args) -> Result<usize, String> {
+    let c = client(args, "sysop")?;
+    let systems = call(
+        &c,
+        reqwest::Method::GET,
+        format!("{}/serviceregistry/mgmt/systems", args.url),
+        None,
+    )
+    .await?;
+    let mut removed = 0;
+    for s in systems["data"].as_array().into_iter().flatten() {
+        let name = s["systemName"].as_str().unwrap_or_default();
+        if name.starts_with("bench-provider-") || name == "benchprovider" {
+            call(
+                &c,
+                reqwest::Method::DELETE,
+                format!("{}/serviceregistry/mgmt/systems/{}", args.url, s["id"]),
+                None,
+            )
+            .await?;
+            removed += 1;
+        }
+    }
+    for d in ["bench-register"] {
+        let defs = call(
+            &c,
+            reqwest::Method::GET,
+            format!("{}/serviceregistry/mgmt/services", args.url),
+            None,
+        )
+        .await?;
+        for s in defs["data"].as_array().into_iter().flatten() {
+            let v = s["serviceDefinition"].as_str().unwrap_or_default();
+            if v == d || v.starts_with("bench-service-") {
+                call(
+                    &c,
+                    reqwest::Method::DELETE,
+                    format!("{}/serviceregistry/mgmt/services/{}", args.url, s["id"]),
+                    None,
+                )
+                .await?;
+            }
+        }
+    }
+    Ok(removed)
+}
+
+fn print(label: &str, s: &Stats, base: f64) {
+    println!(
+        "{label:<26} {:>9.0} req/s  ({:>5.1}% of echo)  p50 {:>6.2} ms  p99 {:>6.2} ms  ({} ok, {} errors)",
+        s.rps,
+        100.0 * s.rps / base.max(1.0),
+        s.p50_ms,
+        s.p99_ms,
+        s.requests,
+        s.errors
+    );
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    common::tls::ensure_legacy_providers();
+    let args = match parse_args() {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("{e}");
+            return std::process::ExitCode::from(2);
+        }
+    };
+    match bench(&args).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("arrowhead-bench: {e}");
+            let _ = cleanup(&args).await;
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn bench(args: &Args) -> Result<(), String> {
+    let d = Duration::from_secs(args.seconds);
+    println!(
+        "{} connections, {} s per phase, target {}",
+        args.connections, args.seconds, args.url
+    );
+    let t = Instant::now();
+    let services = preload(args).await?;
+    println!(
+        "preloaded {} entries ({} services x {} providers) in {:.1} s",
+        args.entries,
+        services,
+        args.per_service,
+        t.elapsed().as_secs_f64()
+    );
+    let mut max = Vec::new();
+    for s in [Scenario::Echo, Scenario::Query, Scenario::Register] {
+        let stats = run(args, s, d, None, services, 0).await?;
+        max.push((s, stats));
+    }
+    let echo = max[0].1.rps;
+    println!("\nmaximum rate:");
+    for (s, stats) in &max {
+        print(s.name(), stats, echo);
+    }
+    println!("\nat half the maximum rate:");
+    for (s, stats) in &max {
+        let half = run(args, *s, d, Some(stats.rps / 2.0), services, 1_000_000_000).await?;
+        print(
+            &format!("{} @ {:.0}/s", s.name(), stats.rps / 2.0),
+            &half,
+            echo,
+        );
+    }
+    let removed = cleanup(args).await?;
+    println!("\nremoved {removed} benchmark systems and their entries");
+    Ok(())
+}

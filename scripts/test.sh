@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Runs every check and test of the workspace: formatting, clippy, unit and integration tests.
+# Installs what it needs (Debian packages, as root) and starts a private MariaDB under ./state
+# unless ARROWHEAD_TEST_DB_URL (or DATABASE_URL) names a server the tests may create databases on,
+# e.g. ARROWHEAD_TEST_DB_URL=mysql://user:password@127.0.0.1:3306
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+ensure_packages
+ensure_cargo
+cd "$ROOT"
+
+started_db=0
+if [ -z "${ARROWHEAD_TEST_DB_URL:-}" ] && [ -n "${DATABASE_URL:-}" ]; then
+  # A DATABASE_URL names a database; the tests need the server and create their own.
+  export ARROWHEAD_TEST_DB_URL="$(printf '%s' "$DATABASE_URL" | sed -E 's#^(mysql://[^/]+).*#\1#')"
+fi
+if [ -z "${ARROWHEAD_TEST_DB_URL:-}" ]; then
+  start_private_mariadb
+  create_database_and_user
+  started_db=1
+  export ARROWHEAD_TEST_DB_URL="mysql://$DB_USER:$DB_PASSWORD@$DB_HOST:$DB_PORT"
+fi
+log "tests use the database server ${ARROWHEAD_TEST_DB_URL%%:*}://…@${ARROWHEAD_TEST_DB_URL##*@}"
+
+log "cargo fmt --check"
+cargo fmt --all -- --check
+log "cargo clippy"
+cargo clippy --workspace --all-targets -- -D warnings
+log "cargo test"
+cargo test --workspace
+
+if [ "$started_db" = 1 ]; then
+  # Databases of interrupted runs (a test that crashed before its fixture dropped it).
+  for db in $(db_root -N -e "SHOW DATABASES LIKE 'ah\\_test\\_%'"); do db_root -e "DROP DATABASE \`$db\`"; done
+fi
+log "all checks passed"

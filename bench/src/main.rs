@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 const USAGE: &str =
     "usage: arrowhead-bench [--url https://localhost:8443] [--certs DIR] [--password PW]
                        [--connections N] [--seconds S] [--entries N] [--providers-per-service N]
+                       [--only echo|query|register] [--keep]
 
 DIR holds the local cloud's keystores (sysop.p12, orchestrator.p12, benchprovider.p12) and
 master.crt, as arrowhead-certgen writes them (create benchprovider with --system benchprovider).
@@ -27,6 +28,8 @@ struct Args {
     seconds: u64,
     entries: usize,
     per_service: usize,
+    only: Option<String>,
+    keep: bool,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -38,6 +41,8 @@ fn parse_args() -> Result<Args, String> {
         seconds: 10,
         entries: 10_000,
         per_service: 5,
+        only: None,
+        keep: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -54,6 +59,8 @@ fn parse_args() -> Result<Args, String> {
             "--seconds" => a.seconds = num(v()?)?.max(1),
             "--entries" => a.entries = num(v()?)? as usize,
             "--providers-per-service" => a.per_service = num(v()?)?.max(1) as usize,
+            "--only" => a.only = Some(v()?),
+            "--keep" => a.keep = true,
             _ => return Err(USAGE.into()),
         }
     }
@@ -362,6 +369,13 @@ async fn bench(args: &Args) -> Result<(), String> {
     );
     let mut max = Vec::new();
     for s in [Scenario::Echo, Scenario::Query, Scenario::Register] {
+        if args
+            .only
+            .as_deref()
+            .is_some_and(|o| o != s.name() && s.name() != "echo")
+        {
+            continue;
+        }
         let stats = run(args, s, d, None, services, 0).await?;
         max.push((s, stats));
     }
@@ -379,7 +393,9 @@ async fn bench(args: &Args) -> Result<(), String> {
             echo,
         );
     }
-    let removed = cleanup(args).await?;
-    println!("\nremoved {removed} benchmark systems and their entries");
+    if !args.keep {
+        let removed = cleanup(args).await?;
+        println!("\nremoved {removed} benchmark systems and their entries");
+    }
     Ok(())
 }

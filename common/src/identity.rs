@@ -300,7 +300,8 @@ mod tests {
 
     #[test]
     fn cn_parsing_table() {
-        let cases: &[(&str, Option<(&str, &str, &str)>)] = &[
+        type Parsed<'a> = Option<(&'a str, &'a str, &'a str)>;
+        let cases: &[(&str, Parsed)] = &[
             (
                 "serviceregistry.testcloud2.aitia.arrowhead.eu",
                 Some(("serviceregistry", "testcloud2", "aitia")),

@@ -478,7 +478,8 @@ mod tests {
             allow_non_routable_addressing: true,
         };
         let closed = AddressPolicy::default();
-        let cases: &[(&str, AddressPolicy, Result<(&str, AddressType), ()>)] = &[
+        type Expected<'a> = Result<(&'a str, AddressType), ()>;
+        let cases: &[(&str, AddressPolicy, Expected)] = &[
             (
                 "192.168.0.1",
                 closed,

@@ -106,76 +106,81 @@ pub fn load(
     load_rows(conn, scope)
 }
 
+/// Entries joined with provider, definition and interfaces: one round trip, one row per
+/// interface. A macro because the query's type is unnameable; unboxed, so diesel caches the
+/// prepared statement. No ORDER BY: sorting a join over two tables with MEDIUMTEXT columns makes
+/// MariaDB build an on-disk temporary table per query, so rows are ordered in Rust instead.
+macro_rules! joined {
+    () => {
+        service_registry::table
+            .inner_join(system_::table)
+            .inner_join(service_definition::table)
+            .left_join(conn_tbl::table.inner_join(service_interface::table))
+            .select((
+                EntryRow::as_select(),
+                System::as_select(),
+                ServiceDefinition::as_select(),
+                conn_tbl::id.nullable(),
+                Option::<ServiceInterface>::as_select(),
+            ))
+    };
+}
+
+type JoinedRow = (
+    EntryRow,
+    System,
+    ServiceDefinition,
+    Option<i64>,
+    Option<ServiceInterface>,
+);
+
 fn load_rows(
     conn: &mut MysqlConnection,
     scope: Scope<'_>,
 ) -> QueryResult<Vec<ServiceRegistryResponse>> {
-    let rows: Vec<(EntryRow, System, ServiceDefinition)> = match scope {
-        Scope::Ids(ids) => base_join()
+    let rows: Vec<JoinedRow> = match scope {
+        Scope::Ids(ids) => joined!()
             .filter(service_registry::id.eq_any(ids))
             .load(conn)?,
-        Scope::Definition(id) => base_join()
+        Scope::Definition(id) => joined!()
             .filter(service_registry::service_id.eq(id))
             .load(conn)?,
-        Scope::Definitions(ids) => base_join()
+        Scope::Definitions(ids) => joined!()
             .filter(service_registry::service_id.eq_any(ids))
             .load(conn)?,
-        Scope::Provider(id) => base_join()
+        Scope::Provider(id) => joined!()
             .filter(service_registry::system_id.eq(id))
             .load(conn)?,
-        Scope::All => base_join().load(conn)?,
+        Scope::All => joined!().load(conn)?,
     };
-    if rows.is_empty() {
-        return Ok(Vec::new());
-    }
-    let ids: Vec<i64> = rows.iter().map(|r| r.0.id).collect();
-    let intfs: Vec<(i64, ServiceInterface)> = conn_tbl::table
-        .inner_join(service_interface::table)
-        .filter(conn_tbl::service_registry_id.eq_any(&ids))
-        .order(conn_tbl::id.asc())
-        .select((conn_tbl::service_registry_id, ServiceInterface::as_select()))
-        .load(conn)?;
-    let mut by_entry: std::collections::HashMap<i64, Vec<ServiceInterfaceResponse>> =
-        std::collections::HashMap::new();
-    for (id, i) in &intfs {
-        by_entry
-            .entry(*id)
-            .or_default()
-            .push(ServiceInterfaceResponse::from(i));
-    }
-    Ok(rows
-        .into_iter()
-        .map(|(row, system, def)| {
-            let interfaces = by_entry.remove(&row.id).unwrap_or_default();
-            to_response(row, &system, &def, interfaces)
-        })
-        .collect())
+    Ok(group_rows(rows))
 }
 
-#[allow(clippy::type_complexity)]
-fn base_join() -> diesel::dsl::Order<
-    diesel::dsl::Select<
-        diesel::dsl::InnerJoin<
-            diesel::dsl::InnerJoin<service_registry::table, system_::table>,
-            service_definition::table,
-        >,
-        (
-            diesel::dsl::AsSelect<EntryRow, Mysql>,
-            diesel::dsl::AsSelect<System, Mysql>,
-            diesel::dsl::AsSelect<ServiceDefinition, Mysql>,
-        ),
-    >,
-    diesel::dsl::Asc<service_registry::id>,
-> {
-    service_registry::table
-        .inner_join(system_::table)
-        .inner_join(service_definition::table)
-        .select((
-            EntryRow::as_select(),
-            System::as_select(),
-            ServiceDefinition::as_select(),
-        ))
-        .order(service_registry::id.asc())
+/// Entries of one service definition, looked up by name in the same query.
+pub fn load_by_definition_name(
+    conn: &mut MysqlConnection,
+    definition: &str,
+) -> QueryResult<Vec<ServiceRegistryResponse>> {
+    let rows: Vec<JoinedRow> = joined!()
+        .filter(service_definition::definition.eq(definition))
+        .load(conn)?;
+    Ok(group_rows(rows))
+}
+
+/// Folds the one-row-per-interface join back into entries ordered by id, their interfaces in
+/// the order they were attached.
+fn group_rows(mut rows: Vec<JoinedRow>) -> Vec<ServiceRegistryResponse> {
+    rows.sort_unstable_by_key(|r| (r.0.id, r.3));
+    let mut out: Vec<ServiceRegistryResponse> = Vec::new();
+    for (row, system, def, _, interface) in rows {
+        if out.last().map(|e| e.id) != Some(row.id) {
+            out.push(to_response(row, &system, &def, Vec::new()));
+        }
+        if let (Some(i), Some(entry)) = (interface, out.last_mut()) {
+            entry.interfaces.push(ServiceInterfaceResponse::from(&i));
+        }
+    }
+    out
 }
 
 fn to_response(
@@ -277,13 +282,17 @@ fn entry_exists(
     Ok(q.first::<i64>(conn).optional()?.is_some())
 }
 
+/// Attaches the interfaces to an entry; `replace` first detaches the current ones.
 fn set_interfaces(
     conn: &mut MysqlConnection,
     entry_id: i64,
     interfaces: &[String],
+    replace: bool,
 ) -> Result<(), ArrowheadError> {
-    diesel::delete(conn_tbl::table.filter(conn_tbl::service_registry_id.eq(entry_id)))
-        .execute(conn)?;
+    if replace {
+        diesel::delete(conn_tbl::table.filter(conn_tbl::service_registry_id.eq(entry_id)))
+            .execute(conn)?;
+    }
     let mut rows = Vec::with_capacity(interfaces.len());
     for name in interfaces {
         let i = models::interface_for(conn, name)?;
@@ -306,14 +315,8 @@ pub fn register(
     conn.transaction(|conn| {
         let def = models::service_definition_for(conn, &e.definition)?;
         let provider = provider_for(conn, &e.provider)?;
-        if entry_exists(conn, def.id, provider.id, &e.service_uri, None)? {
-            return Err(ArrowheadError::invalid_parameter(duplicate_message(
-                &e.provider,
-                &e.definition,
-                &e.service_uri,
-            )));
-        }
-        diesel::insert_into(service_registry::table)
+        // No existence pre-check: the unique key answers a duplicate (below) in one round trip.
+        let inserted = diesel::insert_into(service_registry::table)
             .values((
                 service_registry::service_id.eq(def.id),
                 service_registry::system_id.eq(provider.id),
@@ -323,9 +326,22 @@ pub fn register(
                 service_registry::metadata.eq(metadata_to_text(&e.metadata)),
                 service_registry::version.eq(Some(e.version)),
             ))
-            .execute(conn)?;
+            .execute(conn);
+        // The same registration arriving twice at once: the unique key decides, with the same answer.
+        if let Err(diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::UniqueViolation,
+            _,
+        )) = inserted
+        {
+            return Err(ArrowheadError::invalid_parameter(duplicate_message(
+                &e.provider,
+                &e.definition,
+                &e.service_uri,
+            )));
+        }
+        inserted?;
         let id = last_insert_id(conn)?;
-        set_interfaces(conn, id, &e.interfaces)?;
+        set_interfaces(conn, id, &e.interfaces, false)?;
         entry_by_id(conn, id)
     })
 }
@@ -360,7 +376,7 @@ pub fn replace(
                 service_registry::version.eq(Some(e.version)),
             ))
             .execute(conn)?;
-        set_interfaces(conn, id, &e.interfaces)?;
+        set_interfaces(conn, id, &e.interfaces, true)?;
         entry_by_id(conn, id)
     })
 }
@@ -530,14 +546,9 @@ pub fn query(
     conn: &mut MysqlConnection,
     q: &ValidQuery,
 ) -> QueryResult<(Vec<ServiceRegistryResponse>, i64)> {
-    match models::find_service_definition(conn, &q.definition)? {
-        None => Ok((Vec::new(), 0)),
-        Some(def) => {
-            let entries = load(conn, Scope::Definition(def.id), None)?;
-            let hits = entries.len() as i64;
-            Ok((entries, hits))
-        }
-    }
+    let entries = load_by_definition_name(conn, &q.definition)?;
+    let hits = entries.len() as i64;
+    Ok((entries, hits))
 }
 
 /// The Java query filters, in the Java order: address type, interfaces (non-matching interfaces

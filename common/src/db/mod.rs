@@ -20,15 +20,19 @@ pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
 pub type DbPool = Pool<ConnectionManager<MysqlConnection>>;
 pub type DbConn = PooledConnection<ConnectionManager<MysqlConnection>>;
 
-/// Every session works in UTC, so `TIMESTAMP` columns read back as UTC instants whatever the
-/// server's time zone is.
+/// Session settings of every pooled connection. UTC, so `TIMESTAMP` columns read back as UTC
+/// instants whatever the server's time zone is. READ COMMITTED, so that a find-or-create
+/// (`INSERT IGNORE` then `SELECT`) sees the row a concurrent transaction has just committed;
+/// under REPEATABLE READ the re-read would use the transaction's older snapshot and miss it.
 #[derive(Debug)]
-struct UtcSession;
+struct SessionSettings;
 
-impl CustomizeConnection<MysqlConnection, diesel::r2d2::Error> for UtcSession {
+impl CustomizeConnection<MysqlConnection, diesel::r2d2::Error> for SessionSettings {
     fn on_acquire(&self, conn: &mut MysqlConnection) -> Result<(), diesel::r2d2::Error> {
-        conn.batch_execute("SET time_zone = '+00:00'")
-            .map_err(diesel::r2d2::Error::QueryError)
+        conn.batch_execute(
+            "SET time_zone = '+00:00'; SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED",
+        )
+        .map_err(diesel::r2d2::Error::QueryError)
     }
 }
 
@@ -51,8 +55,11 @@ pub fn connect(
     let pool = Pool::builder()
         .max_size(pool_size.max(1))
         .min_idle(Some(1))
+        // No `SELECT 1` round trip before every request; a connection that broke (database
+        // restart) is marked broken by diesel on its first failure and replaced by the pool.
+        .test_on_check_out(false)
         .connection_timeout(wait.max(Duration::from_millis(500)))
-        .connection_customizer(Box::new(UtcSession))
+        .connection_customizer(Box::new(SessionSettings))
         .build(manager)
         .map_err(|e| DbSetupError::Unreachable(where_.clone(), e.to_string()))?;
     let mut conn = pool

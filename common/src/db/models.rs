@@ -92,7 +92,9 @@ pub fn insert_system(
     conn: &mut MysqlConnection,
     values: &SystemValues,
 ) -> Result<System, ArrowheadError> {
-    diesel::insert_into(system_::table)
+    // IGNORE: a concurrent request may create the same row at the same moment; either way
+    // the stored row is read back.
+    diesel::insert_or_ignore_into(system_::table)
         .values(values)
         .execute(conn)?;
     find_system(conn, &values.system_name, &values.address, values.port)?
@@ -122,7 +124,7 @@ pub fn service_definition_for(
     if let Some(found) = find_service_definition(conn, def)? {
         return Ok(found);
     }
-    diesel::insert_into(service_definition::table)
+    diesel::insert_or_ignore_into(service_definition::table)
         .values(service_definition::definition.eq(def))
         .execute(conn)?;
     find_service_definition(conn, def)?
@@ -148,7 +150,7 @@ pub fn interface_for(
     if let Some(found) = find_interface(conn, name)? {
         return Ok(found);
     }
-    diesel::insert_into(service_interface::table)
+    diesel::insert_or_ignore_into(service_interface::table)
         .values(service_interface::interface_name.eq(name))
         .execute(conn)?;
     find_interface(conn, name)?

@@ -1250,3 +1250,34 @@ fn two_instances_share_one_database() {
     );
     assert_eq!(got["unfilteredHits"], 0);
 }
+
+/// Providers registering the same new service at the same moment all succeed (the definition,
+/// interface and system rows are created once, whoever wins the race).
+#[test]
+fn concurrent_registrations_of_a_new_service_all_succeed() {
+    let sr = TestServer::secure();
+    let url = sr.url("/mgmt");
+    let threads: Vec<_> = (0..12)
+        .map(|i| {
+            let url = url.clone();
+            std::thread::spawn(move || {
+                let mut body = registration(&format!("provider-{}", i % 4), "brand-new-service");
+                body["serviceUri"] = json!(format!("/x/{i}"));
+                body["interfaces"] = json!(["HTTP-SECURE-JSON", "BRAND_NEW-SECURE-JSON"]);
+                post(&client("sysop"), &url, &body)
+            })
+        })
+        .collect();
+    for t in threads {
+        let (status, got) = t.join().unwrap();
+        assert_eq!(status, 201, "{got}");
+    }
+    let (_, got) = post(
+        &client("orchestrator"),
+        &sr.url("/query"),
+        &json!({"serviceDefinitionRequirement": "brand-new-service"}),
+    );
+    assert_eq!(got["unfilteredHits"], 12);
+    let (_, systems) = get(&client("sysop"), &sr.url("/mgmt/systems"));
+    assert_eq!(systems["count"], 5, "one row per provider: {systems}");
+}

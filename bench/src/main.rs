@@ -159,17 +159,21 @@ async fn run(
     offset: u64,
 ) -> Result<Stats, String> {
     let counter = Arc::new(std::sync::atomic::AtomicU64::new(offset));
+    // Every connection is built and its TLS handshake done before the clock starts.
+    let clients: Vec<reqwest::Client> = (0..args.connections)
+        .map(|_| client(args, s.cert()))
+        .collect::<Result<_, _>>()?;
+    let ready = Arc::new(tokio::sync::Barrier::new(args.connections + 1));
+    let start_at = Arc::new(std::sync::OnceLock::<Instant>::new());
     let mut tasks = Vec::new();
-    let start = Instant::now();
-    let deadline = start + duration;
-    for _ in 0..args.connections {
-        let c = client(args, s.cert())?;
+    for c in clients {
         let base = args.url.clone();
-        let counter = counter.clone();
+        let (counter, ready, start_at) = (counter.clone(), ready.clone(), start_at.clone());
         let period = rate.map(|r| Duration::from_secs_f64(args.connections as f64 / r));
         tasks.push(tokio::spawn(async move {
-            // Warm the connection (TLS handshake) before measuring.
             request(&c, &base, Scenario::Echo, 0, 1).await;
+            ready.wait().await;
+            let deadline = *start_at.get_or_init(Instant::now) + duration;
             let mut lat = Vec::new();
             let mut errors = 0usize;
             let mut tick = period.map(|p| {
@@ -192,6 +196,8 @@ async fn run(
             (lat, errors)
         }));
     }
+    ready.wait().await;
+    let start = *start_at.get_or_init(Instant::now);
     let mut all = Vec::new();
     let mut errors = 0;
     for t in tasks {

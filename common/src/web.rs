@@ -318,6 +318,16 @@ pub fn init_tracing() {
         .try_init();
 }
 
+/// Logging for tests: captured by the test harness, `RUST_LOG` or warnings only.
+pub fn init_test_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_test_writer()
+        .try_init();
+}
+
 /// `--config <file>` from the command line (the only argument the binaries take).
 pub fn config_arg() -> Result<Option<std::path::PathBuf>, String> {
     let mut args = std::env::args().skip(1);

@@ -5,6 +5,7 @@
 
 pub mod access;
 pub mod api;
+pub mod cache;
 pub mod registry;
 pub mod tasks;
 pub mod validate;
@@ -116,6 +117,14 @@ pub async fn start(settings: Settings, db_wait: Duration) -> Result<Running, Sta
     .await
     .map_err(|e| StartError(format!("cannot register the registry's own services: {e}")))?;
 
+    let cache_enabled = common::db::run(&pool, |c| {
+        Ok(cache::install_triggers(c).unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "query cache disabled: cannot create the registry generation triggers");
+            false
+        }))
+    })
+    .await
+    .map_err(|e| StartError(e.to_string()))?;
     let mut config_map = BTreeMap::new();
     config_map.insert(
         "use_strict_service_definition_verifier".to_owned(),
@@ -139,6 +148,8 @@ pub async fn start(settings: Settings, db_wait: Duration) -> Result<Running, Sta
         ping_timeout: settings.ping_timeout,
         use_network_address_detector: settings.use_network_address_detector,
         config_map,
+        cache: std::sync::Arc::new(cache::QueryCache::new(cache_enabled)),
+        generation: cache_enabled.then(|| cache::GenerationReader::new(pool.clone())),
     });
     let running = common::web::start(ServerSpec {
         address: core.server_address.clone(),
@@ -168,7 +179,7 @@ pub async fn start(settings: Settings, db_wait: Duration) -> Result<Running, Sta
             settings.ping_timeout,
         ));
     }
-    tracing::info!(addr = %running.addr, secure, "Service Registry is ready");
+    tracing::info!(addr = %running.addr, secure, query_cache = cache_enabled, "Service Registry is ready");
     Ok(running)
 }
 

@@ -3,6 +3,7 @@
 //! connection and validated input; every multi-step write is one transaction. Query filtering is
 //! a pure function over loaded entries so it can be tested without a database.
 
+use crate::cache::CachedEntry;
 use crate::validate::{SecurityType, ValidEntry, ValidQuery, ValidSystem};
 use chrono::NaiveDateTime;
 use common::db::models::{self, ServiceDefinition, ServiceInterface, System, SystemValues};
@@ -38,6 +39,7 @@ pub struct EntryRow {
 /// Which entries to load.
 #[derive(Debug, Clone, Copy)]
 pub enum Scope<'a> {
+    Id(i64),
     Ids(&'a [i64]),
     Definition(i64),
     Definitions(&'a [i64]),
@@ -50,6 +52,7 @@ type Boxed<'a> = service_registry::BoxedQuery<'a, Mysql>;
 fn scoped<'a>(scope: Scope<'a>) -> Boxed<'a> {
     let q = service_registry::table.into_boxed();
     match scope {
+        Scope::Id(id) => q.filter(service_registry::id.eq(id)),
         Scope::Ids(ids) => q.filter(service_registry::id.eq_any(ids)),
         Scope::Definition(id) => q.filter(service_registry::service_id.eq(id)),
         Scope::Definitions(ids) => q.filter(service_registry::service_id.eq_any(ids)),
@@ -58,11 +61,15 @@ fn scoped<'a>(scope: Scope<'a>) -> Boxed<'a> {
     }
 }
 
-fn last_insert_id(conn: &mut MysqlConnection) -> QueryResult<i64> {
-    diesel::select(diesel::dsl::sql::<diesel::sql_types::BigInt>(
-        "CAST(LAST_INSERT_ID() AS SIGNED)",
-    ))
-    .get_result(conn)
+diesel::define_sql_function! {
+    /// MySQL's id of the row the connection inserted last.
+    fn last_insert_id() -> diesel::sql_types::Unsigned<diesel::sql_types::BigInt>;
+}
+
+/// A typed function rather than a SQL literal, so diesel caches the prepared statement.
+fn last_insert_id_of(conn: &mut MysqlConnection) -> QueryResult<i64> {
+    let id: u64 = diesel::select(last_insert_id()).get_result(conn)?;
+    i64::try_from(id).map_err(|e| diesel::result::Error::DeserializationError(Box::new(e)))
 }
 
 /// Loads entries with their provider, definition and interfaces (three queries in all).
@@ -139,6 +146,7 @@ fn load_rows(
     scope: Scope<'_>,
 ) -> QueryResult<Vec<ServiceRegistryResponse>> {
     let rows: Vec<JoinedRow> = match scope {
+        Scope::Id(id) => joined!().filter(service_registry::id.eq(id)).load(conn)?,
         Scope::Ids(ids) => joined!()
             .filter(service_registry::id.eq_any(ids))
             .load(conn)?,
@@ -153,14 +161,15 @@ fn load_rows(
             .load(conn)?,
         Scope::All => joined!().load(conn)?,
     };
-    Ok(group_rows(rows))
+    Ok(group_rows(rows).into_iter().map(|e| e.entry).collect())
 }
 
-/// Entries of one service definition, looked up by name in the same query.
+/// Entries of one service definition, looked up by name in the same query, with their
+/// providers' address types (for the query's address-type filter).
 pub fn load_by_definition_name(
     conn: &mut MysqlConnection,
     definition: &str,
-) -> QueryResult<Vec<ServiceRegistryResponse>> {
+) -> QueryResult<Vec<CachedEntry>> {
     let rows: Vec<JoinedRow> = joined!()
         .filter(service_definition::definition.eq(definition))
         .load(conn)?;
@@ -169,15 +178,21 @@ pub fn load_by_definition_name(
 
 /// Folds the one-row-per-interface join back into entries ordered by id, their interfaces in
 /// the order they were attached.
-fn group_rows(mut rows: Vec<JoinedRow>) -> Vec<ServiceRegistryResponse> {
+fn group_rows(mut rows: Vec<JoinedRow>) -> Vec<CachedEntry> {
     rows.sort_unstable_by_key(|r| (r.0.id, r.3));
-    let mut out: Vec<ServiceRegistryResponse> = Vec::new();
+    let mut out: Vec<CachedEntry> = Vec::new();
     for (row, system, def, _, interface) in rows {
-        if out.last().map(|e| e.id) != Some(row.id) {
-            out.push(to_response(row, &system, &def, Vec::new()));
+        if out.last().map(|e| e.entry.id) != Some(row.id) {
+            let address_type = models::address_type_of(&system);
+            out.push(CachedEntry {
+                entry: to_response(row, &system, &def, Vec::new()),
+                address_type,
+            });
         }
-        if let (Some(i), Some(entry)) = (interface, out.last_mut()) {
-            entry.interfaces.push(ServiceInterfaceResponse::from(&i));
+        if let (Some(i), Some(last)) = (interface, out.last_mut()) {
+            last.entry
+                .interfaces
+                .push(ServiceInterfaceResponse::from(&i));
         }
     }
     out
@@ -212,7 +227,7 @@ pub fn entry_by_id(
     conn: &mut MysqlConnection,
     id: i64,
 ) -> Result<ServiceRegistryResponse, ArrowheadError> {
-    load(conn, Scope::Ids(&[id]), None)?.pop().ok_or_else(|| {
+    load(conn, Scope::Id(id), None)?.pop().ok_or_else(|| {
         ArrowheadError::invalid_parameter(format!(
             "Service Registry entry with id '{id}' does not exist"
         ))
@@ -293,17 +308,17 @@ fn set_interfaces(
         diesel::delete(conn_tbl::table.filter(conn_tbl::service_registry_id.eq(entry_id)))
             .execute(conn)?;
     }
-    let mut rows = Vec::with_capacity(interfaces.len());
+    // One single-row insert per interface: a fixed-shape statement diesel keeps prepared,
+    // where a multi-row insert would be prepared and closed again on every call.
     for name in interfaces {
         let i = models::interface_for(conn, name)?;
-        rows.push((
-            conn_tbl::service_registry_id.eq(entry_id),
-            conn_tbl::interface_id.eq(i.id),
-        ));
+        diesel::insert_into(conn_tbl::table)
+            .values((
+                conn_tbl::service_registry_id.eq(entry_id),
+                conn_tbl::interface_id.eq(i.id),
+            ))
+            .execute(conn)?;
     }
-    diesel::insert_into(conn_tbl::table)
-        .values(&rows)
-        .execute(conn)?;
     Ok(())
 }
 
@@ -340,7 +355,7 @@ pub fn register(
             )));
         }
         inserted?;
-        let id = last_insert_id(conn)?;
+        let id = last_insert_id_of(conn)?;
         set_interfaces(conn, id, &e.interfaces, false)?;
         entry_by_id(conn, id)
     })
@@ -540,17 +555,6 @@ pub fn unregister(
     })
 }
 
-/// `/query`: entries of the definition plus the unfiltered hit count; filtering (and pinging)
-/// happens afterwards.
-pub fn query(
-    conn: &mut MysqlConnection,
-    q: &ValidQuery,
-) -> QueryResult<(Vec<ServiceRegistryResponse>, i64)> {
-    let entries = load_by_definition_name(conn, &q.definition)?;
-    let hits = entries.len() as i64;
-    Ok((entries, hits))
-}
-
 /// The Java query filters, in the Java order: address type, interfaces (non-matching interfaces
 /// are removed from the returned entry), security, version, metadata (every requested pair,
 /// exact and case-sensitive).
@@ -588,21 +592,6 @@ pub fn filter(
                     .is_some_and(|m| q.metadata.iter().all(|(k, v)| m.get(k) == Some(v)))
         })
         .collect()
-}
-
-/// Address type by provider, for the address-type filter (the DTO does not carry it).
-pub fn address_types(
-    conn: &mut MysqlConnection,
-    system_ids: &[i64],
-) -> QueryResult<std::collections::HashMap<i64, AddressType>> {
-    let rows: Vec<(i64, Option<String>)> = system_::table
-        .filter(system_::id.eq_any(system_ids))
-        .select((system_::id, system_::address_type))
-        .load(conn)?;
-    Ok(rows
-        .into_iter()
-        .filter_map(|(id, t)| t.as_deref().and_then(AddressType::parse).map(|t| (id, t)))
-        .collect())
 }
 
 // ---- systems ----

@@ -1281,3 +1281,66 @@ fn concurrent_registrations_of_a_new_service_all_succeed() {
     let (_, systems) = get(&client("sysop"), &sr.url("/mgmt/systems"));
     assert_eq!(systems["count"], 5, "one row per provider: {systems}");
 }
+
+/// The query cache never hides a write: not another instance's, not a cascade's, not one made
+/// directly in the database (as a Java system would).
+#[test]
+fn cached_queries_see_every_write() {
+    let a = TestServer::secure();
+    let b = TestServer::start(&support::secure_properties(&a.db), a.db.share());
+    let orch = client("orchestrator");
+    let query = |sr: &TestServer| {
+        post(
+            &orch,
+            &sr.url("/query"),
+            &json!({"serviceDefinitionRequirement": "temperature"}),
+        )
+        .1
+    };
+    assert_eq!(
+        post(
+            &client("provider"),
+            &a.url("/register"),
+            &registration("provider", "temperature")
+        )
+        .0,
+        201
+    );
+    assert_eq!(query(&b)["unfilteredHits"], 1);
+    assert_eq!(query(&b)["unfilteredHits"], 1, "served from the cache");
+
+    // Another instance changes the provider's key by registering a second service.
+    let mut second = registration("provider", "humidity");
+    second["providerSystem"]["authenticationInfo"] = json!("b3RoZXI=");
+    assert_eq!(
+        post(&client("provider"), &a.url("/register"), &second).0,
+        201
+    );
+    assert_eq!(
+        query(&b)["serviceQueryData"][0]["provider"]["authenticationInfo"],
+        "b3RoZXI="
+    );
+
+    // A direct database write (a Java system sharing the database).
+    use diesel::connection::SimpleConnection;
+    let mut conn = a.db.connect();
+    conn.batch_execute("UPDATE system_ SET metadata = 'zone=north' WHERE system_name = 'provider'")
+        .unwrap();
+    assert_eq!(
+        query(&b)["serviceQueryData"][0]["provider"]["metadata"],
+        json!({"zone": "north"})
+    );
+    conn.batch_execute("UPDATE service_interface SET interface_name = 'HTTP-SECURE-CBOR' WHERE interface_name = 'HTTP-SECURE-JSON'").unwrap();
+    assert_eq!(
+        query(&b)["serviceQueryData"][0]["interfaces"][0]["interfaceName"],
+        "HTTP-SECURE-CBOR"
+    );
+
+    // A cascade: deleting the provider removes its entries.
+    conn.batch_execute("DELETE FROM system_ WHERE system_name = 'provider'")
+        .unwrap();
+    assert_eq!(
+        query(&b),
+        json!({"serviceQueryData": [], "unfilteredHits": 0})
+    );
+}

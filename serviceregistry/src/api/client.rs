@@ -138,36 +138,50 @@ pub async fn query(
     Ok(web::Json(run_query(&state, q).await?))
 }
 
-/// Loads and filters one query; shared with `/query/multi`.
+/// Loads (or takes from the cache) and filters one query; shared with `/query/multi`.
 pub async fn run_query(
     state: &AppState,
     q: ValidQuery,
 ) -> Result<ServiceQueryResult, ArrowheadError> {
-    let ping = q.ping;
-    let (entries, hits) = db::run(&state.pool, move |c| {
-        let (entries, hits) = registry::query(c, &q)?;
-        let types = if q.address_types.is_empty() {
-            Default::default()
-        } else {
-            registry::address_types(
-                c,
-                &entries.iter().map(|e| e.provider.id).collect::<Vec<_>>(),
-            )?
-        };
-        Ok((
-            registry::filter(entries, &q, &|s| types.get(&s.id).copied()),
-            hits,
-        ))
-    })
-    .await?;
-    let entries = if ping {
+    let cached = match &state.generation {
+        // Cache on: a hit needs no blocking thread at all; a miss loads after the generation read.
+        Some(reader) => {
+            let generation = reader.current().await?;
+            match state.cache.get(generation, &q.definition) {
+                Some(hit) => hit,
+                None => {
+                    let def = q.definition.clone();
+                    let loaded = std::sync::Arc::new(
+                        db::run(&state.pool, move |c| {
+                            Ok(registry::load_by_definition_name(c, &def)?)
+                        })
+                        .await?,
+                    );
+                    state.cache.put(generation, &q.definition, loaded.clone());
+                    loaded
+                }
+            }
+        }
+        None => {
+            let (cache, def) = (state.cache.clone(), q.definition.clone());
+            db::run(&state.pool, move |c| Ok(cache.entries(c, &def)?)).await?
+        }
+    };
+    let types: std::collections::HashMap<i64, _> = cached
+        .iter()
+        .filter_map(|e| e.address_type.map(|t| (e.entry.provider.id, t)))
+        .collect();
+    let entries = registry::filter(cached.iter().map(|e| e.entry.clone()).collect(), &q, &|s| {
+        types.get(&s.id).copied()
+    });
+    let entries = if q.ping {
         ping_filter(entries, state.ping_timeout).await
     } else {
         entries
     };
     Ok(ServiceQueryResult {
         service_query_data: entries,
-        unfiltered_hits: hits,
+        unfiltered_hits: cached.len() as i64,
     })
 }
 

@@ -24,6 +24,10 @@ pub struct AppState {
     pub use_network_address_detector: bool,
     /// `/pull-config` answer.
     pub config_map: BTreeMap<String, String>,
+    /// Query answers, valid only while the database's registry generation is unchanged.
+    pub cache: std::sync::Arc<crate::cache::QueryCache>,
+    /// Coalesced generation reads; `None` when the cache is off.
+    pub generation: Option<std::sync::Arc<crate::cache::GenerationReader>>,
 }
 
 pub fn configure(cfg: &mut web::ServiceConfig) {

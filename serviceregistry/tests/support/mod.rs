@@ -57,6 +57,7 @@ impl TestServer {
     }
 
     pub fn start(properties: &str, db: TestDb) -> Self {
+        common::web::init_test_tracing();
         let props = Properties::parse(properties).with_env(std::iter::empty());
         let settings = serviceregistry::Settings::from_core(
             CoreSettings::from_properties(CoreSystem::ServiceRegistry, props).unwrap(),

@@ -68,6 +68,13 @@ fn existing_triggers(conn: &mut MysqlConnection) -> QueryResult<Vec<String>> {
 /// Creates the missing generation triggers; returns whether all of them exist afterwards. Safe
 /// when several instances start at once (a trigger created meanwhile counts as created).
 pub fn install_triggers(conn: &mut MysqlConnection) -> Result<bool, String> {
+    // Never create a trigger whose counter table is missing (a schema managed by the Java
+    // scripts): it would make every write to the registry tables fail.
+    let missing =
+        common::db::missing_from(conn, &["registry_generation"]).map_err(|e| e.to_string())?;
+    if !missing.is_empty() {
+        return Err("table registry_generation is missing".into());
+    }
     let existing = existing_triggers(conn).map_err(|e| e.to_string())?;
     let mut last_error = None;
     for table in TABLES {

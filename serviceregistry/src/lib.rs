@@ -20,6 +20,17 @@ use std::time::Duration;
 use utoipa::OpenApi;
 use validate::{Policy, ValidSystem};
 
+/// The Java tables the registry reads and writes.
+pub const REQUIRED_TABLES: &[&str] = &[
+    "cloud",
+    "system_",
+    "service_definition",
+    "service_interface",
+    "service_registry",
+    "service_registry_interface_connection",
+    "logs",
+];
+
 /// Service Registry settings: the shared ones plus the registry's own Java properties.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -95,11 +106,12 @@ pub async fn start(settings: Settings, db_wait: Duration) -> Result<Running, Sta
     };
     let db_settings = core.database.clone();
     let pool_size = core.db_pool_size;
-    let pool =
-        tokio::task::spawn_blocking(move || common::db::connect(&db_settings, pool_size, db_wait))
-            .await
-            .map_err(|e| StartError(e.to_string()))?
-            .map_err(|e| StartError(e.to_string()))?;
+    let pool = tokio::task::spawn_blocking(move || {
+        common::db::connect(&db_settings, pool_size, db_wait, REQUIRED_TABLES)
+    })
+    .await
+    .map_err(|e| StartError(e.to_string()))?
+    .map_err(|e| StartError(e.to_string()))?;
 
     let (operator, cloud) = match &tls {
         Some(t) => (t.identity.operator.clone(), t.identity.cloud.clone()),

@@ -45,10 +45,13 @@ pub enum DbSetupError {
 }
 
 /// Connects (waiting up to `wait` for the database to come up) and applies pending migrations.
+/// `required_tables` are the tables the calling system uses: when migrations cannot run (the
+/// Java per-system accounts have no CREATE privilege), startup goes on if they all exist.
 pub fn connect(
     settings: &DatabaseSettings,
     pool_size: u32,
     wait: Duration,
+    required_tables: &[&str],
 ) -> Result<DbPool, DbSetupError> {
     let where_ = format!("{}:{}/{}", settings.host, settings.port, settings.database);
     let manager = ConnectionManager::<MysqlConnection>::new(settings.diesel_url());
@@ -65,8 +68,41 @@ pub fn connect(
     let mut conn = pool
         .get()
         .map_err(|e| DbSetupError::Unreachable(where_, e.to_string()))?;
-    migrate(&mut conn)?;
+    if let Err(e) = migrate(&mut conn) {
+        // A database created by the Java scripts, used with the Java per-system accounts
+        // (table-level grants, no CREATE): the schema is managed there, which is fine as long as
+        // it is complete.
+        let missing = missing_from(&mut conn, required_tables)
+            .map_err(|q| DbSetupError::Migration(format!("{e}; {q}")))?;
+        if !missing.is_empty() {
+            return Err(DbSetupError::Migration(format!(
+                "{e}; tables missing: {}",
+                missing.join(", ")
+            )));
+        }
+        tracing::warn!(error = %e, "cannot run migrations; using the existing Arrowhead schema as it is");
+    }
     Ok(pool)
+}
+
+#[derive(diesel::QueryableByName)]
+struct TableName {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    name: String,
+}
+
+/// Tables of `names` the connected database lacks.
+pub fn missing_from(conn: &mut MysqlConnection, names: &[&str]) -> QueryResult<Vec<String>> {
+    let present: Vec<TableName> = diesel::sql_query(
+        "SELECT TABLE_NAME AS name FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE()",
+    )
+    .load(conn)?;
+    let present: Vec<String> = present.into_iter().map(|t| t.name.to_lowercase()).collect();
+    Ok(names
+        .iter()
+        .filter(|n| !present.iter().any(|p| p == *n))
+        .map(|n| (*n).to_owned())
+        .collect())
 }
 
 /// Applies pending migrations while holding a named database lock, so that systems starting

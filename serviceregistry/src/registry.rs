@@ -72,37 +72,40 @@ fn last_insert_id_of(conn: &mut MysqlConnection) -> QueryResult<i64> {
     i64::try_from(id).map_err(|e| diesel::result::Error::DeserializationError(Box::new(e)))
 }
 
+/// Orders a boxed query of `$table` by the validated `sort_field`/`direction` (ties broken by
+/// id, so pages are stable) and applies the page.
+macro_rules! sorted_page {
+    ($q:expr, $table:ident, $page:expr $(, $field:literal => $col:ident)*) => {{
+        let page: &PageParams = $page;
+        let q = match (page.sort_field.as_str(), page.direction) {
+            ("createdAt", Direction::Asc) => $q.order(($table::created_at.asc(), $table::id.asc())),
+            ("createdAt", Direction::Desc) => $q.order(($table::created_at.desc(), $table::id.desc())),
+            ("updatedAt", Direction::Asc) => $q.order(($table::updated_at.asc(), $table::id.asc())),
+            ("updatedAt", Direction::Desc) => $q.order(($table::updated_at.desc(), $table::id.desc())),
+            $(
+                ($field, Direction::Asc) => $q.order(($table::$col.asc(), $table::id.asc())),
+                ($field, Direction::Desc) => $q.order(($table::$col.desc(), $table::id.desc())),
+            )*
+            (_, Direction::Desc) => $q.order($table::id.desc()),
+            _ => $q.order($table::id.asc()),
+        };
+        match page.page {
+            Some((index, size)) => q.offset(index * size).limit(size),
+            None => q,
+        }
+    }};
+}
+
 /// Loads entries with their provider, definition and interfaces (three queries in all).
 pub fn load(
     conn: &mut MysqlConnection,
     scope: Scope<'_>,
     page: Option<&PageParams>,
 ) -> QueryResult<Vec<ServiceRegistryResponse>> {
-    let mut ids_q = scoped(scope).select(service_registry::id);
-    if let Some(p) = page {
-        ids_q = match (p.sort_field.as_str(), p.direction) {
-            ("createdAt", Direction::Asc) => ids_q.order((
-                service_registry::created_at.asc(),
-                service_registry::id.asc(),
-            )),
-            ("createdAt", Direction::Desc) => ids_q.order((
-                service_registry::created_at.desc(),
-                service_registry::id.desc(),
-            )),
-            ("updatedAt", Direction::Asc) => ids_q.order((
-                service_registry::updated_at.asc(),
-                service_registry::id.asc(),
-            )),
-            ("updatedAt", Direction::Desc) => ids_q.order((
-                service_registry::updated_at.desc(),
-                service_registry::id.desc(),
-            )),
-            (_, Direction::Desc) => ids_q.order(service_registry::id.desc()),
-            _ => ids_q.order(service_registry::id.asc()),
-        };
-        if let Some((index, size)) = p.page {
-            ids_q = ids_q.offset(index * size).limit(size);
-        }
+    if let Some(page) = page {
+        // Sort and page on ids alone (cheap, no temporary table), then load those entries.
+        let ids_q = scoped(scope).select(service_registry::id);
+        let ids_q = sorted_page!(ids_q, service_registry, page);
         let ids: Vec<i64> = ids_q.load(conn)?;
         let mut rows = load_rows(conn, Scope::Ids(&ids))?;
         let pos: std::collections::HashMap<i64, usize> =
@@ -598,21 +601,7 @@ pub fn filter(
 
 fn systems_page(conn: &mut MysqlConnection, page: &PageParams) -> QueryResult<Vec<System>> {
     let mut q = system_::table.select(System::as_select()).into_boxed();
-    q = match (page.sort_field.as_str(), page.direction) {
-        ("createdAt", Direction::Asc) => q.order((system_::created_at.asc(), system_::id.asc())),
-        ("createdAt", Direction::Desc) => q.order((system_::created_at.desc(), system_::id.desc())),
-        ("updatedAt", Direction::Asc) => q.order((system_::updated_at.asc(), system_::id.asc())),
-        ("updatedAt", Direction::Desc) => q.order((system_::updated_at.desc(), system_::id.desc())),
-        ("systemName", Direction::Asc) => q.order((system_::system_name.asc(), system_::id.asc())),
-        ("systemName", Direction::Desc) => {
-            q.order((system_::system_name.desc(), system_::id.desc()))
-        }
-        (_, Direction::Desc) => q.order(system_::id.desc()),
-        _ => q.order(system_::id.asc()),
-    };
-    if let Some((index, size)) = page.page {
-        q = q.offset(index * size).limit(size);
-    }
+    q = sorted_page!(q, system_, page, "systemName" => system_name);
     q.load(conn)
 }
 
@@ -724,29 +713,7 @@ pub fn list_definitions(
     let mut q = service_definition::table
         .select(ServiceDefinition::as_select())
         .into_boxed();
-    q = match (page.sort_field.as_str(), page.direction) {
-        ("createdAt", Direction::Asc) => q.order((
-            service_definition::created_at.asc(),
-            service_definition::id.asc(),
-        )),
-        ("createdAt", Direction::Desc) => q.order((
-            service_definition::created_at.desc(),
-            service_definition::id.desc(),
-        )),
-        ("updatedAt", Direction::Asc) => q.order((
-            service_definition::updated_at.asc(),
-            service_definition::id.asc(),
-        )),
-        ("updatedAt", Direction::Desc) => q.order((
-            service_definition::updated_at.desc(),
-            service_definition::id.desc(),
-        )),
-        (_, Direction::Desc) => q.order(service_definition::id.desc()),
-        _ => q.order(service_definition::id.asc()),
-    };
-    if let Some((index, size)) = page.page {
-        q = q.offset(index * size).limit(size);
-    }
+    q = sorted_page!(q, service_definition, page);
     let data = q
         .load::<ServiceDefinition>(conn)?
         .iter()
@@ -832,29 +799,7 @@ pub fn list_interfaces(
     let mut q = service_interface::table
         .select(ServiceInterface::as_select())
         .into_boxed();
-    q = match (page.sort_field.as_str(), page.direction) {
-        ("createdAt", Direction::Asc) => q.order((
-            service_interface::created_at.asc(),
-            service_interface::id.asc(),
-        )),
-        ("createdAt", Direction::Desc) => q.order((
-            service_interface::created_at.desc(),
-            service_interface::id.desc(),
-        )),
-        ("updatedAt", Direction::Asc) => q.order((
-            service_interface::updated_at.asc(),
-            service_interface::id.asc(),
-        )),
-        ("updatedAt", Direction::Desc) => q.order((
-            service_interface::updated_at.desc(),
-            service_interface::id.desc(),
-        )),
-        (_, Direction::Desc) => q.order(service_interface::id.desc()),
-        _ => q.order(service_interface::id.asc()),
-    };
-    if let Some((index, size)) = page.page {
-        q = q.offset(index * size).limit(size);
-    }
+    q = sorted_page!(q, service_interface, page);
     let data = q
         .load::<ServiceInterface>(conn)?
         .iter()

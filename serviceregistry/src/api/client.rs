@@ -11,7 +11,7 @@ use common::dto::{
 };
 use common::error::ErrorMessage;
 use common::identity::Caller;
-use common::names::{normalize_name, verify_address};
+use common::names::normalize_name;
 use common::web::request_url;
 use common::ArrowheadError;
 use serde::Deserialize;
@@ -95,21 +95,7 @@ pub async fn unregister(
     }
     let port =
         common::names::validate_port(Some(params.port)).map_err(|e| e.with_origin(UNREGISTER))?;
-    let address = match params
-        .address
-        .as_deref()
-        .map(str::trim)
-        .filter(|a| !a.is_empty())
-    {
-        Some(a) => a.to_owned(),
-        None if state.use_network_address_detector => req
-            .peer_addr()
-            .map(|a| a.ip().to_string())
-            .unwrap_or_default(),
-        None => String::new(),
-    };
-    let (address, _) =
-        verify_address(&address, state.policy.address).map_err(|e| e.with_origin(UNREGISTER))?;
+    let address = state.request_address(params.address.as_deref(), &req, UNREGISTER)?;
     let def = normalize_name(&params.service_definition);
     let name = normalize_name(&params.system_name);
     let uri = params.service_uri.trim().to_owned();

@@ -30,6 +30,29 @@ pub struct AppState {
     pub generation: Option<std::sync::Arc<crate::cache::GenerationReader>>,
 }
 
+impl AppState {
+    /// The verified, normalized address of an unregister request; without one, the caller's IP
+    /// when `use_network_address_detector` is on (as in Java).
+    pub fn request_address(
+        &self,
+        given: Option<&str>,
+        req: &actix_web::HttpRequest,
+        origin: &str,
+    ) -> Result<String, common::ArrowheadError> {
+        let address = match given.map(str::trim).filter(|a| !a.is_empty()) {
+            Some(a) => a.to_owned(),
+            None if self.use_network_address_detector => req
+                .peer_addr()
+                .map(|a| a.ip().to_string())
+                .unwrap_or_default(),
+            None => String::new(),
+        };
+        common::names::verify_address(&address, self.policy.address)
+            .map(|(a, _)| a)
+            .map_err(|e| e.with_origin(origin))
+    }
+}
+
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope(BASE)

@@ -12,7 +12,7 @@ use common::dto::{
 };
 use common::error::ErrorMessage;
 use common::identity::Caller;
-use common::names::{normalize_name, validate_id, verify_address, PageQuery};
+use common::names::{normalize_name, validate_id, PageQuery};
 use common::web::request_url;
 use common::ArrowheadError;
 use serde::{Deserialize, Serialize};
@@ -218,21 +218,7 @@ pub async fn unregister_system(
     }
     let port =
         common::names::validate_port(Some(params.port)).map_err(|e| e.with_origin(ORIGIN))?;
-    let address = match params
-        .address
-        .as_deref()
-        .map(str::trim)
-        .filter(|a| !a.is_empty())
-    {
-        Some(a) => a.to_owned(),
-        None if state.use_network_address_detector => req
-            .peer_addr()
-            .map(|a| a.ip().to_string())
-            .unwrap_or_default(),
-        None => String::new(),
-    };
-    let (address, _) =
-        verify_address(&address, state.policy.address).map_err(|e| e.with_origin(ORIGIN))?;
+    let address = state.request_address(params.address.as_deref(), &req, ORIGIN)?;
     let name = normalize_name(&params.system_name);
     db::run(&state.pool, move |c| {
         registry::unregister_system(c, &name, &address, i32::from(port))

@@ -35,40 +35,45 @@ pub async fn ttl_task(pool: DbPool, every: Duration) {
     }
 }
 
+/// One pass of the ping task: removes the entries whose provider is unreachable; returns how
+/// many were removed.
+pub async fn remove_unreachable(
+    pool: &DbPool,
+    timeout: Duration,
+) -> Result<usize, common::ArrowheadError> {
+    let entries = db::run(pool, |c| Ok(registry::load(c, Scope::All, None)?)).await?;
+    let alive = futures_util::future::join_all(
+        entries
+            .iter()
+            .map(|e| reachable(e.provider.address.clone(), e.provider.port, timeout)),
+    )
+    .await;
+    let dead: Vec<i64> = entries
+        .iter()
+        .zip(alive)
+        .filter(|(_, ok)| !ok)
+        .map(|(e, _)| e.id)
+        .collect();
+    let n = dead.len();
+    if n > 0 {
+        db::run(pool, move |c| {
+            for id in dead {
+                // Already gone (another instance's task, an unregister) is fine.
+                let _ = registry::delete_entry(c, id);
+            }
+            Ok(())
+        })
+        .await?;
+    }
+    Ok(n)
+}
+
 pub async fn ping_task(pool: DbPool, every: Duration, timeout: Duration) {
     tokio::time::sleep(Duration::from_secs(10)).await;
     loop {
-        match db::run(&pool, |c| Ok(registry::load(c, Scope::All, None)?)).await {
-            Ok(entries) => {
-                let alive = futures_util::future::join_all(
-                    entries
-                        .iter()
-                        .map(|e| reachable(e.provider.address.clone(), e.provider.port, timeout)),
-                )
-                .await;
-                let dead: Vec<i64> = entries
-                    .iter()
-                    .zip(alive)
-                    .filter(|(_, ok)| !ok)
-                    .map(|(e, _)| e.id)
-                    .collect();
-                if !dead.is_empty() {
-                    let n = dead.len();
-                    let removed = db::run(&pool, move |c| {
-                        for id in dead {
-                            let _ = registry::delete_entry(c, id);
-                        }
-                        Ok(())
-                    })
-                    .await;
-                    match removed {
-                        Ok(()) => {
-                            tracing::info!(removed = n, "ping task removed unreachable services")
-                        }
-                        Err(e) => tracing::warn!(error = %e, "ping task failed"),
-                    }
-                }
-            }
+        match remove_unreachable(&pool, timeout).await {
+            Ok(n) if n > 0 => tracing::info!(removed = n, "ping task removed unreachable services"),
+            Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "ping task failed"),
         }
         tokio::time::sleep(every).await;

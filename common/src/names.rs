@@ -351,10 +351,11 @@ impl PageQuery {
     pub fn validate(&self, sortable: &[&str], origin: &str) -> Result<PageParams, ArrowheadError> {
         let page = match (self.page, self.item_per_page) {
             (None, None) => None,
-            (Some(p), Some(s)) if p >= 0 && s > 0 => Some((p, s)),
+            // The offset (page × size) must fit the database's 64-bit range.
+            (Some(p), Some(s)) if p >= 0 && s > 0 && p.checked_mul(s).is_some() => Some((p, s)),
             (Some(_), Some(_)) => {
                 return Err(ArrowheadError::bad_payload(
-                    "Page index must be at least 0 and page size at least 1.",
+                    "Page index must be at least 0 and page size at least 1 (and their product a 64-bit number).",
                 )
                 .with_origin(origin))
             }

@@ -121,10 +121,6 @@ impl QueryCache {
         }
     }
 
-    pub fn enabled(&self) -> bool {
-        self.enabled
-    }
-
     /// The entries of a (normalized) service definition, from the cache when the database has
     /// not changed since they were read.
     pub fn entries(&self, conn: &mut MysqlConnection, definition: &str) -> QueryResult<Entries> {

@@ -74,6 +74,22 @@ fn bad(msg: impl Into<String>, origin: &str) -> ArrowheadError {
     ArrowheadError::bad_payload(msg).with_origin(origin)
 }
 
+/// Column sizes of the Java schema: longer values are a client mistake (400), not a failed
+/// insert (500).
+pub const MAX_VARCHAR: usize = 255;
+pub const MAX_AUTHENTICATION_INFO: usize = 2047;
+
+fn fits(value: &str, max: usize, what: &str, origin: &str) -> Result<(), ArrowheadError> {
+    if value.chars().count() > max {
+        Err(bad(
+            format!("{what} is longer than {max} characters."),
+            origin,
+        ))
+    } else {
+        Ok(())
+    }
+}
+
 fn blank(s: &Option<String>) -> bool {
     s.as_deref().is_none_or(|v| v.trim().is_empty())
 }
@@ -95,6 +111,15 @@ pub fn system(
     let (address, address_type) =
         verify_address(req.address.as_deref().unwrap_or_default(), policy.address)
             .map_err(|e| e.with_origin(origin))?;
+    fits(&address, MAX_VARCHAR, "System address", origin)?;
+    if let Some(info) = &req.authentication_info {
+        fits(
+            info.trim(),
+            MAX_AUTHENTICATION_INFO,
+            "Authentication info",
+            origin,
+        )?;
+    }
     Ok(ValidSystem {
         name: normalize_name(name),
         address,
@@ -132,6 +157,7 @@ pub fn definition(
 ) -> Result<String, ArrowheadError> {
     let d = def.unwrap_or_default();
     validate_service_definition(d, policy.strict_definitions).map_err(|e| e.with_origin(origin))?;
+    fits(d.trim(), MAX_VARCHAR, "Service definition", origin)?;
     Ok(normalize_name(d))
 }
 
@@ -146,6 +172,7 @@ pub fn interfaces(
     let mut out: Vec<String> = Vec::with_capacity(list.len());
     for i in list {
         validate_interface(i, policy.strict_interfaces).map_err(|e| e.with_origin(origin))?;
+        fits(i.trim(), MAX_VARCHAR, "Interface name", origin)?;
         let n = normalize_interface(i);
         if !out.contains(&n) {
             out.push(n);
@@ -200,6 +227,9 @@ pub fn entry(
     let secure = security(req.secure.as_deref(), origin)?;
     check_security(secure, &provider, policy, origin)?;
     let interfaces = interfaces(req.interfaces.as_ref(), policy, origin)?;
+    if let Some(uri) = &req.service_uri {
+        fits(uri.trim(), MAX_VARCHAR, "Service URI", origin)?;
+    }
     Ok(ValidEntry {
         definition,
         provider,

@@ -141,6 +141,59 @@ fn register_rejects_bad_input_with_java_errors() {
         let (status, got) = post(&c, &sr.url("/register"), &body);
         assert_eq!((status, &got), (400, &expected), "{body}");
     }
+    // Values longer than their columns are client mistakes, not database failures.
+    let (status, got) = post(
+        &c,
+        &sr.url("/register"),
+        &with(&|b| b["serviceUri"] = json!("/".repeat(256))),
+    );
+    assert_eq!(
+        (status, got),
+        (
+            400,
+            error(
+                "Service URI is longer than 255 characters.",
+                400,
+                "BAD_PAYLOAD",
+                origin
+            )
+        )
+    );
+    let (status, got) = post(
+        &c,
+        &sr.url("/register"),
+        &with(&|b| b["providerSystem"]["authenticationInfo"] = json!("A".repeat(2048))),
+    );
+    assert_eq!(
+        (status, got),
+        (
+            400,
+            error(
+                "Authentication info is longer than 2047 characters.",
+                400,
+                "BAD_PAYLOAD",
+                origin
+            )
+        )
+    );
+    let long_interface = format!("HTTP-SECURE-{}", "J".repeat(250));
+    let (status, got) = post(
+        &c,
+        &sr.url("/register"),
+        &with(&|b| b["interfaces"] = json!([long_interface])),
+    );
+    assert_eq!(
+        (status, got),
+        (
+            400,
+            error(
+                "Interface name is longer than 255 characters.",
+                400,
+                "BAD_PAYLOAD",
+                origin
+            )
+        )
+    );
     // System name format is checked after the certificate match, so use a matching cert name.
     let (status, got) = post(
         &c,
@@ -738,6 +791,10 @@ fn management_of_entries() {
                 Some("/serviceregistry/mgmt")
             )
         )
+    );
+    assert_eq!(
+        get(&s, &sr.url(&format!("/mgmt?page={}&item_per_page=2", i64::MAX))),
+        (400, error("Page index must be at least 0 and page size at least 1 (and their product a 64-bit number).", 400, "BAD_PAYLOAD", Some("/serviceregistry/mgmt")))
     );
     assert_eq!(
         get(&s, &sr.url("/mgmt?direction=UP")),

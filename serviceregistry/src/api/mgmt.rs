@@ -229,11 +229,23 @@ fn entry_patch(b: &ServiceRegistryRequest, state: &AppState) -> Result<EntryPatc
         ));
     }
     out.provider_auth = some_text(&p.authentication_info).map(str::to_owned);
+    if out
+        .provider_auth
+        .as_ref()
+        .is_some_and(|a| a.chars().count() > validate::MAX_AUTHENTICATION_INFO)
+    {
+        return Err(bad("Authentication info is longer than 2047 characters."));
+    }
     if p.metadata.is_some() {
         out.provider_metadata =
             Some(normalize_metadata(p.metadata.as_ref()).map_err(|e| e.with_origin(MGMT_ID))?);
     }
-    out.service_uri = b.service_uri.as_deref().map(|u| u.trim().to_owned());
+    if let Some(uri) = b.service_uri.as_deref().map(str::trim) {
+        if uri.chars().count() > validate::MAX_VARCHAR {
+            return Err(bad("Service URI is longer than 255 characters."));
+        }
+        out.service_uri = Some(uri.to_owned());
+    }
     out.end_of_validity = validate::end_of_validity(b.end_of_validity.as_deref(), MGMT_ID)?;
     if some_text(&b.secure).is_some() {
         out.secure = Some(validate::security(b.secure.as_deref(), MGMT_ID)?);
@@ -670,6 +682,12 @@ fn interface_body(
         );
     }
     validate_interface(name, state.policy.strict_interfaces).map_err(|e| e.with_origin(origin))?;
+    if name.trim().chars().count() > validate::MAX_VARCHAR {
+        return Err(
+            ArrowheadError::bad_payload("Interface name is longer than 255 characters.")
+                .with_origin(origin),
+        );
+    }
     Ok(normalize_interface(name))
 }
 

@@ -111,6 +111,20 @@ pub fn generate(spec: &CloudSpec, out: &Path) -> Result<Report, GenerateError> {
         ..Default::default()
     };
 
+    // One folder holds one cloud: its keystores and truststore must not be mixed with another's.
+    if let Ok(pem) = std::fs::read(out.join("truststore.pem")) {
+        let held = openssl::x509::X509::from_pem(&pem)
+            .ok()
+            .and_then(|c| common::tls::common_name(&c))
+            .unwrap_or_default();
+        if held != report.cloud_cn {
+            return Err(GenerateError::Existing(format!(
+                "{} holds the certificates of {held}, not {}; use another --out folder",
+                out.display(),
+                report.cloud_cn
+            )));
+        }
+    }
     let master_path = out.join("master.p12");
     let master = match load_existing(&master_path, &spec.password)? {
         Some(m) => {

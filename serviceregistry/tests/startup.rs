@@ -1,0 +1,124 @@
+//! Startup paths: PEM key material, refusal of a server certificate that is not an Arrowhead
+//! system name, and migrations run by several systems starting at the same moment.
+
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use common::config::{CoreSettings, Properties};
+use common::identity::CoreSystem;
+use serde_json::json;
+use std::time::Duration;
+use support::TestServer;
+use testing::{client, pki, read, TestDb};
+
+#[test]
+fn starts_from_pem_files() {
+    let db = TestDb::new();
+    let pki = pki();
+    // PEM material as certgen writes it next to the keystores.
+    let dir = std::env::temp_dir().join(format!("ah-pem-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let ks = common::tls::Keystore::from_pkcs12_file(
+        &pki.keystore("serviceregistry"),
+        testing::PASSWORD,
+    )
+    .unwrap();
+    std::fs::write(dir.join("sr.chain.pem"), ks.chain_pem().unwrap()).unwrap();
+    std::fs::write(
+        dir.join("sr.key"),
+        ks.key.private_key_to_pem_pkcs8().unwrap(),
+    )
+    .unwrap();
+    let trust = common::tls::load_trust(&common::config::TrustMaterial::Pkcs12 {
+        path: pki.truststore(),
+        password: testing::PASSWORD.into(),
+    })
+    .unwrap();
+    std::fs::write(dir.join("trust.pem"), trust[0].to_pem().unwrap()).unwrap();
+    let props = format!(
+        "server.address=127.0.0.1\nserver.port=0\nserver.ssl.certificate={}\nserver.ssl.certificate-private-key={}\n\
+         server.ssl.trust-certificate={}\nspring.datasource.url={}\nspring.datasource.username={}\nspring.datasource.password={}\n",
+        dir.join("sr.chain.pem").display(),
+        dir.join("sr.key").display(),
+        dir.join("trust.pem").display(),
+        db.jdbc_url(),
+        db.settings.username,
+        db.settings.password
+    );
+    let sr = TestServer::start(&props, db);
+    assert_eq!(
+        read(client("sysop").get(sr.url("/echo")).send().unwrap()),
+        (200, json!("Got it!"))
+    );
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn refuses_a_server_certificate_that_is_not_an_arrowhead_name() {
+    let db = TestDb::new();
+    let props = support::secure_properties(&db).replace(
+        &format!(
+            "server.ssl.key-store={}",
+            pki().keystore("serviceregistry").display()
+        ),
+        &format!(
+            "server.ssl.key-store={}",
+            pki().keystore("wrong-cn").display()
+        ),
+    );
+    let settings = serviceregistry::Settings::from_core(
+        CoreSettings::from_properties(
+            CoreSystem::ServiceRegistry,
+            Properties::parse(&props).with_env(std::iter::empty()),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let err = actix_web::rt::System::new()
+        .block_on(serviceregistry::start(settings, Duration::from_secs(5)))
+        .err()
+        .unwrap();
+    assert_eq!(
+        err.to_string(),
+        "Server CN (intruder.example.com) is not compliant with the Arrowhead certificate structure: expected <system>.<cloud>.<operator>.arrowhead.eu"
+    );
+}
+
+/// Eight systems starting together on an empty database: one migrates, the others wait for the
+/// lock and find nothing to do.
+#[test]
+fn concurrent_startups_migrate_once() {
+    let db = TestDb::new();
+    let threads: Vec<_> = (0..8)
+        .map(|_| {
+            let settings = db.settings.clone();
+            std::thread::spawn(move || {
+                common::db::connect(
+                    &settings,
+                    1,
+                    Duration::from_secs(30),
+                    serviceregistry::REQUIRED_TABLES,
+                )
+                .map(|_| ())
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap().unwrap();
+    }
+    use diesel::prelude::*;
+    #[derive(QueryableByName)]
+    struct N {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let applied: Vec<N> = diesel::sql_query("SELECT COUNT(*) AS n FROM __diesel_schema_migrations")
+        .load(&mut db.connect())
+        .unwrap();
+    assert_eq!(applied[0].n, 2);
+    let seeded: Vec<N> = diesel::sql_query("SELECT COUNT(*) AS n FROM service_interface")
+        .load(&mut db.connect())
+        .unwrap();
+    assert_eq!(seeded[0].n, 2);
+}

@@ -12,6 +12,9 @@ DB_USER="${ARROWHEAD_DB_USER:-arrowhead}"
 DB_PASSWORD="${ARROWHEAD_DB_PASSWORD:-arrowhead}"
 DB_DIR="$STATE_DIR/mariadb"
 
+# mariadbd and mariadb-install-db live in /usr/sbin, which is not on every user's PATH.
+case ":$PATH:" in *:/usr/sbin:*) ;; *) PATH="$PATH:/usr/sbin" ;; esac
+
 log() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 

@@ -11,6 +11,7 @@ pub mod error;
 pub mod identity;
 pub mod names;
 pub mod tls;
+pub mod token;
 pub mod web;
 
 pub use error::{ArrowheadError, ArrowheadResult, ExceptionType};

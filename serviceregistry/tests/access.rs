@@ -12,8 +12,8 @@ use diesel::prelude::*;
 use reqwest::blocking::Client;
 use serde_json::{json, Value};
 use std::path::PathBuf;
-use support::{error, TestServer};
-use testing::{anonymous_client, client, client_from, pki as test_pki, read, TestDb};
+use support::TestServer;
+use testing::{anonymous_client, client, client_from, error, pki as test_pki, read, TestDb};
 
 fn send(
     c: &Client,

@@ -7,8 +7,8 @@ mod support;
 
 use reqwest::blocking::Client;
 use serde_json::{json, Value};
-use support::{error, scrub, TestServer};
-use testing::{client, read};
+use support::TestServer;
+use testing::{client, error, read, scrub};
 
 fn get(c: &Client, url: &str) -> (u16, Value) {
     read(c.get(url).send().unwrap())

@@ -231,3 +231,109 @@ pub fn read(resp: reqwest::blocking::Response) -> (u16, serde_json::Value) {
     let body = serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text));
     (status, body)
 }
+
+/// A core system running in-process (real listener, its own thread and actix runtime), stopped
+/// when dropped.
+pub struct RunningServer {
+    /// `https://localhost:<port>` (or `http://` in insecure mode).
+    pub origin: String,
+    pub port: u16,
+    handle: actix_web::dev::ServerHandle,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+pub type StartFuture =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<common::web::Running, String>>>>;
+
+impl RunningServer {
+    /// Runs `start` (a system's start function) on a new actix system and waits until it listens.
+    pub fn start(secure: bool, start: impl FnOnce() -> StartFuture + Send + 'static) -> Self {
+        common::web::init_test_tracing();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let thread = std::thread::spawn(move || {
+            actix_web::rt::System::new().block_on(async move {
+                match start().await {
+                    Ok(running) => {
+                        tx.send(Ok((running.addr, running.server.handle())))
+                            .unwrap();
+                        let _ = running.server.await;
+                    }
+                    Err(e) => tx.send(Err(e)).unwrap(),
+                }
+            })
+        });
+        let (addr, handle) = rx
+            .recv()
+            .unwrap()
+            .unwrap_or_else(|e| panic!("system did not start: {e}"));
+        let scheme = if secure { "https" } else { "http" };
+        Self {
+            origin: format!("{scheme}://localhost:{}", addr.port()),
+            port: addr.port(),
+            handle,
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for RunningServer {
+    fn drop(&mut self) {
+        let handle = self.handle.clone();
+        actix_web::rt::System::new().block_on(handle.stop(false));
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Properties of a secured system on the generated PKI and the given database.
+pub fn secure_properties(system: &str, db: &TestDb) -> String {
+    let pki = pki();
+    format!(
+        "server.address=127.0.0.1\nserver.port=0\ndomain.name=127.0.0.1\n\
+         server.ssl.key-store={}\nserver.ssl.key-store-password=123456\nserver.ssl.trust-store={}\nserver.ssl.trust-store-password=123456\n\
+         spring.datasource.url={}\nspring.datasource.username={}\nspring.datasource.password={}\nserver.workers=2\n",
+        pki.keystore(system).display(),
+        pki.truststore().display(),
+        db.jdbc_url(),
+        db.settings.username,
+        db.settings.password,
+    )
+}
+
+/// Replaces timestamps (after checking their ISO-8601 UTC form) so bodies compare exactly.
+pub fn scrub(mut v: serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    fn walk(v: &mut Value) {
+        match v {
+            Value::Object(m) => {
+                for (k, val) in m.iter_mut() {
+                    if k == "createdAt" || k == "updatedAt" {
+                        let s = val.as_str().unwrap_or_default();
+                        assert!(
+                            chrono::DateTime::parse_from_rfc3339(s).is_ok() && s.ends_with('Z'),
+                            "bad timestamp {s}"
+                        );
+                        *val = Value::String("<ts>".into());
+                    } else {
+                        walk(val);
+                    }
+                }
+            }
+            Value::Array(a) => a.iter_mut().for_each(walk),
+            _ => {}
+        }
+    }
+    walk(&mut v);
+    v
+}
+
+/// An Arrowhead error body.
+pub fn error(message: &str, code: u16, kind: &str, origin: Option<&str>) -> serde_json::Value {
+    let mut v =
+        serde_json::json!({"errorMessage": message, "errorCode": code, "exceptionType": kind});
+    if let Some(o) = origin {
+        v["origin"] = serde_json::Value::String(o.to_owned());
+    }
+    v
+}

@@ -208,3 +208,79 @@ mod tests {
         assert!(parse_instant("2030-13-01T00:00:00Z").is_none());
     }
 }
+
+/// Java `IdIdListDTO`: a provider id with interface ids.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct IdIdList {
+    pub id: Option<i64>,
+    pub id_list: Option<Vec<i64>>,
+}
+
+/// Java `AuthorizationIntraCloudCheckRequestDTO`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct IntraCloudCheckRequest {
+    pub consumer: Option<SystemRequest>,
+    pub service_definition_id: Option<i64>,
+    pub provider_ids_with_interface_ids: Option<Vec<IdIdList>>,
+}
+
+/// Java `AuthorizationIntraCloudCheckResponseDTO`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct IntraCloudCheckResponse {
+    pub consumer: SystemResponse,
+    pub service_definition_id: i64,
+    pub authorized_provider_ids_with_interface_ids: Vec<IdIdList>,
+}
+
+/// Java `CloudRequestDTO` (the fields token generation reads).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CloudRequest {
+    pub operator: Option<String>,
+    pub name: Option<String>,
+    pub secure: Option<bool>,
+    pub neighbor: Option<bool>,
+    pub authentication_info: Option<String>,
+    pub gatekeeper_relay_ids: Option<Vec<i64>>,
+    pub gateway_relay_ids: Option<Vec<i64>>,
+}
+
+/// Java `TokenGenerationProviderDTO`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TokenGenerationProvider {
+    pub provider: Option<SystemRequest>,
+    pub service_interfaces: Option<Vec<String>>,
+    /// Seconds; zero or less: the token does not expire.
+    pub token_duration: Option<i64>,
+}
+
+/// Java `TokenGenerationRequestDTO`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TokenGenerationRequest {
+    pub consumer: Option<SystemRequest>,
+    pub consumer_cloud: Option<CloudRequest>,
+    pub providers: Option<Vec<TokenGenerationProvider>>,
+    pub service: Option<String>,
+}
+
+/// Java `TokenDataDTO`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TokenData {
+    pub provider_name: String,
+    pub provider_address: String,
+    pub provider_port: i32,
+    pub tokens: BTreeMap<String, String>,
+}
+
+/// Java `TokenGenerationResponseDTO`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TokenGenerationResponse {
+    pub token_data: Vec<TokenData>,
+}

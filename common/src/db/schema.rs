@@ -86,10 +86,34 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    authorization_intra_cloud (id) {
+        id -> BigInt,
+        consumer_system_id -> BigInt,
+        provider_system_id -> BigInt,
+        service_id -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    authorization_intra_cloud_interface_connection (id) {
+        id -> BigInt,
+        authorization_intra_cloud_id -> BigInt,
+        interface_id -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(service_registry -> system_ (system_id));
 diesel::joinable!(service_registry -> service_definition (service_id));
 diesel::joinable!(service_registry_interface_connection -> service_registry (service_registry_id));
 diesel::joinable!(service_registry_interface_connection -> service_interface (interface_id));
+diesel::joinable!(authorization_intra_cloud -> service_definition (service_id));
+diesel::joinable!(authorization_intra_cloud_interface_connection -> authorization_intra_cloud (authorization_intra_cloud_id));
+diesel::joinable!(authorization_intra_cloud_interface_connection -> service_interface (interface_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     cloud,
@@ -99,4 +123,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     service_registry,
     service_registry_interface_connection,
     logs,
+    authorization_intra_cloud,
+    authorization_intra_cloud_interface_connection,
 );

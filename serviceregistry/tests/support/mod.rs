@@ -10,8 +10,9 @@ use testing::{RunningServer, StartFuture, TestDb};
 pub struct TestServer {
     pub base: String,
     pub port: u16,
-    pub db: TestDb,
     _server: RunningServer,
+    /// Declared after the server, so it is dropped after the server stopped.
+    pub db: TestDb,
 }
 
 /// Properties of a secured registry on the generated PKI.

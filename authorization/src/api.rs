@@ -1,0 +1,386 @@
+//! The Authorization system's HTTP endpoints: echo and public key for everyone, the private
+//! intra-cloud check and token generation for the named core systems, and intra-cloud rule
+//! management for the operator.
+
+use crate::access::{self, Endpoint};
+use crate::rules::{self, IntraCloudRule, NewRules};
+use crate::tokens::{self, TokenProvider};
+use actix_web::{web, HttpRequest, HttpResponse};
+use common::db::{self, DbPool};
+use common::dto::{
+    IntraCloudCheckRequest, IntraCloudCheckResponse, ListResponse, SystemRequest, SystemResponse,
+    TokenGenerationRequest, TokenGenerationResponse,
+};
+use common::error::ErrorMessage;
+use common::identity::{Caller, SystemIdentity};
+use common::names::{
+    normalize_address, normalize_interface, normalize_name, validate_id, validate_interface,
+    validate_port, PageQuery,
+};
+use common::web::request_url;
+use common::ArrowheadError;
+use openssl::pkey::{PKey, Private};
+use serde::{Deserialize, Serialize};
+use std::time::{Duration, SystemTime};
+use utoipa::OpenApi;
+
+/// Handler state; no authorization data is kept in memory.
+pub struct AppState {
+    pub pool: DbPool,
+    /// The key tokens are signed with (`None` in insecure mode).
+    pub signing_key: Option<PKey<Private>>,
+    /// Base64 DER of the public half, served at `/publickey`.
+    pub public_key: Option<String>,
+    /// This system's certificate identity: the fallback cloud of a token's consumer.
+    pub identity: Option<SystemIdentity>,
+}
+
+const MGMT_INTRA: &str = "/authorization/mgmt/intracloud";
+const MGMT_INTRA_ID: &str = "/authorization/mgmt/intracloud/{id}";
+const CHECK_INTRA: &str = "/authorization/intracloud/check";
+const TOKEN: &str = "/authorization/token";
+const SORTABLE: &[&str] = &["id", "createdAt", "updatedAt"];
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::scope("/authorization")
+            .service(web::resource("/echo").route(web::get().to(echo)))
+            .service(web::resource("/publickey").route(web::get().to(public_key)))
+            .service(
+                web::resource("/mgmt/intracloud")
+                    .route(web::get().to(list_rules))
+                    .route(web::post().to(create_rules)),
+            )
+            .service(
+                web::resource("/mgmt/intracloud/{id}")
+                    .route(web::get().to(get_rule))
+                    .route(web::delete().to(delete_rule)),
+            )
+            .service(web::resource("/intracloud/check").route(web::post().to(check_intra_cloud)))
+            .service(web::resource("/token").route(web::post().to(generate_tokens))),
+    );
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Arrowhead Authorization",
+        description = "Authorization core system (Arrowhead 4.x compatible)."
+    ),
+    paths(
+        echo,
+        public_key,
+        list_rules,
+        create_rules,
+        get_rule,
+        delete_rule,
+        check_intra_cloud,
+        generate_tokens
+    ),
+    components(schemas(ErrorMessage))
+)]
+pub struct ApiDoc;
+
+fn allow(caller: &Caller, endpoint: Endpoint, req: &HttpRequest) -> Result<(), ArrowheadError> {
+    access::check(caller, endpoint, &request_url(req))
+}
+
+/// Availability check.
+#[utoipa::path(get, path = "/authorization/echo", tag = "Client", responses((status = 200, body = String)))]
+pub async fn echo(_caller: Caller) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/plain;charset=UTF-8")
+        .body("Got it!")
+}
+
+/// The key providers verify token signatures with: a JSON string of the base64 DER public key.
+#[utoipa::path(get, path = "/authorization/publickey", tag = "Client", responses((status = 200, body = String), (status = 500, body = ErrorMessage)))]
+pub async fn public_key(
+    state: web::Data<AppState>,
+    _caller: Caller,
+) -> Result<HttpResponse, ArrowheadError> {
+    match &state.public_key {
+        Some(k) => Ok(HttpResponse::Ok().json(k)),
+        None => Err(
+            ArrowheadError::internal("Authorization core service runs in insecure mode.")
+                .with_origin("/authorization/publickey"),
+        ),
+    }
+}
+
+/// Intra-cloud rules (paged, sorted).
+#[utoipa::path(get, path = "/authorization/mgmt/intracloud", tag = "Management", params(PageQuery),
+    responses((status = 200, body = ListResponse<IntraCloudRule>), (status = 400, body = ErrorMessage), (status = 401, body = ErrorMessage)))]
+pub async fn list_rules(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    q: web::Query<PageQuery>,
+) -> Result<web::Json<ListResponse<IntraCloudRule>>, ArrowheadError> {
+    allow(&caller, Endpoint::MgmtIntraCloud, &req)?;
+    let page = q.validate(SORTABLE, MGMT_INTRA)?;
+    Ok(web::Json(
+        db::run(&state.pool, move |c| Ok(rules::list(c, &page)?)).await?,
+    ))
+}
+
+/// Java `AuthorizationIntraCloudRequestDTO`.
+#[derive(Debug, Default, Deserialize, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct IntraCloudRuleRequest {
+    pub consumer_id: Option<i64>,
+    pub provider_ids: Option<Vec<i64>>,
+    pub service_definition_ids: Option<Vec<i64>>,
+    pub interface_ids: Option<Vec<i64>>,
+}
+
+fn ids(list: Option<&Vec<i64>>, what: &str) -> Result<Vec<i64>, ArrowheadError> {
+    let bad = |m: String| ArrowheadError::bad_payload(m).with_origin(MGMT_INTRA);
+    let list = list
+        .filter(|l| !l.is_empty())
+        .ok_or_else(|| bad(format!("{what} id list is null or empty.")))?;
+    if list.iter().any(|i| *i < 1) {
+        return Err(bad(format!("{what} ids must be greater than 0.")));
+    }
+    let mut out = list.clone();
+    out.dedup();
+    Ok(out)
+}
+
+/// Creates rules: one provider and one interface with several services, or several providers
+/// and interfaces with one service.
+#[utoipa::path(post, path = "/authorization/mgmt/intracloud", tag = "Management", request_body = IntraCloudRuleRequest,
+    responses((status = 201, body = ListResponse<IntraCloudRule>), (status = 400, body = ErrorMessage), (status = 401, body = ErrorMessage)))]
+pub async fn create_rules(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    body: web::Json<IntraCloudRuleRequest>,
+) -> Result<HttpResponse, ArrowheadError> {
+    allow(&caller, Endpoint::MgmtIntraCloud, &req)?;
+    let consumer_id = body.consumer_id.filter(|i| *i >= 1).ok_or_else(|| {
+        ArrowheadError::bad_payload("Consumer system id must be greater than 0.")
+            .with_origin(MGMT_INTRA)
+    })?;
+    let new = NewRules {
+        consumer_id,
+        provider_ids: ids(body.provider_ids.as_ref(), "Provider")?,
+        service_ids: ids(body.service_definition_ids.as_ref(), "Service definition")?,
+        interface_ids: ids(body.interface_ids.as_ref(), "Interface")?,
+    };
+    if new.service_ids.len() > 1 && (new.provider_ids.len() > 1 || new.interface_ids.len() > 1) {
+        return Err(ArrowheadError::bad_payload(
+            "Either one provider and one interface with several service definitions, or several providers and interfaces with one service definition can be given.",
+        )
+        .with_origin(MGMT_INTRA));
+    }
+    let created = db::run(&state.pool, move |c| rules::create(c, &new)).await?;
+    Ok(HttpResponse::Created().json(created))
+}
+
+/// One rule.
+#[utoipa::path(get, path = "/authorization/mgmt/intracloud/{id}", tag = "Management", params(("id" = i64, Path)),
+    responses((status = 200, body = IntraCloudRule), (status = 400, body = ErrorMessage), (status = 401, body = ErrorMessage)))]
+pub async fn get_rule(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    id: web::Path<i64>,
+) -> Result<web::Json<IntraCloudRule>, ArrowheadError> {
+    allow(&caller, Endpoint::Mgmt, &req)?;
+    let id = validate_id(id.into_inner(), MGMT_INTRA_ID)?;
+    Ok(web::Json(
+        db::run(&state.pool, move |c| rules::get(c, id)).await?,
+    ))
+}
+
+/// Deletes a rule.
+#[utoipa::path(delete, path = "/authorization/mgmt/intracloud/{id}", tag = "Management", params(("id" = i64, Path)),
+    responses((status = 200, description = "Deleted"), (status = 400, body = ErrorMessage), (status = 401, body = ErrorMessage)))]
+pub async fn delete_rule(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, ArrowheadError> {
+    allow(&caller, Endpoint::Mgmt, &req)?;
+    let id = validate_id(id.into_inner(), MGMT_INTRA_ID)?;
+    db::run(&state.pool, move |c| rules::delete(c, id)).await?;
+    Ok(HttpResponse::Ok().finish())
+}
+
+/// The name, address and port of a system in a request, normalized as stored.
+fn system_key(
+    s: Option<&SystemRequest>,
+    what: &str,
+    origin: &str,
+) -> Result<(String, String, i32), ArrowheadError> {
+    let bad = |m: String| ArrowheadError::bad_payload(m).with_origin(origin);
+    let s = s.ok_or_else(|| bad(format!("{what} is null.")))?;
+    let name = s
+        .system_name
+        .as_deref()
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+        .ok_or_else(|| bad(format!("{what} system name is null or blank.")))?;
+    let address = s
+        .address
+        .as_deref()
+        .map(str::trim)
+        .filter(|a| !a.is_empty())
+        .ok_or_else(|| bad(format!("{what} address is null or blank.")))?;
+    let port = validate_port(s.port).map_err(|e| e.with_origin(origin))?;
+    Ok((
+        normalize_name(name),
+        normalize_address(address),
+        i32::from(port),
+    ))
+}
+
+/// Which of the offered providers and interfaces the consumer may use for the service.
+#[utoipa::path(post, path = "/authorization/intracloud/check", tag = "Private", request_body = IntraCloudCheckRequest,
+    responses((status = 200, body = IntraCloudCheckResponse), (status = 400, body = ErrorMessage), (status = 401, body = ErrorMessage)))]
+pub async fn check_intra_cloud(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    body: web::Json<IntraCloudCheckRequest>,
+) -> Result<web::Json<IntraCloudCheckResponse>, ArrowheadError> {
+    allow(&caller, Endpoint::IntraCloudCheck, &req)?;
+    let bad = |m: &str| ArrowheadError::bad_payload(m).with_origin(CHECK_INTRA);
+    let (name, address, port) = system_key(body.consumer.as_ref(), "Consumer", CHECK_INTRA)?;
+    let service_id = body
+        .service_definition_id
+        .filter(|i| *i >= 1)
+        .ok_or_else(|| bad("Service definition id must be greater than 0."))?;
+    let offered = body
+        .provider_ids_with_interface_ids
+        .as_ref()
+        .filter(|l| !l.is_empty())
+        .ok_or_else(|| bad("Provider list is null or empty."))?;
+    let mut providers = Vec::with_capacity(offered.len());
+    for p in offered {
+        let id =
+            p.id.filter(|i| *i >= 1)
+                .ok_or_else(|| bad("Provider id must be greater than 0."))?;
+        let interfaces = p
+            .id_list
+            .clone()
+            .filter(|l| !l.is_empty() && l.iter().all(|i| *i >= 1))
+            .ok_or_else(|| bad("Interface id list is null, empty or invalid."))?;
+        providers.push((id, interfaces));
+    }
+    let answer = db::run(&state.pool, move |c| {
+        let consumer = common::db::models::find_system(c, &name, &address, port)?.ok_or_else(|| {
+            ArrowheadError::invalid_parameter(format!("Consumer with name: {name}, address: {address}, port: {port} is not exist in the database."))
+        })?;
+        let authorized = rules::check(c, &consumer, service_id, &providers)?;
+        Ok(IntraCloudCheckResponse {
+            consumer: SystemResponse::from(&consumer),
+            service_definition_id: service_id,
+            authorized_provider_ids_with_interface_ids: authorized,
+        })
+    })
+    .await?;
+    Ok(web::Json(answer))
+}
+
+/// Tokens for a consumer to call TOKEN-secured providers.
+#[utoipa::path(post, path = "/authorization/token", tag = "Private", request_body = TokenGenerationRequest,
+    responses((status = 200, body = TokenGenerationResponse), (status = 400, body = ErrorMessage), (status = 401, body = ErrorMessage)))]
+pub async fn generate_tokens(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    body: web::Json<TokenGenerationRequest>,
+) -> Result<web::Json<TokenGenerationResponse>, ArrowheadError> {
+    allow(&caller, Endpoint::Token, &req)?;
+    let Some(signing_key) = state.signing_key.clone() else {
+        return Err(
+            ArrowheadError::internal("Token generation is not possible in insecure mode.")
+                .with_origin(TOKEN),
+        );
+    };
+    let bad = |m: String| ArrowheadError::bad_payload(m).with_origin(TOKEN);
+    let (consumer, _, _) = system_key(body.consumer.as_ref(), "Consumer", TOKEN)?;
+    let service = body
+        .service
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| bad("Service is null or blank.".into()))?;
+    let service = normalize_name(service);
+    let offered = body
+        .providers
+        .as_ref()
+        .filter(|l| !l.is_empty())
+        .ok_or_else(|| bad("Provider list is null or empty.".into()))?;
+    let mut providers = Vec::with_capacity(offered.len());
+    for p in offered {
+        let (name, address, port) = system_key(p.provider.as_ref(), "Provider", TOKEN)?;
+        let authentication_info = p
+            .provider
+            .as_ref()
+            .and_then(|s| s.authentication_info.as_deref())
+            .map(str::trim)
+            .filter(|a| !a.is_empty())
+            .ok_or_else(|| bad(format!("Provider {name} has no authentication info.")))?
+            .to_owned();
+        let interfaces = p
+            .service_interfaces
+            .as_ref()
+            .filter(|l| !l.is_empty())
+            .ok_or_else(|| bad("Service interface list is null or empty.".into()))?;
+        for i in interfaces {
+            validate_interface(i, false).map_err(|e| e.with_origin(TOKEN))?;
+        }
+        let duration = p
+            .token_duration
+            .filter(|d| *d > 0)
+            .map(|d| Duration::from_secs(d.unsigned_abs()));
+        providers.push(TokenProvider {
+            name,
+            address,
+            port,
+            authentication_info,
+            interfaces: interfaces.iter().map(|i| normalize_interface(i)).collect(),
+            duration,
+        });
+    }
+    // The consumer's cloud: as given, else this cloud (own-cloud row, else this certificate's).
+    let given = body.consumer_cloud.as_ref().map(|c| {
+        (
+            c.name.as_deref().unwrap_or_default().trim().to_owned(),
+            c.operator.as_deref().unwrap_or_default().trim().to_owned(),
+        )
+    });
+    if given
+        .as_ref()
+        .is_some_and(|(n, o)| n.is_empty() || o.is_empty())
+    {
+        return Err(bad(
+            "Consumer cloud name and operator must not be blank.".into()
+        ));
+    }
+    let identity = state.identity.clone();
+    let (cloud, operator) = match given {
+        Some(c) => c,
+        None => {
+            db::run(&state.pool, move |c| {
+                Ok(match common::db::models::own_cloud(c, true)? {
+                    Some(own) => (own.name, own.operator),
+                    None => identity.map(|i| (i.cloud, i.operator)).unwrap_or_default(),
+                })
+            })
+            .await?
+        }
+    };
+    let cid = tokens::consumer_id(&consumer, &cloud, &operator);
+    // RSA signing is CPU work: keep it off the async workers.
+    let answer = web::block(move || {
+        tokens::generate(&signing_key, &cid, &service, &providers, SystemTime::now())
+    })
+    .await
+    .map_err(|e| ArrowheadError::internal(format!("Token generation failed: {e}")))??;
+    Ok(web::Json(answer))
+}

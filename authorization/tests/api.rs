@@ -1,0 +1,409 @@
+//! The Authorization system over HTTPS with client certificates on a real database: rule
+//! management, the intra-cloud check, and tokens that the provider can decrypt and verify.
+
+#![allow(clippy::unwrap_used)]
+
+use common::config::{CoreSettings, Properties};
+use common::identity::CoreSystem;
+use common::tls::Keystore;
+use diesel::connection::SimpleConnection;
+use reqwest::blocking::Client;
+use serde_json::{json, Value};
+use std::time::{Duration, SystemTime};
+use testing::{client, error, pki, read, scrub, RunningServer, StartFuture, TestDb};
+
+struct Auth {
+    base: String,
+    _server: RunningServer,
+    /// Declared after the server, so it is dropped after the server stopped.
+    _db: TestDb,
+}
+
+impl Auth {
+    fn start() -> Self {
+        let db = TestDb::new();
+        let props = Properties::parse(&testing::secure_properties("authorization", &db))
+            .with_env(std::iter::empty());
+        let settings = authorization::Settings::from_core(
+            CoreSettings::from_properties(CoreSystem::Authorization, props).unwrap(),
+        )
+        .unwrap();
+        let server = RunningServer::start(true, move || -> StartFuture {
+            Box::pin(authorization::start(settings, Duration::from_secs(10)))
+        });
+        // Systems 1-3, service definitions 1-2, interface 3 (1 and 2 are seeded).
+        db.connect()
+            .batch_execute(
+                "INSERT INTO system_ (system_name, address, port) VALUES ('consumer','127.0.0.1',5000),('provider','127.0.0.1',6000),('other','127.0.0.1',7000);
+                 INSERT INTO service_definition (service_definition) VALUES ('temperature'),('humidity');
+                 INSERT INTO service_interface (interface_name) VALUES ('HTTP-SECURE-XML');",
+            )
+            .unwrap();
+        Self {
+            base: format!("{}/authorization", server.origin),
+            _db: db,
+            _server: server,
+        }
+    }
+    fn url(&self, p: &str) -> String {
+        format!("{}{p}", self.base)
+    }
+}
+
+fn post(c: &Client, url: &str, body: &Value) -> (u16, Value) {
+    read(c.post(url).json(body).send().unwrap())
+}
+
+#[test]
+fn echo_and_public_key() {
+    let auth = Auth::start();
+    assert_eq!(
+        read(client("consumer").get(auth.url("/echo")).send().unwrap()),
+        (200, json!("Got it!"))
+    );
+    let expected = Keystore::from_pkcs12_file(&pki().keystore("authorization"), testing::PASSWORD)
+        .unwrap()
+        .public_key_base64()
+        .unwrap();
+    assert_eq!(
+        read(
+            client("consumer")
+                .get(auth.url("/publickey"))
+                .send()
+                .unwrap()
+        ),
+        (200, json!(expected))
+    );
+}
+
+#[test]
+fn rule_management() {
+    let auth = Auth::start();
+    let sysop = client("sysop");
+    let url = auth.url("/mgmt/intracloud");
+    // Several providers and interfaces, one service.
+    let (status, got) = post(
+        &sysop,
+        &url,
+        &json!({"consumerId": 1, "providerIds": [2, 3], "serviceDefinitionIds": [1], "interfaceIds": [1, 3]}),
+    );
+    assert_eq!(status, 201, "{got}");
+    let got = scrub(got);
+    assert_eq!(got["count"], 2);
+    assert_eq!(
+        got["data"][0],
+        json!({
+            "id": 1,
+            "consumerSystem": {"id": 1, "systemName": "consumer", "address": "127.0.0.1", "port": 5000, "createdAt": "<ts>", "updatedAt": "<ts>"},
+            "providerSystem": {"id": 2, "systemName": "provider", "address": "127.0.0.1", "port": 6000, "createdAt": "<ts>", "updatedAt": "<ts>"},
+            "serviceDefinition": {"id": 1, "serviceDefinition": "temperature", "createdAt": "<ts>", "updatedAt": "<ts>"},
+            "interfaces": [
+                {"id": 1, "interfaceName": "HTTP-SECURE-JSON", "createdAt": "<ts>", "updatedAt": "<ts>"},
+                {"id": 3, "interfaceName": "HTTP-SECURE-XML", "createdAt": "<ts>", "updatedAt": "<ts>"}
+            ],
+            "createdAt": "<ts>",
+            "updatedAt": "<ts>"
+        })
+    );
+    // One provider and interface, several services (the onboarding controller may do this too).
+    let (status, got) = post(
+        &client("onboardingcontroller"),
+        &url,
+        &json!({"consumerId": 3, "providerIds": [2], "serviceDefinitionIds": [1, 2], "interfaceIds": [1]}),
+    );
+    assert_eq!((status, got["count"].as_i64()), (201, Some(2)));
+
+    let cases = [
+        (json!({"consumerId": 1, "providerIds": [2, 3], "serviceDefinitionIds": [1, 2], "interfaceIds": [1]}),
+         "Either one provider and one interface with several service definitions, or several providers and interfaces with one service definition can be given."),
+        (json!({"providerIds": [2], "serviceDefinitionIds": [1], "interfaceIds": [1]}), "Consumer system id must be greater than 0."),
+        (json!({"consumerId": 1, "providerIds": [], "serviceDefinitionIds": [1], "interfaceIds": [1]}), "Provider id list is null or empty."),
+        (json!({"consumerId": 1, "providerIds": [0], "serviceDefinitionIds": [1], "interfaceIds": [1]}), "Provider ids must be greater than 0."),
+    ];
+    for (body, message) in cases {
+        assert_eq!(
+            post(&sysop, &url, &body),
+            (
+                400,
+                error(
+                    message,
+                    400,
+                    "BAD_PAYLOAD",
+                    Some("/authorization/mgmt/intracloud")
+                )
+            ),
+            "{body}"
+        );
+    }
+    assert_eq!(
+        post(
+            &sysop,
+            &url,
+            &json!({"consumerId": 1, "providerIds": [99], "serviceDefinitionIds": [1], "interfaceIds": [1]})
+        ),
+        (
+            400,
+            error(
+                "System with id of '99' not exists",
+                400,
+                "INVALID_PARAMETER",
+                None
+            )
+        )
+    );
+    assert_eq!(
+        post(&sysop, &url, &json!({"consumerId": 1, "providerIds": [2], "serviceDefinitionIds": [1], "interfaceIds": [1]})),
+        (400, error("AuthorizationIntraCloud entry with consumer id '1', provider id '2' and service definition id '1' already exists", 400, "INVALID_PARAMETER", None))
+    );
+
+    let (status, got) = read(
+        sysop
+            .get(format!("{url}?page=0&item_per_page=3&direction=DESC"))
+            .send()
+            .unwrap(),
+    );
+    assert_eq!(
+        (
+            status,
+            got["count"].as_i64(),
+            got["data"].as_array().unwrap().len(),
+            got["data"][0]["id"].as_i64()
+        ),
+        (200, Some(4), 3, Some(4))
+    );
+    assert_eq!(
+        read(sysop.get(format!("{url}/2")).send().unwrap()).1["providerSystem"]["systemName"],
+        "other"
+    );
+    assert_eq!(
+        read(sysop.delete(format!("{url}/2")).send().unwrap()),
+        (200, json!(""))
+    );
+    assert_eq!(
+        read(sysop.get(format!("{url}/2")).send().unwrap()),
+        (
+            400,
+            error(
+                "AuthorizationIntraCloud with id of '2' not exists",
+                400,
+                "INVALID_PARAMETER",
+                None
+            )
+        )
+    );
+    // Access: only the exact list/create path is open to the onboarding controller.
+    assert_eq!(
+        read(
+            client("onboardingcontroller")
+                .get(format!("{url}/1"))
+                .send()
+                .unwrap()
+        )
+        .0,
+        401
+    );
+    assert_eq!(
+        read(client("orchestrator").get(&url).send().unwrap()).0,
+        401
+    );
+    assert_eq!(read(client("consumer").get(&url).send().unwrap()).0, 401);
+}
+
+#[test]
+fn intra_cloud_check_returns_the_authorized_providers_and_interfaces() {
+    let auth = Auth::start();
+    let created = post(
+        &client("sysop"),
+        &auth.url("/mgmt/intracloud"),
+        &json!({"consumerId": 1, "providerIds": [2], "serviceDefinitionIds": [1], "interfaceIds": [1]}),
+    );
+    assert_eq!(created.0, 201);
+    let check = |who: &str, consumer: Value| {
+        post(
+            &client(who),
+            &auth.url("/intracloud/check"),
+            &json!({"consumer": consumer, "serviceDefinitionId": 1, "providerIdsWithInterfaceIds": [{"id": 2, "idList": [1, 3]}, {"id": 3, "idList": [1]}, {"id": 77, "idList": [1]}]}),
+        )
+    };
+    let (status, got) = check(
+        "orchestrator",
+        json!({"systemName": "Consumer", "address": "127.0.0.1", "port": 5000}),
+    );
+    assert_eq!(status, 200, "{got}");
+    assert_eq!(
+        scrub(got["authorizedProviderIdsWithInterfaceIds"].clone()),
+        json!([{"id": 2, "idList": [1]}])
+    );
+    assert_eq!(
+        (
+            got["serviceDefinitionId"].as_i64(),
+            got["consumer"]["id"].as_i64()
+        ),
+        (Some(1), Some(1))
+    );
+    let (status, got) = check(
+        "gatekeeper",
+        json!({"systemName": "nobody", "address": "127.0.0.1", "port": 1}),
+    );
+    assert_eq!(
+        (status, got),
+        (400, error("Consumer with name: nobody, address: 127.0.0.1, port: 1 is not exist in the database.", 400, "INVALID_PARAMETER", None))
+    );
+    assert_eq!(
+        check(
+            "consumer",
+            json!({"systemName": "consumer", "address": "127.0.0.1", "port": 5000})
+        )
+        .0,
+        401
+    );
+    let (status, got) = post(
+        &client("orchestrator"),
+        &auth.url("/intracloud/check"),
+        &json!({"consumer": {"systemName": "consumer", "address": "127.0.0.1", "port": 5000}, "serviceDefinitionId": 1}),
+    );
+    assert_eq!(
+        (status, got),
+        (
+            400,
+            error(
+                "Provider list is null or empty.",
+                400,
+                "BAD_PAYLOAD",
+                Some("/authorization/intracloud/check")
+            )
+        )
+    );
+}
+
+#[test]
+fn tokens_verify_with_the_providers_key_and_the_published_key() {
+    let auth = Auth::start();
+    let provider =
+        Keystore::from_pkcs12_file(&pki().keystore("provider"), testing::PASSWORD).unwrap();
+    let body = |info: &str, cloud: Option<Value>| {
+        let mut b = json!({
+            "consumer": {"systemName": "consumer", "address": "127.0.0.1", "port": 5000},
+            "service": "Temperature",
+            "providers": [
+                {"provider": {"systemName": "provider", "address": "127.0.0.1", "port": 6000, "authenticationInfo": info},
+                 "serviceInterfaces": ["HTTP-SECURE-JSON", "http-secure-xml"], "tokenDuration": 120},
+                {"provider": {"systemName": "broken", "address": "127.0.0.1", "port": 6001, "authenticationInfo": "bm90IGEga2V5"},
+                 "serviceInterfaces": ["HTTP-SECURE-JSON"]}
+            ]
+        });
+        if let Some(c) = cloud {
+            b["consumerCloud"] = c;
+        }
+        b
+    };
+    let (status, got) = post(
+        &client("orchestrator"),
+        &auth.url("/token"),
+        &body(&provider.public_key_base64().unwrap(), None),
+    );
+    assert_eq!(status, 200, "{got}");
+    let data = got["tokenData"].as_array().unwrap();
+    assert_eq!(
+        data.len(),
+        1,
+        "the provider without a readable key is skipped"
+    );
+    assert_eq!(
+        (
+            data[0]["providerName"].as_str(),
+            data[0]["providerAddress"].as_str(),
+            data[0]["providerPort"].as_i64()
+        ),
+        (Some("provider"), Some("127.0.0.1"), Some(6000))
+    );
+    let published: String = serde_json::from_value(
+        read(
+            client("provider")
+                .get(auth.url("/publickey"))
+                .send()
+                .unwrap(),
+        )
+        .1,
+    )
+    .unwrap();
+    let auth_key = common::token::public_key_from_base64(&published).unwrap();
+    let now = SystemTime::now();
+    for interface in ["HTTP-SECURE-JSON", "HTTP-SECURE-XML"] {
+        let token = data[0]["tokens"][interface].as_str().unwrap();
+        let v = common::token::verify(token, &provider.key, &auth_key, "consumer", now).unwrap();
+        assert_eq!(
+            v.grant.consumer, "consumer.testcloud.aitia",
+            "own cloud from the certificate"
+        );
+        assert_eq!(
+            (v.grant.service.as_str(), v.grant.interface.as_str()),
+            ("temperature", interface)
+        );
+        let left = v.expires_at.unwrap().duration_since(now).unwrap().as_secs();
+        assert!((118..=121).contains(&left), "{left}");
+        assert!(common::token::verify(token, &provider.key, &auth_key, "intruder", now).is_err());
+    }
+    // A consumer of another cloud (inter-cloud) is named with its own cloud.
+    let (_, got) = post(
+        &client("orchestrator"),
+        &auth.url("/token"),
+        &body(
+            &provider.public_key_base64().unwrap(),
+            Some(json!({"operator": "Acme", "name": "Factory"})),
+        ),
+    );
+    let token = got["tokenData"][0]["tokens"]["HTTP-SECURE-JSON"]
+        .as_str()
+        .unwrap();
+    assert_eq!(
+        common::token::verify(token, &provider.key, &auth_key, "consumer", now)
+            .unwrap()
+            .grant
+            .consumer,
+        "consumer.factory.acme"
+    );
+
+    let (status, got) = post(
+        &client("orchestrator"),
+        &auth.url("/token"),
+        &body("bm90IGEga2V5", None),
+    );
+    assert_eq!(
+        (status, got),
+        (
+            400,
+            error(
+                "Token generation failed for all the provider systems.",
+                400,
+                "INVALID_PARAMETER",
+                None
+            )
+        )
+    );
+    let (status, got) = post(
+        &client("orchestrator"),
+        &auth.url("/token"),
+        &json!({"consumer": {"systemName": "consumer", "address": "127.0.0.1", "port": 5000}, "providers": []}),
+    );
+    assert_eq!(
+        (status, got),
+        (
+            400,
+            error(
+                "Service is null or blank.",
+                400,
+                "BAD_PAYLOAD",
+                Some("/authorization/token")
+            )
+        )
+    );
+    assert_eq!(
+        post(&client("consumer"), &auth.url("/token"), &body("x", None)).0,
+        401
+    );
+    assert_eq!(
+        post(&client("gatekeeper"), &auth.url("/token"), &body("x", None)).0,
+        401
+    );
+}

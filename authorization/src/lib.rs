@@ -7,8 +7,10 @@ pub mod api;
 pub mod rules;
 pub mod tokens;
 
+use common::client::CoreClient;
 use common::config::{ConfigError, CoreSettings};
 use common::identity::CoreSystem;
+use common::registration::Registrar;
 use common::tls::TlsContext;
 use common::web::{Running, ServerSpec};
 use std::time::Duration;
@@ -51,8 +53,15 @@ impl Settings {
     }
 }
 
-/// Brings the system up; must run inside an actix system.
-pub async fn start(settings: Settings, db_wait: Duration) -> Result<Running, String> {
+/// A started system: the server, and the registrar that removes its services at shutdown.
+pub struct Started {
+    pub running: Running,
+    pub registrar: Registrar,
+}
+
+/// Brings the system up; must run inside an actix system. Registration in the Service Registry
+/// continues in the background until the registry accepts it.
+pub async fn start(settings: Settings, db_wait: Duration) -> Result<Started, String> {
     let core = &settings.core;
     let tls = match &core.ssl {
         Some(ssl) => Some(TlsContext::load(ssl).map_err(|e| e.to_string())?),
@@ -70,6 +79,21 @@ pub async fn start(settings: Settings, db_wait: Duration) -> Result<Running, Str
         Some(t) => Some(t.keystore.public_key_base64().map_err(|e| e.to_string())?),
         None => None,
     };
+    let client = CoreClient::new(
+        tls.as_ref(),
+        Duration::from_millis(core.http_client_connection_timeout_ms),
+        Duration::from_millis(core.http_client_socket_timeout_ms),
+        core.disable_hostname_verifier,
+    )?;
+    let registrar = Registrar::new(
+        client,
+        &core.sr_address,
+        core.sr_port,
+        CoreSystem::Authorization,
+        &core.domain_name,
+        core.domain_port,
+        public_key.clone(),
+    );
     let state = actix_web::web::Data::new(api::AppState {
         pool,
         signing_key: tls.as_ref().map(|t| t.keystore.key.clone()),
@@ -93,6 +117,7 @@ pub async fn start(settings: Settings, db_wait: Duration) -> Result<Running, Str
             core.server_address, core.server_port
         )
     })?;
+    actix_web::rt::spawn(registrar.clone().register_until_done());
     tracing::info!(addr = %running.addr, "Authorization is ready");
-    Ok(running)
+    Ok(Started { running, registrar })
 }

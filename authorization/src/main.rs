@@ -19,13 +19,18 @@ async fn main() -> ExitCode {
         }
     };
     match authorization::start(settings, Duration::from_secs(30)).await {
-        Ok(running) => match running.server.await {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                tracing::error!(error = %e, "server failed");
-                ExitCode::FAILURE
+        Ok(started) => {
+            // The server returns once SIGTERM/SIGINT stopped it gracefully; then leave the registry.
+            let served = started.running.server.await;
+            started.registrar.unregister_all().await;
+            match served {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    tracing::error!(error = %e, "server failed");
+                    ExitCode::FAILURE
+                }
             }
-        },
+        }
         Err(e) => {
             tracing::error!(error = %e, "startup failed");
             eprintln!("authorization: {e}");

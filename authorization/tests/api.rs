@@ -29,7 +29,11 @@ impl Auth {
         )
         .unwrap();
         let server = RunningServer::start(true, move || -> StartFuture {
-            Box::pin(authorization::start(settings, Duration::from_secs(10)))
+            Box::pin(async move {
+                authorization::start(settings, Duration::from_secs(10))
+                    .await
+                    .map(|s| s.running)
+            })
         });
         // Systems 1-3, service definitions 1-2, interface 3 (1 and 2 are seeded).
         db.connect()

@@ -10,6 +10,7 @@ pub mod dto;
 pub mod error;
 pub mod identity;
 pub mod names;
+pub mod registration;
 pub mod tls;
 pub mod token;
 pub mod web;

@@ -1,0 +1,195 @@
+//! How a core system other than the Service Registry makes its services known (Java
+//! `ApplicationInitListener`): at startup it replaces its entries of earlier runs with fresh ones
+//! (CERTIFICATE / `HTTP-SECURE-JSON`, or NOT_SECURE / `HTTP-INSECURE-JSON` in insecure mode),
+//! retrying with backoff while the registry is unreachable so no startup order is needed; at
+//! shutdown it removes them.
+
+use crate::client::CoreClient;
+use crate::core_services::{self, CoreService};
+use crate::dto::{ServiceQueryForm, ServiceQueryResult, ServiceRegistryRequest, SystemRequest};
+use crate::identity::CoreSystem;
+use crate::ArrowheadError;
+use std::time::Duration;
+
+/// Services the Java systems do not register although they serve them.
+const NOT_REGISTERED: &[&str] = &["token-generation-multi-service"];
+
+/// The services `system` registers.
+pub fn registered_services(system: CoreSystem) -> impl Iterator<Item = &'static CoreService> {
+    core_services::of(system).filter(|s| !NOT_REGISTERED.contains(&s.definition))
+}
+
+#[derive(Clone)]
+pub struct Registrar {
+    client: CoreClient,
+    /// `https://<sr_address>:<sr_port>/serviceregistry`
+    registry: String,
+    system: CoreSystem,
+    address: String,
+    port: u16,
+    /// Base64 public key (secure mode) — also decides secure vs insecure registration.
+    authentication_info: Option<String>,
+}
+
+impl Registrar {
+    pub fn new(
+        client: CoreClient,
+        sr_address: &str,
+        sr_port: u16,
+        system: CoreSystem,
+        domain_name: &str,
+        domain_port: u16,
+        authentication_info: Option<String>,
+    ) -> Self {
+        let registry = format!(
+            "{}://{}:{}/serviceregistry",
+            client.scheme(),
+            sr_address,
+            sr_port
+        );
+        Self {
+            client,
+            registry,
+            system,
+            address: domain_name.to_owned(),
+            port: domain_port,
+            authentication_info,
+        }
+    }
+
+    fn provider(&self) -> SystemRequest {
+        SystemRequest {
+            system_name: Some(self.system.name().to_owned()),
+            address: Some(self.address.clone()),
+            port: Some(i64::from(self.port)),
+            authentication_info: self.authentication_info.clone(),
+            metadata: None,
+        }
+    }
+
+    /// Removes this system's entries of `definition` (any address or port: earlier runs).
+    async fn remove_stale(&self, definition: &str) -> Result<(), ArrowheadError> {
+        let form = ServiceQueryForm {
+            service_definition_requirement: Some(definition.to_owned()),
+            ..Default::default()
+        };
+        let found: ServiceQueryResult = self
+            .client
+            .send(
+                reqwest::Method::POST,
+                &format!("{}/query", self.registry),
+                Some(&form),
+            )
+            .await?;
+        for e in found
+            .service_query_data
+            .iter()
+            .filter(|e| e.provider.system_name == self.system.name())
+        {
+            let url = format!(
+                "{}/unregister?service_definition={}&system_name={}&address={}&port={}&service_uri={}",
+                self.registry,
+                query_escape(definition),
+                query_escape(&e.provider.system_name),
+                query_escape(&e.provider.address),
+                e.provider.port,
+                query_escape(&e.service_uri)
+            );
+            self.client
+                .send_raw::<()>(reqwest::Method::DELETE, &url, None)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Replaces this system's entries with fresh ones.
+    pub async fn register_all(&self) -> Result<(), ArrowheadError> {
+        let secure = self.authentication_info.is_some();
+        for svc in registered_services(self.system) {
+            self.remove_stale(svc.definition).await?;
+            let request = ServiceRegistryRequest {
+                service_definition: Some(svc.definition.to_owned()),
+                provider_system: Some(self.provider()),
+                service_uri: Some(svc.uri.to_owned()),
+                secure: Some(if secure { "CERTIFICATE" } else { "NOT_SECURE" }.to_owned()),
+                interfaces: Some(vec![if secure {
+                    "HTTP-SECURE-JSON"
+                } else {
+                    "HTTP-INSECURE-JSON"
+                }
+                .to_owned()]),
+                ..Default::default()
+            };
+            self.client
+                .send_raw(
+                    reqwest::Method::POST,
+                    &format!("{}/register", self.registry),
+                    Some(&request),
+                )
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Registers, retrying with backoff (1 s doubling to 30 s) until the registry accepts.
+    pub async fn register_until_done(self) {
+        let mut wait = Duration::from_secs(1);
+        loop {
+            match self.register_all().await {
+                Ok(()) => {
+                    tracing::info!(registry = %self.registry, "services registered in the Service Registry");
+                    return;
+                }
+                Err(e) => {
+                    tracing::warn!(registry = %self.registry, error = %e, retry_in_s = wait.as_secs(), "cannot register services yet");
+                    tokio::time::sleep(wait).await;
+                    wait = (wait * 2).min(Duration::from_secs(30));
+                }
+            }
+        }
+    }
+
+    /// Removes this system's entries (at shutdown); failures are only logged.
+    pub async fn unregister_all(&self) {
+        for svc in registered_services(self.system) {
+            if let Err(e) = self.remove_stale(svc.definition).await {
+                tracing::warn!(service = svc.definition, error = %e, "cannot unregister service");
+            }
+        }
+    }
+}
+
+/// Percent-encodes a query parameter value.
+fn query_escape(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn authorization_registers_the_java_list() {
+        let defs: Vec<&str> = registered_services(CoreSystem::Authorization)
+            .map(|s| s.definition)
+            .collect();
+        assert_eq!(
+            defs,
+            [
+                "authorization-control-intra",
+                "authorization-control-inter",
+                "token-generation",
+                "auth-public-key",
+                "authorization-control-subscription"
+            ]
+        );
+        assert_eq!(query_escape("a b/c?d"), "a%20b/c%3Fd");
+    }
+}

@@ -8,8 +8,9 @@ use crate::tokens::{self, TokenProvider};
 use actix_web::{web, HttpRequest, HttpResponse};
 use common::db::{self, DbPool};
 use common::dto::{
-    IntraCloudCheckRequest, IntraCloudCheckResponse, ListResponse, SystemRequest, SystemResponse,
-    TokenGenerationRequest, TokenGenerationResponse,
+    IntraCloudCheckRequest, IntraCloudCheckResponse, ListResponse, SubscriptionCheckRequest,
+    SubscriptionCheckResponse, SystemRequest, SystemResponse, TokenGenerationRequest,
+    TokenGenerationResponse,
 };
 use common::error::ErrorMessage;
 use common::identity::{Caller, SystemIdentity};
@@ -39,6 +40,7 @@ const MGMT_INTRA: &str = "/authorization/mgmt/intracloud";
 const MGMT_INTRA_ID: &str = "/authorization/mgmt/intracloud/{id}";
 const CHECK_INTRA: &str = "/authorization/intracloud/check";
 const TOKEN: &str = "/authorization/token";
+const CHECK_SUBSCRIPTION: &str = "/authorization/subscription/check";
 const SORTABLE: &[&str] = &["id", "createdAt", "updatedAt"];
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -57,7 +59,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     .route(web::delete().to(delete_rule)),
             )
             .service(web::resource("/intracloud/check").route(web::post().to(check_intra_cloud)))
-            .service(web::resource("/token").route(web::post().to(generate_tokens))),
+            .service(web::resource("/token").route(web::post().to(generate_tokens)))
+            .service(
+                web::resource("/subscription/check").route(web::post().to(check_subscription)),
+            ),
     );
 }
 
@@ -382,5 +387,36 @@ pub async fn generate_tokens(
     })
     .await
     .map_err(|e| ArrowheadError::internal(format!("Token generation failed: {e}")))??;
+    Ok(web::Json(answer))
+}
+
+/// Which publishers a subscriber may hear from: those it has any intra-cloud rule with,
+/// restricted to the given ones when the request names publishers.
+#[utoipa::path(post, path = "/authorization/subscription/check", tag = "Private", request_body = SubscriptionCheckRequest,
+    responses((status = 200, body = SubscriptionCheckResponse), (status = 400, body = ErrorMessage), (status = 401, body = ErrorMessage)))]
+pub async fn check_subscription(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    body: web::Json<SubscriptionCheckRequest>,
+) -> Result<web::Json<SubscriptionCheckResponse>, ArrowheadError> {
+    allow(&caller, Endpoint::SubscriptionCheck, &req)?;
+    let (name, address, port) = system_key(body.consumer.as_ref(), "Consumer", CHECK_SUBSCRIPTION)?;
+    let mut wanted = Vec::new();
+    for p in body.publishers.iter().flatten() {
+        wanted.push(system_key(Some(p), "Publisher", CHECK_SUBSCRIPTION)?);
+    }
+    let answer = db::run(&state.pool, move |c| {
+        let consumer = common::db::models::find_system(c, &name, &address, port)?.ok_or_else(|| {
+            ArrowheadError::invalid_parameter(format!("Consumer with name: {name}, address: {address}, port: {port} is not exist in the database."))
+        })?;
+        let publishers = rules::authorized_publishers(c, consumer.id)?
+            .into_iter()
+            .filter(|s| wanted.is_empty() || wanted.iter().any(|(n, a, p)| *n == s.system_name && *a == s.address && *p == s.port))
+            .map(|s| SystemResponse::from(&s))
+            .collect();
+        Ok(SubscriptionCheckResponse { consumer: SystemResponse::from(&consumer), publishers })
+    })
+    .await?;
     Ok(web::Json(answer))
 }

@@ -286,3 +286,21 @@ pub fn check(
         })
         .collect())
 }
+
+/// Providers the consumer has any intra-cloud rule with (the Event Handler's authorized
+/// publishers), ordered by id.
+pub fn authorized_publishers(
+    conn: &mut MysqlConnection,
+    consumer_id: i64,
+) -> QueryResult<Vec<System>> {
+    let ids: Vec<i64> = rule::table
+        .filter(rule::consumer_system_id.eq(consumer_id))
+        .select(rule::provider_system_id)
+        .distinct()
+        .load(conn)?;
+    system_::table
+        .filter(system_::id.eq_any(&ids))
+        .order(system_::id.asc())
+        .select(System::as_select())
+        .load(conn)
+}

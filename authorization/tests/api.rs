@@ -411,3 +411,48 @@ fn tokens_verify_with_the_providers_key_and_the_published_key() {
         401
     );
 }
+
+#[test]
+fn subscription_check_lists_the_publishers_a_subscriber_may_hear() {
+    let auth = Auth::start();
+    let sysop = client("sysop");
+    let url = auth.url("/mgmt/intracloud");
+    assert_eq!(post(&sysop, &url, &json!({"consumerId": 1, "providerIds": [2, 3], "serviceDefinitionIds": [1], "interfaceIds": [1]})).0, 201);
+    assert_eq!(post(&sysop, &url, &json!({"consumerId": 1, "providerIds": [2], "serviceDefinitionIds": [2], "interfaceIds": [1]})).0, 201);
+    let check =
+        |who: &str, body: Value| post(&client(who), &auth.url("/subscription/check"), &body);
+    let consumer = json!({"systemName": "consumer", "address": "127.0.0.1", "port": 5000});
+    let (status, got) = check("eventhandler", json!({"consumer": consumer}));
+    assert_eq!(status, 200, "{got}");
+    let names: Vec<&str> = got["publishers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["systemName"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["provider", "other"], "each publisher once");
+    assert_eq!(got["consumer"]["systemName"], "consumer");
+    let (_, got) = check(
+        "eventhandler",
+        json!({"consumer": consumer, "publishers": [{"systemName": "Other", "address": "127.0.0.1", "port": 7000}, {"systemName": "stranger", "address": "127.0.0.1", "port": 1}]}),
+    );
+    let names: Vec<&str> = got["publishers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["systemName"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["other"]);
+    // Nobody has rules for "other" as consumer.
+    let (_, got) = check(
+        "eventhandler",
+        json!({"consumer": {"systemName": "other", "address": "127.0.0.1", "port": 7000}}),
+    );
+    assert_eq!(got["publishers"], json!([]));
+    assert_eq!(check("orchestrator", json!({"consumer": consumer})).0, 401);
+    let (status, got) = check(
+        "eventhandler",
+        json!({"consumer": {"systemName": "ghost", "address": "127.0.0.1", "port": 1}}),
+    );
+    assert_eq!((status, got), (400, error("Consumer with name: ghost, address: 127.0.0.1, port: 1 is not exist in the database.", 400, "INVALID_PARAMETER", None)));
+}

@@ -284,3 +284,20 @@ pub struct TokenData {
 pub struct TokenGenerationResponse {
     pub token_data: Vec<TokenData>,
 }
+
+/// Java `AuthorizationSubscriptionCheckRequestDTO`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SubscriptionCheckRequest {
+    pub consumer: Option<SystemRequest>,
+    /// `None` or empty: every publisher the consumer may hear from.
+    pub publishers: Option<Vec<SystemRequest>>,
+}
+
+/// Java `AuthorizationSubscriptionCheckResponseDTO`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SubscriptionCheckResponse {
+    pub consumer: SystemResponse,
+    pub publishers: Vec<SystemResponse>,
+}

@@ -34,6 +34,8 @@ pub struct AppState {
     pub public_key: Option<String>,
     /// This system's certificate identity: the fallback cloud of a token's consumer.
     pub identity: Option<SystemIdentity>,
+    /// Set when `eventhandler_is_present`: rule changes are announced to the Event Handler.
+    pub notifier: Option<crate::notify::AuthUpdateNotifier>,
 }
 
 const MGMT_INTRA: &str = "/authorization/mgmt/intracloud";
@@ -180,6 +182,9 @@ pub async fn create_rules(
         .with_origin(MGMT_INTRA));
     }
     let created = db::run(&state.pool, move |c| rules::create(c, &new)).await?;
+    if let Some(n) = &state.notifier {
+        n.notify(vec![consumer_id]);
+    }
     Ok(HttpResponse::Created().json(created))
 }
 
@@ -210,7 +215,10 @@ pub async fn delete_rule(
 ) -> Result<HttpResponse, ArrowheadError> {
     allow(&caller, Endpoint::Mgmt, &req)?;
     let id = validate_id(id.into_inner(), MGMT_INTRA_ID)?;
-    db::run(&state.pool, move |c| rules::delete(c, id)).await?;
+    let consumer_id = db::run(&state.pool, move |c| rules::delete(c, id)).await?;
+    if let Some(n) = &state.notifier {
+        n.notify(vec![consumer_id]);
+    }
     Ok(HttpResponse::Ok().finish())
 }
 

@@ -4,6 +4,7 @@
 
 pub mod access;
 pub mod api;
+pub mod notify;
 pub mod rules;
 pub mod tokens;
 
@@ -99,6 +100,9 @@ pub async fn start(settings: Settings, db_wait: Duration) -> Result<Started, Str
         signing_key: tls.as_ref().map(|t| t.keystore.key.clone()),
         public_key,
         identity: tls.as_ref().map(|t| t.identity.clone()),
+        notifier: settings
+            .eventhandler_is_present
+            .then(|| notify::AuthUpdateNotifier::new(registrar.clone())),
     });
     let running = common::web::start(ServerSpec {
         address: core.server_address.clone(),

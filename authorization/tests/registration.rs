@@ -128,3 +128,164 @@ fn registers_when_the_registry_appears_and_leaves_on_shutdown() {
     );
     std::fs::remove_file(config).ok();
 }
+
+/// After rule changes, the Event Handler (found through the Service Registry) receives a
+/// `SUBSCRIBER_AUTH_UPDATE` naming the consumer, without the operator's request waiting for it.
+#[test]
+fn rule_changes_reach_the_event_handler() {
+    use diesel::connection::SimpleConnection;
+    use std::sync::{Arc, Mutex};
+    let db = TestDb::new();
+    let sr_port = free_port();
+    let sr_props = format!(
+        "{}server.port={sr_port}\ndomain.port={sr_port}\nallow_self_addressing=true\n",
+        testing::secure_properties("serviceregistry", &db)
+    );
+    let sr_settings = serviceregistry::Settings::from_core(
+        CoreSettings::from_properties(
+            CoreSystem::ServiceRegistry,
+            Properties::parse(&sr_props).with_env(std::iter::empty()),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let _sr = RunningServer::start(true, move || -> StartFuture {
+        Box::pin(async move {
+            serviceregistry::start(sr_settings, Duration::from_secs(10))
+                .await
+                .map_err(|e| e.to_string())
+        })
+    });
+
+    // A stand-in Event Handler: a real mTLS server with the eventhandler certificate.
+    let received: Arc<Mutex<Vec<Value>>> = Arc::default();
+    let sink = received.clone();
+    let eh = RunningServer::start(true, move || -> StartFuture {
+        Box::pin(async move {
+            let pki = testing::pki();
+            let ks = common::tls::Keystore::from_pkcs12_file(
+                &pki.keystore("eventhandler"),
+                testing::PASSWORD,
+            )
+            .map_err(|e| e.to_string())?;
+            let trust = common::tls::load_trust(&common::config::TrustMaterial::Pkcs12 {
+                path: pki.truststore(),
+                password: testing::PASSWORD.into(),
+            })
+            .map_err(|e| e.to_string())?;
+            let tls = common::tls::TlsContext::new(ks, trust).map_err(|e| e.to_string())?;
+            common::web::start(common::web::ServerSpec {
+                address: "127.0.0.1".into(),
+                port: 0,
+                tls: Some(tls),
+                workers: Some(1),
+                openapi: utoipa::openapi::OpenApiBuilder::new().build(),
+                configure: move |cfg: &mut actix_web::web::ServiceConfig| {
+                    let sink = sink.clone();
+                    cfg.route(
+                        "/eventhandler/publish/authupdate",
+                        actix_web::web::post().to(move |body: actix_web::web::Json<Value>| {
+                            sink.lock().unwrap().push(body.into_inner());
+                            async { actix_web::HttpResponse::Ok().finish() }
+                        }),
+                    );
+                },
+            })
+            .map_err(|e| e.to_string())
+        })
+    });
+    let registration = json!({"serviceDefinition": "event-publish-auth-update",
+        "providerSystem": {"systemName": "eventhandler", "address": "127.0.0.1", "port": eh.port, "authenticationInfo": "a2V5"},
+        "serviceUri": "/eventhandler/publish/authupdate", "secure": "CERTIFICATE", "interfaces": ["HTTP-SECURE-JSON"]});
+    let resp = client("eventhandler")
+        .post(format!(
+            "https://localhost:{sr_port}/serviceregistry/register"
+        ))
+        .json(&registration)
+        .send()
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 201);
+
+    let auth_props = format!(
+        "{}sr_address=localhost\nsr_port={sr_port}\neventhandler_is_present=true\n",
+        testing::secure_properties("authorization", &db)
+    );
+    let auth_settings = authorization::Settings::from_core(
+        CoreSettings::from_properties(
+            CoreSystem::Authorization,
+            Properties::parse(&auth_props).with_env(std::iter::empty()),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let auth = RunningServer::start(true, move || -> StartFuture {
+        Box::pin(async move {
+            authorization::start(auth_settings, Duration::from_secs(10))
+                .await
+                .map(|s| s.running)
+        })
+    });
+    db.connect()
+        .batch_execute(
+            "INSERT INTO system_ (system_name, address, port) VALUES ('subscriber','127.0.0.1',5000),('publisher','127.0.0.1',6000);
+             INSERT INTO service_definition (service_definition) VALUES ('temperature');",
+        )
+        .unwrap();
+    let consumer = id_of(
+        &db,
+        "SELECT id FROM system_ WHERE system_name = 'subscriber'",
+    );
+    let provider = id_of(
+        &db,
+        "SELECT id FROM system_ WHERE system_name = 'publisher'",
+    );
+    let service = id_of(
+        &db,
+        "SELECT id FROM service_definition WHERE service_definition = 'temperature'",
+    );
+    let url = format!("{}/authorization/mgmt/intracloud", auth.origin);
+    let (status, created) = read(
+        client("sysop")
+            .post(&url)
+            .json(&json!({"consumerId": consumer, "providerIds": [provider], "serviceDefinitionIds": [service], "interfaceIds": [1]}))
+            .send()
+            .unwrap(),
+    );
+    assert_eq!(status, 201, "{created}");
+    wait_for("the create notification", || {
+        received.lock().unwrap().len() == 1
+    });
+    let event = received.lock().unwrap()[0].clone();
+    assert_eq!(event["eventType"], "SUBSCRIBER_AUTH_UPDATE");
+    assert_eq!(event["payload"], consumer.to_string());
+    assert_eq!(event["source"]["systemName"], "authorization");
+    assert!(event["timeStamp"].as_str().unwrap().ends_with('Z'));
+    let rule = created["data"][0]["id"].as_i64().unwrap();
+    assert_eq!(
+        read(
+            client("sysop")
+                .delete(format!("{url}/{rule}"))
+                .send()
+                .unwrap()
+        )
+        .0,
+        200
+    );
+    wait_for("the delete notification", || {
+        received.lock().unwrap().len() == 2
+    });
+    assert_eq!(received.lock().unwrap()[1]["payload"], consumer.to_string());
+}
+
+fn id_of(db: &TestDb, sql: &str) -> i64 {
+    use diesel::RunQueryDsl;
+    #[derive(diesel::QueryableByName)]
+    struct Id {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        id: i64,
+    }
+    diesel::sql_query(sql)
+        .load::<Id>(&mut db.connect())
+        .unwrap()[0]
+        .id
+}

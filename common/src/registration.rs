@@ -149,6 +149,47 @@ impl Registrar {
         }
     }
 
+    /// The URL of a service as the Service Registry knows it now (Java's URI crawler: the last
+    /// entry, `https` unless the entry is NOT_SECURE). Looked up on each call: peers move.
+    pub async fn locate(&self, definition: &str) -> Result<String, ArrowheadError> {
+        let form = ServiceQueryForm {
+            service_definition_requirement: Some(definition.to_owned()),
+            ..Default::default()
+        };
+        let found: ServiceQueryResult = self
+            .client
+            .send(
+                reqwest::Method::POST,
+                &format!("{}/query", self.registry),
+                Some(&form),
+            )
+            .await?;
+        let e = found.service_query_data.last().ok_or_else(|| {
+            ArrowheadError::unavailable(format!(
+                "No provider of {definition} is registered in the Service Registry."
+            ))
+        })?;
+        let scheme = if e.secure == "NOT_SECURE" {
+            "http"
+        } else {
+            "https"
+        };
+        Ok(format!(
+            "{scheme}://{}:{}{}",
+            e.provider.address, e.provider.port, e.service_uri
+        ))
+    }
+
+    /// The client this registrar calls with (the system's own identity).
+    pub fn client(&self) -> &CoreClient {
+        &self.client
+    }
+
+    /// This system as a provider (the `source` of its events).
+    pub fn system(&self) -> SystemRequest {
+        self.provider()
+    }
+
     /// Removes this system's entries (at shutdown); failures are only logged.
     pub async fn unregister_all(&self) {
         for svc in registered_services(self.system) {

@@ -3,14 +3,15 @@
 //! management for the operator.
 
 use crate::access::{self, Endpoint};
+use crate::inter_rules::{self, InterCloudRule};
 use crate::rules::{self, IntraCloudRule, NewRules};
 use crate::tokens::{self, TokenProvider};
 use actix_web::{web, HttpRequest, HttpResponse};
 use common::db::{self, DbPool};
 use common::dto::{
-    IntraCloudCheckRequest, IntraCloudCheckResponse, ListResponse, SubscriptionCheckRequest,
-    SubscriptionCheckResponse, SystemRequest, SystemResponse, TokenGenerationRequest,
-    TokenGenerationResponse,
+    InterCloudCheckRequest, InterCloudCheckResponse, IntraCloudCheckRequest,
+    IntraCloudCheckResponse, ListResponse, SubscriptionCheckRequest, SubscriptionCheckResponse,
+    SystemRequest, SystemResponse, TokenGenerationRequest, TokenGenerationResponse,
 };
 use common::error::ErrorMessage;
 use common::identity::{Caller, SystemIdentity};
@@ -43,6 +44,9 @@ const MGMT_INTRA_ID: &str = "/authorization/mgmt/intracloud/{id}";
 const CHECK_INTRA: &str = "/authorization/intracloud/check";
 const TOKEN: &str = "/authorization/token";
 const CHECK_SUBSCRIPTION: &str = "/authorization/subscription/check";
+const MGMT_INTER: &str = "/authorization/mgmt/intercloud";
+const MGMT_INTER_ID: &str = "/authorization/mgmt/intercloud/{id}";
+const CHECK_INTER: &str = "/authorization/intercloud/check";
 const SORTABLE: &[&str] = &["id", "createdAt", "updatedAt"];
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -62,9 +66,18 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             )
             .service(web::resource("/intracloud/check").route(web::post().to(check_intra_cloud)))
             .service(web::resource("/token").route(web::post().to(generate_tokens)))
+            .service(web::resource("/subscription/check").route(web::post().to(check_subscription)))
             .service(
-                web::resource("/subscription/check").route(web::post().to(check_subscription)),
-            ),
+                web::resource("/mgmt/intercloud")
+                    .route(web::get().to(list_inter_rules))
+                    .route(web::post().to(create_inter_rules)),
+            )
+            .service(
+                web::resource("/mgmt/intercloud/{id}")
+                    .route(web::get().to(get_inter_rule))
+                    .route(web::delete().to(delete_inter_rule)),
+            )
+            .service(web::resource("/intercloud/check").route(web::post().to(check_inter_cloud))),
     );
 }
 
@@ -82,7 +95,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         get_rule,
         delete_rule,
         check_intra_cloud,
-        generate_tokens
+        generate_tokens,
+        check_subscription,
+        list_inter_rules,
+        create_inter_rules,
+        get_inter_rule,
+        delete_inter_rule,
+        check_inter_cloud
     ),
     components(schemas(ErrorMessage))
 )]
@@ -141,8 +160,8 @@ pub struct IntraCloudRuleRequest {
     pub interface_ids: Option<Vec<i64>>,
 }
 
-fn ids(list: Option<&Vec<i64>>, what: &str) -> Result<Vec<i64>, ArrowheadError> {
-    let bad = |m: String| ArrowheadError::bad_payload(m).with_origin(MGMT_INTRA);
+fn ids(list: Option<&Vec<i64>>, what: &str, origin: &str) -> Result<Vec<i64>, ArrowheadError> {
+    let bad = |m: String| ArrowheadError::bad_payload(m).with_origin(origin);
     let list = list
         .filter(|l| !l.is_empty())
         .ok_or_else(|| bad(format!("{what} id list is null or empty.")))?;
@@ -171,21 +190,34 @@ pub async fn create_rules(
     })?;
     let new = NewRules {
         consumer_id,
-        provider_ids: ids(body.provider_ids.as_ref(), "Provider")?,
-        service_ids: ids(body.service_definition_ids.as_ref(), "Service definition")?,
-        interface_ids: ids(body.interface_ids.as_ref(), "Interface")?,
+        provider_ids: ids(body.provider_ids.as_ref(), "Provider", MGMT_INTRA)?,
+        service_ids: ids(
+            body.service_definition_ids.as_ref(),
+            "Service definition",
+            MGMT_INTRA,
+        )?,
+        interface_ids: ids(body.interface_ids.as_ref(), "Interface", MGMT_INTRA)?,
     };
-    if new.service_ids.len() > 1 && (new.provider_ids.len() > 1 || new.interface_ids.len() > 1) {
-        return Err(ArrowheadError::bad_payload(
-            "Either one provider and one interface with several service definitions, or several providers and interfaces with one service definition can be given.",
-        )
-        .with_origin(MGMT_INTRA));
-    }
-    let created = db::run(&state.pool, move |c| rules::create(c, &new)).await?;
+    check_combination(&new, MGMT_INTRA)?;
+    let created = db::run(&state.pool, move |c| {
+        rules::create_rules::<rules::IntraCloud>(c, &new)
+    })
+    .await?;
     if let Some(n) = &state.notifier {
         n.notify(vec![consumer_id]);
     }
     Ok(HttpResponse::Created().json(created))
+}
+
+/// Only two shapes of rule forms are accepted, as in Java.
+fn check_combination(new: &NewRules, origin: &str) -> Result<(), ArrowheadError> {
+    if new.service_ids.len() > 1 && (new.provider_ids.len() > 1 || new.interface_ids.len() > 1) {
+        return Err(ArrowheadError::bad_payload(
+            "Either one provider and one interface with several service definitions, or several providers and interfaces with one service definition can be given.",
+        )
+        .with_origin(origin));
+    }
+    Ok(())
 }
 
 /// One rule.
@@ -424,6 +456,166 @@ pub async fn check_subscription(
             .map(|s| SystemResponse::from(&s))
             .collect();
         Ok(SubscriptionCheckResponse { consumer: SystemResponse::from(&consumer), publishers })
+    })
+    .await?;
+    Ok(web::Json(answer))
+}
+
+/// Inter-cloud rules (paged, sorted).
+#[utoipa::path(get, path = "/authorization/mgmt/intercloud", tag = "Management", params(PageQuery),
+    responses((status = 200, body = ListResponse<InterCloudRule>), (status = 400, body = ErrorMessage), (status = 401, body = ErrorMessage)))]
+pub async fn list_inter_rules(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    q: web::Query<PageQuery>,
+) -> Result<web::Json<ListResponse<InterCloudRule>>, ArrowheadError> {
+    allow(&caller, Endpoint::Mgmt, &req)?;
+    let page = q.validate(SORTABLE, MGMT_INTER)?;
+    Ok(web::Json(
+        db::run(&state.pool, move |c| Ok(inter_rules::list(c, &page)?)).await?,
+    ))
+}
+
+/// Java `AuthorizationInterCloudRequestDTO`.
+#[derive(Debug, Default, Deserialize, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct InterCloudRuleRequest {
+    pub cloud_id: Option<i64>,
+    pub provider_id_list: Option<Vec<i64>>,
+    pub service_definition_id_list: Option<Vec<i64>>,
+    pub interface_id_list: Option<Vec<i64>>,
+}
+
+/// Creates inter-cloud rules (same two shapes as intra-cloud ones).
+#[utoipa::path(post, path = "/authorization/mgmt/intercloud", tag = "Management", request_body = InterCloudRuleRequest,
+    responses((status = 201, body = ListResponse<InterCloudRule>), (status = 400, body = ErrorMessage), (status = 401, body = ErrorMessage)))]
+pub async fn create_inter_rules(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    body: web::Json<InterCloudRuleRequest>,
+) -> Result<HttpResponse, ArrowheadError> {
+    allow(&caller, Endpoint::Mgmt, &req)?;
+    let cloud_id = body.cloud_id.filter(|i| *i >= 1).ok_or_else(|| {
+        ArrowheadError::bad_payload("Cloud id must be greater than 0.").with_origin(MGMT_INTER)
+    })?;
+    let new = NewRules {
+        consumer_id: cloud_id,
+        provider_ids: ids(body.provider_id_list.as_ref(), "Provider", MGMT_INTER)?,
+        service_ids: ids(
+            body.service_definition_id_list.as_ref(),
+            "Service definition",
+            MGMT_INTER,
+        )?,
+        interface_ids: ids(body.interface_id_list.as_ref(), "Interface", MGMT_INTER)?,
+    };
+    check_combination(&new, MGMT_INTER)?;
+    let created = db::run(&state.pool, move |c| {
+        rules::create_rules::<inter_rules::InterCloud>(c, &new)
+    })
+    .await?;
+    Ok(HttpResponse::Created().json(created))
+}
+
+/// One inter-cloud rule.
+#[utoipa::path(get, path = "/authorization/mgmt/intercloud/{id}", tag = "Management", params(("id" = i64, Path)),
+    responses((status = 200, body = InterCloudRule), (status = 400, body = ErrorMessage), (status = 401, body = ErrorMessage)))]
+pub async fn get_inter_rule(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    id: web::Path<i64>,
+) -> Result<web::Json<InterCloudRule>, ArrowheadError> {
+    allow(&caller, Endpoint::Mgmt, &req)?;
+    let id = validate_id(id.into_inner(), MGMT_INTER_ID)?;
+    Ok(web::Json(
+        db::run(&state.pool, move |c| inter_rules::get(c, id)).await?,
+    ))
+}
+
+/// Deletes an inter-cloud rule.
+#[utoipa::path(delete, path = "/authorization/mgmt/intercloud/{id}", tag = "Management", params(("id" = i64, Path)),
+    responses((status = 200, description = "Deleted"), (status = 400, body = ErrorMessage), (status = 401, body = ErrorMessage)))]
+pub async fn delete_inter_rule(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, ArrowheadError> {
+    allow(&caller, Endpoint::Mgmt, &req)?;
+    let id = validate_id(id.into_inner(), MGMT_INTER_ID)?;
+    db::run(&state.pool, move |c| inter_rules::delete(c, id)).await?;
+    Ok(HttpResponse::Ok().finish())
+}
+
+/// Which of the offered providers and interfaces another cloud may use for the service.
+#[utoipa::path(post, path = "/authorization/intercloud/check", tag = "Private", request_body = InterCloudCheckRequest,
+    responses((status = 200, body = InterCloudCheckResponse), (status = 400, body = ErrorMessage), (status = 401, body = ErrorMessage)))]
+pub async fn check_inter_cloud(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    body: web::Json<InterCloudCheckRequest>,
+) -> Result<web::Json<InterCloudCheckResponse>, ArrowheadError> {
+    allow(&caller, Endpoint::InterCloudCheck, &req)?;
+    let bad = |m: &str| ArrowheadError::bad_payload(m).with_origin(CHECK_INTER);
+    let cloud = body.cloud.as_ref().ok_or_else(|| bad("Cloud is null."))?;
+    let operator = cloud
+        .operator
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| bad("Cloud operator is null or blank."))?
+        .to_owned();
+    let name = cloud
+        .name
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| bad("Cloud name is null or blank."))?
+        .to_owned();
+    let definition = body
+        .service_definition
+        .as_deref()
+        .map(normalize_name)
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| bad("Service definition is null or blank."))?;
+    let offered = body
+        .provider_ids_with_interface_ids
+        .as_ref()
+        .filter(|l| !l.is_empty())
+        .ok_or_else(|| bad("Provider list is null or empty."))?;
+    let mut providers = Vec::with_capacity(offered.len());
+    for p in offered {
+        let id =
+            p.id.filter(|i| *i >= 1)
+                .ok_or_else(|| bad("Provider id must be greater than 0."))?;
+        let interfaces = p
+            .id_list
+            .clone()
+            .filter(|l| !l.is_empty() && l.iter().all(|i| *i >= 1))
+            .ok_or_else(|| bad("Interface id list is null, empty or invalid."))?;
+        providers.push((id, interfaces));
+    }
+    let answer = db::run(&state.pool, move |c| {
+        let cloud = inter_rules::find_cloud(c, &operator, &name)?.ok_or_else(|| {
+            ArrowheadError::invalid_parameter(format!(
+                "Cloud with operator: {operator} and name: {name} is not exist in the database."
+            ))
+        })?;
+        let def =
+            common::db::models::find_service_definition(c, &definition)?.ok_or_else(|| {
+                ArrowheadError::invalid_parameter(format!(
+                    "Service definition {definition} is not exist in the database."
+                ))
+            })?;
+        let authorized = inter_rules::check(c, cloud.id, def.id, &providers)?;
+        Ok(InterCloudCheckResponse {
+            cloud: common::dto::CloudResponse::from(&cloud),
+            service_definition: def.service_definition,
+            authorized_provider_ids_with_interface_ids: authorized,
+        })
     })
     .await?;
     Ok(web::Json(answer))

@@ -4,6 +4,7 @@
 
 pub mod access;
 pub mod api;
+pub mod inter_rules;
 pub mod notify;
 pub mod rules;
 pub mod tokens;
@@ -25,6 +26,8 @@ pub const REQUIRED_TABLES: &[&str] = &[
     "service_interface",
     "authorization_intra_cloud",
     "authorization_intra_cloud_interface_connection",
+    "authorization_inter_cloud",
+    "authorization_inter_cloud_interface_connection",
     "logs",
 ];
 

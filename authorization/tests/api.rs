@@ -78,6 +78,27 @@ fn echo_and_public_key() {
         ),
         (200, json!(expected))
     );
+    let (status, doc) = read(
+        client("sysop")
+            .get(
+                auth.base
+                    .replace("/authorization", "/api-docs/openapi.json"),
+            )
+            .send()
+            .unwrap(),
+    );
+    assert_eq!(status, 200);
+    for path in [
+        "/authorization/token",
+        "/authorization/subscription/check",
+        "/authorization/intercloud/check",
+        "/authorization/mgmt/intercloud/{id}",
+    ] {
+        assert!(
+            doc["paths"][path].is_object(),
+            "{path} missing from the OpenAPI document"
+        );
+    }
 }
 
 #[test]
@@ -455,4 +476,123 @@ fn subscription_check_lists_the_publishers_a_subscriber_may_hear() {
         json!({"consumer": {"systemName": "ghost", "address": "127.0.0.1", "port": 1}}),
     );
     assert_eq!((status, got), (400, error("Consumer with name: ghost, address: 127.0.0.1, port: 1 is not exist in the database.", 400, "INVALID_PARAMETER", None)));
+}
+
+#[test]
+fn inter_cloud_rules_and_check() {
+    let auth = Auth::start();
+    auth._db
+        .connect()
+        .batch_execute("INSERT INTO cloud (operator, name, secure, neighbor, own_cloud) VALUES ('acme','factory',1,1,0);")
+        .unwrap();
+    let sysop = client("sysop");
+    let url = auth.url("/mgmt/intercloud");
+    let (status, got) = post(
+        &sysop,
+        &url,
+        &json!({"cloudId": 1, "providerIdList": [2], "serviceDefinitionIdList": [1, 2], "interfaceIdList": [1]}),
+    );
+    assert_eq!(status, 201, "{got}");
+    let got = scrub(got);
+    assert_eq!(got["count"], 2);
+    assert_eq!(
+        got["data"][0],
+        json!({
+            "id": 1,
+            "cloud": {"id": 1, "operator": "acme", "name": "factory", "secure": true, "neighbor": true, "ownCloud": false, "createdAt": "<ts>", "updatedAt": "<ts>"},
+            "provider": {"id": 2, "systemName": "provider", "address": "127.0.0.1", "port": 6000, "createdAt": "<ts>", "updatedAt": "<ts>"},
+            "serviceDefinition": {"id": 1, "serviceDefinition": "temperature", "createdAt": "<ts>", "updatedAt": "<ts>"},
+            "interfaces": [{"id": 1, "interfaceName": "HTTP-SECURE-JSON", "createdAt": "<ts>", "updatedAt": "<ts>"}],
+            "createdAt": "<ts>",
+            "updatedAt": "<ts>"
+        })
+    );
+    assert_eq!(
+        post(
+            &sysop,
+            &url,
+            &json!({"cloudId": 9, "providerIdList": [2], "serviceDefinitionIdList": [1], "interfaceIdList": [1]})
+        ),
+        (
+            400,
+            error(
+                "Cloud with id of '9' not exists",
+                400,
+                "INVALID_PARAMETER",
+                None
+            )
+        )
+    );
+    assert_eq!(
+        post(&sysop, &url, &json!({"cloudId": 1, "providerIdList": [2], "serviceDefinitionIdList": [1], "interfaceIdList": [1]})),
+        (400, error("AuthorizationInterCloud entry with cloud id '1', provider id '2' and service definition id '1' already exists", 400, "INVALID_PARAMETER", None))
+    );
+    assert_eq!(
+        read(sysop.get(format!("{url}?direction=DESC")).send().unwrap()).1["data"][0]["id"],
+        2
+    );
+    assert_eq!(
+        read(sysop.get(format!("{url}/2")).send().unwrap()).1["serviceDefinition"]
+            ["serviceDefinition"],
+        "humidity"
+    );
+    assert_eq!(
+        read(client("onboardingcontroller").get(&url).send().unwrap()).0,
+        401,
+        "only intra-cloud rules are open to onboarding"
+    );
+
+    let check = |who: &str, cloud: Value| {
+        post(
+            &client(who),
+            &auth.url("/intercloud/check"),
+            &json!({"cloud": cloud, "serviceDefinition": "Temperature", "providerIdsWithInterfaceIds": [{"id": 2, "idList": [1, 3]}, {"id": 3, "idList": [1]}]}),
+        )
+    };
+    let (status, got) = check("gatekeeper", json!({"operator": "acme", "name": "factory"}));
+    assert_eq!(status, 200, "{got}");
+    assert_eq!(
+        got["authorizedProviderIdsWithInterfaceIds"],
+        json!([{"id": 2, "idList": [1]}])
+    );
+    assert_eq!(
+        (
+            got["serviceDefinition"].as_str(),
+            got["cloud"]["name"].as_str()
+        ),
+        (Some("temperature"), Some("factory"))
+    );
+    let (status, got) = check(
+        "gatekeeper",
+        json!({"operator": "acme", "name": "elsewhere"}),
+    );
+    assert_eq!(
+        (status, got),
+        (
+            400,
+            error(
+                "Cloud with operator: acme and name: elsewhere is not exist in the database.",
+                400,
+                "INVALID_PARAMETER",
+                None
+            )
+        )
+    );
+    assert_eq!(
+        check("consumer", json!({"operator": "acme", "name": "factory"})).0,
+        401
+    );
+
+    assert_eq!(
+        read(sysop.delete(format!("{url}/1")).send().unwrap()),
+        (200, json!(""))
+    );
+    assert_eq!(
+        check(
+            "orchestrator",
+            json!({"operator": "acme", "name": "factory"})
+        )
+        .1["authorizedProviderIdsWithInterfaceIds"],
+        json!([])
+    );
 }

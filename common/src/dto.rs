@@ -2,7 +2,7 @@
 //! optional so that a missing field is answered with the Java validation message instead of a
 //! generic deserialization error; response DTOs leave out what Java's `NON_NULL` leaves out.
 
-use crate::db::models::{ServiceDefinition, ServiceInterface, System};
+use crate::db::models::{Cloud, ServiceDefinition, ServiceInterface, System};
 use crate::names::text_to_metadata;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -300,4 +300,54 @@ pub struct SubscriptionCheckRequest {
 pub struct SubscriptionCheckResponse {
     pub consumer: SystemResponse,
     pub publishers: Vec<SystemResponse>,
+}
+
+/// Java `CloudResponseDTO`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CloudResponse {
+    pub id: i64,
+    pub operator: String,
+    pub name: String,
+    pub secure: bool,
+    pub neighbor: bool,
+    pub own_cloud: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub authentication_info: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+impl From<&Cloud> for CloudResponse {
+    fn from(c: &Cloud) -> Self {
+        Self {
+            id: c.id,
+            operator: c.operator.clone(),
+            name: c.name.clone(),
+            secure: c.secure != 0,
+            neighbor: c.neighbor != 0,
+            own_cloud: c.own_cloud != 0,
+            authentication_info: c.authentication_info.clone(),
+            created_at: format_instant(&c.created_at),
+            updated_at: format_instant(&c.updated_at),
+        }
+    }
+}
+
+/// Java `AuthorizationInterCloudCheckRequestDTO`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct InterCloudCheckRequest {
+    pub cloud: Option<CloudRequest>,
+    pub service_definition: Option<String>,
+    pub provider_ids_with_interface_ids: Option<Vec<IdIdList>>,
+}
+
+/// Java `AuthorizationInterCloudCheckResponseDTO`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct InterCloudCheckResponse {
+    pub cloud: CloudResponse,
+    pub service_definition: String,
+    pub authorized_provider_ids_with_interface_ids: Vec<IdIdList>,
 }

@@ -107,11 +107,35 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    authorization_inter_cloud (id) {
+        id -> BigInt,
+        consumer_cloud_id -> BigInt,
+        provider_system_id -> BigInt,
+        service_id -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    authorization_inter_cloud_interface_connection (id) {
+        id -> BigInt,
+        authorization_inter_cloud_id -> BigInt,
+        interface_id -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(service_registry -> system_ (system_id));
 diesel::joinable!(service_registry -> service_definition (service_id));
 diesel::joinable!(service_registry_interface_connection -> service_registry (service_registry_id));
 diesel::joinable!(service_registry_interface_connection -> service_interface (interface_id));
 diesel::joinable!(authorization_intra_cloud -> service_definition (service_id));
+diesel::joinable!(authorization_inter_cloud -> cloud (consumer_cloud_id));
+diesel::joinable!(authorization_inter_cloud_interface_connection -> authorization_inter_cloud (authorization_inter_cloud_id));
+diesel::joinable!(authorization_inter_cloud_interface_connection -> service_interface (interface_id));
 diesel::joinable!(authorization_intra_cloud_interface_connection -> authorization_intra_cloud (authorization_intra_cloud_id));
 diesel::joinable!(authorization_intra_cloud_interface_connection -> service_interface (interface_id));
 
@@ -125,4 +149,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     logs,
     authorization_intra_cloud,
     authorization_intra_cloud_interface_connection,
+    authorization_inter_cloud,
+    authorization_inter_cloud_interface_connection,
 );

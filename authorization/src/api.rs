@@ -282,6 +282,30 @@ fn system_key(
     ))
 }
 
+/// `providerIdsWithInterfaceIds` of a check request as (provider, interfaces) pairs.
+fn offered_providers(
+    list: Option<&[common::dto::IdIdList]>,
+    origin: &str,
+) -> Result<Vec<(i64, Vec<i64>)>, ArrowheadError> {
+    let bad = |m: &str| ArrowheadError::bad_payload(m).with_origin(origin);
+    let list = list
+        .filter(|l| !l.is_empty())
+        .ok_or_else(|| bad("Provider list is null or empty."))?;
+    list.iter()
+        .map(|p| {
+            let id =
+                p.id.filter(|i| *i >= 1)
+                    .ok_or_else(|| bad("Provider id must be greater than 0."))?;
+            let interfaces = p
+                .id_list
+                .clone()
+                .filter(|l| !l.is_empty() && l.iter().all(|i| *i >= 1))
+                .ok_or_else(|| bad("Interface id list is null, empty or invalid."))?;
+            Ok((id, interfaces))
+        })
+        .collect()
+}
+
 /// Which of the offered providers and interfaces the consumer may use for the service.
 #[utoipa::path(post, path = "/authorization/intracloud/check", tag = "Private", request_body = IntraCloudCheckRequest,
     responses((status = 200, body = IntraCloudCheckResponse), (status = 400, body = ErrorMessage), (status = 401, body = ErrorMessage)))]
@@ -298,23 +322,8 @@ pub async fn check_intra_cloud(
         .service_definition_id
         .filter(|i| *i >= 1)
         .ok_or_else(|| bad("Service definition id must be greater than 0."))?;
-    let offered = body
-        .provider_ids_with_interface_ids
-        .as_ref()
-        .filter(|l| !l.is_empty())
-        .ok_or_else(|| bad("Provider list is null or empty."))?;
-    let mut providers = Vec::with_capacity(offered.len());
-    for p in offered {
-        let id =
-            p.id.filter(|i| *i >= 1)
-                .ok_or_else(|| bad("Provider id must be greater than 0."))?;
-        let interfaces = p
-            .id_list
-            .clone()
-            .filter(|l| !l.is_empty() && l.iter().all(|i| *i >= 1))
-            .ok_or_else(|| bad("Interface id list is null, empty or invalid."))?;
-        providers.push((id, interfaces));
-    }
+    let providers =
+        offered_providers(body.provider_ids_with_interface_ids.as_deref(), CHECK_INTRA)?;
     let answer = db::run(&state.pool, move |c| {
         let consumer = common::db::models::find_system(c, &name, &address, port)?.ok_or_else(|| {
             ArrowheadError::invalid_parameter(format!("Consumer with name: {name}, address: {address}, port: {port} is not exist in the database."))
@@ -581,23 +590,8 @@ pub async fn check_inter_cloud(
         .map(normalize_name)
         .filter(|s| !s.is_empty())
         .ok_or_else(|| bad("Service definition is null or blank."))?;
-    let offered = body
-        .provider_ids_with_interface_ids
-        .as_ref()
-        .filter(|l| !l.is_empty())
-        .ok_or_else(|| bad("Provider list is null or empty."))?;
-    let mut providers = Vec::with_capacity(offered.len());
-    for p in offered {
-        let id =
-            p.id.filter(|i| *i >= 1)
-                .ok_or_else(|| bad("Provider id must be greater than 0."))?;
-        let interfaces = p
-            .id_list
-            .clone()
-            .filter(|l| !l.is_empty() && l.iter().all(|i| *i >= 1))
-            .ok_or_else(|| bad("Interface id list is null, empty or invalid."))?;
-        providers.push((id, interfaces));
-    }
+    let providers =
+        offered_providers(body.provider_ids_with_interface_ids.as_deref(), CHECK_INTER)?;
     let answer = db::run(&state.pool, move |c| {
         let cloud = inter_rules::find_cloud(c, &operator, &name)?.ok_or_else(|| {
             ArrowheadError::invalid_parameter(format!(

@@ -12,7 +12,7 @@ use common::dto::{
     format_instant, IdIdList, ListResponse, ServiceDefinitionResponse, ServiceInterfaceResponse,
     SystemResponse,
 };
-use common::names::{Direction, PageParams};
+use common::names::PageParams;
 use common::ArrowheadError;
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -144,17 +144,7 @@ pub fn list(
     page: &PageParams,
 ) -> QueryResult<ListResponse<IntraCloudRule>> {
     let mut q = rule::table.select(RuleRow::as_select()).into_boxed();
-    q = match (page.sort_field.as_str(), page.direction) {
-        ("createdAt", Direction::Asc) => q.order((rule::created_at.asc(), rule::id.asc())),
-        ("createdAt", Direction::Desc) => q.order((rule::created_at.desc(), rule::id.desc())),
-        ("updatedAt", Direction::Asc) => q.order((rule::updated_at.asc(), rule::id.asc())),
-        ("updatedAt", Direction::Desc) => q.order((rule::updated_at.desc(), rule::id.desc())),
-        (_, Direction::Desc) => q.order(rule::id.desc()),
-        _ => q.order(rule::id.asc()),
-    };
-    if let Some((index, size)) = page.page {
-        q = q.offset(index * size).limit(size);
-    }
+    q = common::sorted_page!(q, rule, page);
     let rows = q.load(conn)?;
     Ok(ListResponse {
         data: responses(conn, rows)?,

@@ -63,25 +63,7 @@ fn registers_when_the_registry_appears_and_leaves_on_shutdown() {
             .is_ok_and(|r| r.status().is_success())
     });
 
-    let sr_props = format!(
-        "{}server.port={sr_port}\ndomain.port={sr_port}\nallow_self_addressing=true\n",
-        testing::secure_properties("serviceregistry", &db)
-    );
-    let settings = serviceregistry::Settings::from_core(
-        CoreSettings::from_properties(
-            CoreSystem::ServiceRegistry,
-            Properties::parse(&sr_props).with_env(std::iter::empty()),
-        )
-        .unwrap(),
-    )
-    .unwrap();
-    let _sr = RunningServer::start(true, move || -> StartFuture {
-        Box::pin(async move {
-            serviceregistry::start(settings, Duration::from_secs(10))
-                .await
-                .map_err(|e| e.to_string())
-        })
-    });
+    let _sr = start_registry(&db, sr_port);
 
     wait_for("registration", || {
         query(sr_port, "auth-public-key").is_some_and(|v| v["unfilteredHits"] == 1)
@@ -137,25 +119,7 @@ fn rule_changes_reach_the_event_handler() {
     use std::sync::{Arc, Mutex};
     let db = TestDb::new();
     let sr_port = free_port();
-    let sr_props = format!(
-        "{}server.port={sr_port}\ndomain.port={sr_port}\nallow_self_addressing=true\n",
-        testing::secure_properties("serviceregistry", &db)
-    );
-    let sr_settings = serviceregistry::Settings::from_core(
-        CoreSettings::from_properties(
-            CoreSystem::ServiceRegistry,
-            Properties::parse(&sr_props).with_env(std::iter::empty()),
-        )
-        .unwrap(),
-    )
-    .unwrap();
-    let _sr = RunningServer::start(true, move || -> StartFuture {
-        Box::pin(async move {
-            serviceregistry::start(sr_settings, Duration::from_secs(10))
-                .await
-                .map_err(|e| e.to_string())
-        })
-    });
+    let _sr = start_registry(&db, sr_port);
 
     // A stand-in Event Handler: a real mTLS server with the eventhandler certificate.
     let received: Arc<Mutex<Vec<Value>>> = Arc::default();
@@ -288,4 +252,27 @@ fn id_of(db: &TestDb, sql: &str) -> i64 {
         .load::<Id>(&mut db.connect())
         .unwrap()[0]
         .id
+}
+
+/// A Service Registry on `port` over the test database.
+fn start_registry(db: &TestDb, port: u16) -> RunningServer {
+    let props = format!(
+        "{}server.port={port}\ndomain.port={port}\nallow_self_addressing=true\n",
+        testing::secure_properties("serviceregistry", db)
+    );
+    let settings = serviceregistry::Settings::from_core(
+        CoreSettings::from_properties(
+            CoreSystem::ServiceRegistry,
+            Properties::parse(&props).with_env(std::iter::empty()),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    RunningServer::start(true, move || -> StartFuture {
+        Box::pin(async move {
+            serviceregistry::start(settings, Duration::from_secs(10))
+                .await
+                .map_err(|e| e.to_string())
+        })
+    })
 }

@@ -405,6 +405,33 @@ pub fn validate_id(id: i64, origin: &str) -> Result<i64, ArrowheadError> {
     }
 }
 
+/// Orders a boxed diesel query of `$table` by validated [`PageParams`] (`id`, `createdAt`,
+/// `updatedAt`, plus any `"field" => column` pairs; ties broken by id so pages are stable) and
+/// applies the page. A macro because diesel's column types differ per table.
+#[macro_export]
+macro_rules! sorted_page {
+    ($q:expr, $table:ident, $page:expr $(, $field:literal => $col:ident)*) => {{
+        let page: &$crate::names::PageParams = $page;
+        use $crate::names::Direction;
+        let q = match (page.sort_field.as_str(), page.direction) {
+            ("createdAt", Direction::Asc) => $q.order(($table::created_at.asc(), $table::id.asc())),
+            ("createdAt", Direction::Desc) => $q.order(($table::created_at.desc(), $table::id.desc())),
+            ("updatedAt", Direction::Asc) => $q.order(($table::updated_at.asc(), $table::id.asc())),
+            ("updatedAt", Direction::Desc) => $q.order(($table::updated_at.desc(), $table::id.desc())),
+            $(
+                ($field, Direction::Asc) => $q.order(($table::$col.asc(), $table::id.asc())),
+                ($field, Direction::Desc) => $q.order(($table::$col.desc(), $table::id.desc())),
+            )*
+            (_, Direction::Desc) => $q.order($table::id.desc()),
+            _ => $q.order($table::id.asc()),
+        };
+        match page.page {
+            Some((index, size)) => q.offset(index * size).limit(size),
+            None => q,
+        }
+    }};
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

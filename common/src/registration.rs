@@ -67,20 +67,24 @@ impl Registrar {
         }
     }
 
-    /// Removes this system's entries of `definition` (any address or port: earlier runs).
-    async fn remove_stale(&self, definition: &str) -> Result<(), ArrowheadError> {
+    /// What the registry has for `definition` now.
+    async fn query(&self, definition: &str) -> Result<ServiceQueryResult, ArrowheadError> {
         let form = ServiceQueryForm {
             service_definition_requirement: Some(definition.to_owned()),
             ..Default::default()
         };
-        let found: ServiceQueryResult = self
-            .client
+        self.client
             .send(
                 reqwest::Method::POST,
                 &format!("{}/query", self.registry),
                 Some(&form),
             )
-            .await?;
+            .await
+    }
+
+    /// Removes this system's entries of `definition` (any address or port: earlier runs).
+    async fn remove_stale(&self, definition: &str) -> Result<(), ArrowheadError> {
+        let found = self.query(definition).await?;
         for e in found
             .service_query_data
             .iter()
@@ -152,18 +156,7 @@ impl Registrar {
     /// The URL of a service as the Service Registry knows it now (Java's URI crawler: the last
     /// entry, `https` unless the entry is NOT_SECURE). Looked up on each call: peers move.
     pub async fn locate(&self, definition: &str) -> Result<String, ArrowheadError> {
-        let form = ServiceQueryForm {
-            service_definition_requirement: Some(definition.to_owned()),
-            ..Default::default()
-        };
-        let found: ServiceQueryResult = self
-            .client
-            .send(
-                reqwest::Method::POST,
-                &format!("{}/query", self.registry),
-                Some(&form),
-            )
-            .await?;
+        let found = self.query(definition).await?;
         let e = found.service_query_data.last().ok_or_else(|| {
             ArrowheadError::unavailable(format!(
                 "No provider of {definition} is registered in the Service Registry."

@@ -72,29 +72,7 @@ fn last_insert_id_of(conn: &mut MysqlConnection) -> QueryResult<i64> {
     i64::try_from(id).map_err(|e| diesel::result::Error::DeserializationError(Box::new(e)))
 }
 
-/// Orders a boxed query of `$table` by the validated `sort_field`/`direction` (ties broken by
-/// id, so pages are stable) and applies the page.
-macro_rules! sorted_page {
-    ($q:expr, $table:ident, $page:expr $(, $field:literal => $col:ident)*) => {{
-        let page: &PageParams = $page;
-        let q = match (page.sort_field.as_str(), page.direction) {
-            ("createdAt", Direction::Asc) => $q.order(($table::created_at.asc(), $table::id.asc())),
-            ("createdAt", Direction::Desc) => $q.order(($table::created_at.desc(), $table::id.desc())),
-            ("updatedAt", Direction::Asc) => $q.order(($table::updated_at.asc(), $table::id.asc())),
-            ("updatedAt", Direction::Desc) => $q.order(($table::updated_at.desc(), $table::id.desc())),
-            $(
-                ($field, Direction::Asc) => $q.order(($table::$col.asc(), $table::id.asc())),
-                ($field, Direction::Desc) => $q.order(($table::$col.desc(), $table::id.desc())),
-            )*
-            (_, Direction::Desc) => $q.order($table::id.desc()),
-            _ => $q.order($table::id.asc()),
-        };
-        match page.page {
-            Some((index, size)) => q.offset(index * size).limit(size),
-            None => q,
-        }
-    }};
-}
+use common::sorted_page;
 
 /// Loads entries with their provider, definition and interfaces (three queries in all).
 pub fn load(

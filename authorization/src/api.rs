@@ -21,7 +21,6 @@ use common::names::{
 };
 use common::web::request_url;
 use common::ArrowheadError;
-use openssl::pkey::{PKey, Private};
 use serde::{Deserialize, Serialize};
 use std::time::{Duration, SystemTime};
 use utoipa::OpenApi;
@@ -29,8 +28,8 @@ use utoipa::OpenApi;
 /// Handler state; no authorization data is kept in memory.
 pub struct AppState {
     pub pool: DbPool,
-    /// The key tokens are signed with (`None` in insecure mode).
-    pub signing_key: Option<PKey<Private>>,
+    /// Token issuing with this system's key (`None` in insecure mode).
+    pub tokens: Option<std::sync::Arc<tokens::TokenService>>,
     /// Base64 DER of the public half, served at `/publickey`.
     pub public_key: Option<String>,
     /// This system's certificate identity: the fallback cloud of a token's consumer.
@@ -349,7 +348,7 @@ pub async fn generate_tokens(
     body: web::Json<TokenGenerationRequest>,
 ) -> Result<web::Json<TokenGenerationResponse>, ArrowheadError> {
     allow(&caller, Endpoint::Token, &req)?;
-    let Some(signing_key) = state.signing_key.clone() else {
+    let Some(service_tokens) = state.tokens.clone() else {
         return Err(
             ArrowheadError::internal("Token generation is not possible in insecure mode.")
                 .with_origin(TOKEN),
@@ -431,11 +430,10 @@ pub async fn generate_tokens(
     };
     let cid = tokens::consumer_id(&consumer, &cloud, &operator);
     // RSA signing is CPU work: keep it off the async workers.
-    let answer = web::block(move || {
-        tokens::generate(&signing_key, &cid, &service, &providers, SystemTime::now())
-    })
-    .await
-    .map_err(|e| ArrowheadError::internal(format!("Token generation failed: {e}")))??;
+    let answer =
+        web::block(move || service_tokens.generate(&cid, &service, &providers, SystemTime::now()))
+            .await
+            .map_err(|e| ArrowheadError::internal(format!("Token generation failed: {e}")))??;
     Ok(web::Json(answer))
 }
 

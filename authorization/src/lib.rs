@@ -100,7 +100,12 @@ pub async fn start(settings: Settings, db_wait: Duration) -> Result<Started, Str
     );
     let state = actix_web::web::Data::new(api::AppState {
         pool,
-        signing_key: tls.as_ref().map(|t| t.keystore.key.clone()),
+        tokens: match &tls {
+            Some(t) => Some(std::sync::Arc::new(tokens::TokenService::new(
+                &t.keystore.key,
+            )?)),
+            None => None,
+        },
         public_key,
         identity: tls.as_ref().map(|t| t.identity.clone()),
         notifier: settings

@@ -13,7 +13,10 @@ use std::time::{Duration, Instant};
 const USAGE: &str =
     "usage: arrowhead-bench [--url https://localhost:8443] [--certs DIR] [--password PW]
                        [--connections N] [--seconds S] [--entries N] [--providers-per-service N]
-                       [--only echo|query|register] [--keep]
+                       [--only echo|query|register|token] [--keep] [--auth-url https://localhost:8445]
+
+--only token measures token generation at the Authorization system against the machine's
+RSA-2048 signing rate (`openssl speed`) instead of the registry scenarios.
 
 DIR holds the local cloud's keystores (sysop.p12, orchestrator.p12, benchprovider.p12) and
 master.crt, as arrowhead-certgen writes them (create benchprovider with --system benchprovider).
@@ -30,6 +33,7 @@ struct Args {
     per_service: usize,
     only: Option<String>,
     keep: bool,
+    auth_url: String,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -43,6 +47,7 @@ fn parse_args() -> Result<Args, String> {
         per_service: 5,
         only: None,
         keep: false,
+        auth_url: "https://localhost:8445".into(),
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -61,6 +66,7 @@ fn parse_args() -> Result<Args, String> {
             "--providers-per-service" => a.per_service = num(v()?)?.max(1) as usize,
             "--only" => a.only = Some(v()?),
             "--keep" => a.keep = true,
+            "--auth-url" => a.auth_url = v()?,
             _ => return Err(USAGE.into()),
         }
     }
@@ -88,6 +94,8 @@ enum Scenario {
     Echo,
     Query,
     Register,
+    /// `POST /authorization/token` for one TOKEN provider and interface.
+    Token,
 }
 
 impl Scenario {
@@ -96,6 +104,7 @@ impl Scenario {
             Scenario::Echo => "echo",
             Scenario::Query => "query",
             Scenario::Register => "register",
+            Scenario::Token => "token",
         }
     }
     fn cert(self) -> &'static str {
@@ -103,6 +112,7 @@ impl Scenario {
             Scenario::Echo => "sysop",
             Scenario::Query => "orchestrator",
             Scenario::Register => "benchprovider",
+            Scenario::Token => "orchestrator",
         }
     }
 }
@@ -116,8 +126,12 @@ struct Stats {
 }
 
 /// One request of the scenario; `n` makes registrations unique.
+/// The token request body (the provider's real public key), set before a token run.
+static TOKEN_BODY: std::sync::OnceLock<Value> = std::sync::OnceLock::new();
+
 async fn request(c: &reqwest::Client, base: &str, s: Scenario, n: u64, services: u64) -> bool {
     let resp = match s {
+        Scenario::Token => c.post(format!("{base}/authorization/token")).json(TOKEN_BODY.get().unwrap_or(&Value::Null)).send().await,
         Scenario::Echo => c.get(format!("{base}/serviceregistry/echo")).send().await,
         Scenario::Query => {
             let def = format!("bench-service-{}", n.wrapping_mul(2_654_435_761) % services.max(1));
@@ -167,7 +181,10 @@ async fn run(
     let start_at = Arc::new(std::sync::OnceLock::<Instant>::new());
     let mut tasks = Vec::new();
     for c in clients {
-        let base = args.url.clone();
+        let base = match s {
+            Scenario::Token => args.auth_url.clone(),
+            _ => args.url.clone(),
+        };
         let (counter, ready, start_at) = (counter.clone(), ready.clone(), start_at.clone());
         let period = rate.map(|r| Duration::from_secs_f64(args.connections as f64 / r));
         tasks.push(tokio::spawn(async move {
@@ -358,7 +375,85 @@ async fn main() -> std::process::ExitCode {
     }
 }
 
+/// RSA-2048 signatures per second on all cores, from `openssl speed`.
+fn rsa_sign_rate(seconds: u64) -> Result<f64, String> {
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .to_string();
+    let out = std::process::Command::new("openssl")
+        .args([
+            "speed",
+            "-seconds",
+            &seconds.to_string(),
+            "-multi",
+            &cores,
+            "rsa2048",
+        ])
+        .output()
+        .map_err(|e| format!("openssl speed: {e}"))?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    text.lines()
+        .filter(|l| {
+            l.trim_start().starts_with("rsa 2048 bits")
+                || l.trim_start().starts_with("rsa  2048 bits")
+        })
+        .find_map(|l| {
+            l.split_whitespace()
+                .nth(5)
+                .and_then(|v| v.parse::<f64>().ok())
+        })
+        .ok_or_else(|| format!("cannot read the sign rate from openssl speed:\n{text}"))
+}
+
+/// Token generation next to the raw RSA signing rate (each token is one RSA-2048 signature
+/// plus cheap public-key encryption, so the signing rate is its ceiling).
+async fn bench_tokens(args: &Args) -> Result<(), String> {
+    let key = Keystore::from_pkcs12_file(&args.certs.join("benchprovider.p12"), &args.password)
+        .map_err(|e| e.to_string())?;
+    let body = json!({
+        "consumer": {"systemName": "benchconsumer", "address": "127.0.0.1", "port": 1},
+        "service": "bench-service",
+        "providers": [{"provider": {"systemName": "benchprovider", "address": "127.0.0.1", "port": 1,
+                                     "authenticationInfo": key.public_key_base64().map_err(|e| e.to_string())?},
+                       "serviceInterfaces": ["HTTP-SECURE-JSON"], "tokenDuration": 3600}]
+    });
+    let _ = TOKEN_BODY.set(body);
+    let d = Duration::from_secs(args.seconds);
+    println!(
+        "{} connections, {} s per phase, target {}",
+        args.connections, args.seconds, args.auth_url
+    );
+    let max = run(args, Scenario::Token, d, None, 1, 0).await?;
+    let rsa = rsa_sign_rate(args.seconds.min(5))?;
+    println!("\nmaximum rate:");
+    println!(
+        "token                     {:>9.0} req/s  ({:>5.1}% of {:.0} RSA-2048 signs/s)  p50 {:>6.2} ms  p99 {:>6.2} ms  ({} ok, {} errors)",
+        max.rps,
+        100.0 * max.rps / rsa.max(1.0),
+        rsa,
+        max.p50_ms,
+        max.p99_ms,
+        max.requests,
+        max.errors
+    );
+    let half = run(args, Scenario::Token, d, Some(max.rps / 2.0), 1, 0).await?;
+    println!(
+        "token @ {:.0}/s           {:>9.0} req/s  p50 {:>6.2} ms  p99 {:>6.2} ms  ({} ok, {} errors)",
+        max.rps / 2.0,
+        half.rps,
+        half.p50_ms,
+        half.p99_ms,
+        half.requests,
+        half.errors
+    );
+    Ok(())
+}
+
 async fn bench(args: &Args) -> Result<(), String> {
+    if args.only.as_deref() == Some("token") {
+        return bench_tokens(args).await;
+    }
     let d = Duration::from_secs(args.seconds);
     println!(
         "{} connections, {} s per phase, target {}",

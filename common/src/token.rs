@@ -64,7 +64,74 @@ fn random_id() -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Creates a token. `duration` is the lifetime; `None` means no `exp` (the Java default).
+/// Issues tokens with one signing key. Built once: preparing a signer (and an encrypter) goes
+/// through OpenSSL's key decoders, which cost more than the RSA signature itself.
+#[derive(Clone)]
+pub struct Issuer {
+    signer: josekit::jws::alg::rsassa::RsassaJwsSigner,
+}
+
+/// A provider's key, ready to encrypt tokens to.
+pub type Recipient = josekit::jwe::alg::rsaes::RsaesJweEncrypter;
+
+/// The recipient for a provider's `authenticationInfo`.
+pub fn recipient(authentication_info: &str) -> Result<Recipient, TokenError> {
+    let spki = public_key_from_base64(authentication_info)?
+        .public_key_to_der()
+        .map_err(|e| TokenError::Key(e.to_string()))?;
+    RSA_OAEP_256
+        .encrypter_from_der(spki)
+        .map_err(|e| TokenError::Key(e.to_string()))
+}
+
+impl Issuer {
+    pub fn new(signing_key: &PKey<Private>) -> Result<Self, TokenError> {
+        let pem = signing_key
+            .private_key_to_pem_pkcs8()
+            .map_err(|e| TokenError::Key(e.to_string()))?;
+        Ok(Self {
+            signer: RS512
+                .signer_from_pem(pem)
+                .map_err(|e| TokenError::Key(e.to_string()))?,
+        })
+    }
+
+    /// Creates a token. `duration` is the lifetime; `None` means no `exp` (the Java default).
+    pub fn issue(
+        &self,
+        recipient: &Recipient,
+        grant: &Grant,
+        duration: Option<Duration>,
+        now: SystemTime,
+    ) -> Result<String, TokenError> {
+        let err = |e: josekit::JoseError| TokenError::Create(e.to_string());
+        let mut payload = JwtPayload::new();
+        payload.set_jwt_id(random_id());
+        payload.set_issuer(ISSUER);
+        payload.set_issued_at(&now);
+        payload.set_not_before(&(now - Duration::from_secs(60)));
+        if let Some(d) = duration {
+            payload.set_expires_at(&(now + d));
+        }
+        payload
+            .set_claim("cid", Some(Value::String(grant.consumer.to_lowercase())))
+            .map_err(err)?;
+        payload
+            .set_claim("sid", Some(Value::String(grant.service.to_lowercase())))
+            .map_err(err)?;
+        payload
+            .set_claim("iid", Some(Value::String(grant.interface.clone())))
+            .map_err(err)?;
+        let jws =
+            jwt::encode_with_signer(&payload, &JwsHeader::new(), &self.signer).map_err(err)?;
+        let mut header = JweHeader::new();
+        header.set_content_encryption(JWE_ENC);
+        header.set_content_type("JWT");
+        josekit::jwe::serialize_compact(jws.as_bytes(), &header, recipient).map_err(err)
+    }
+}
+
+/// Creates one token (convenience for a single use; systems keep an [`Issuer`]).
 pub fn generate(
     signing_key: &PKey<Private>,
     provider_key: &PKey<Public>,
@@ -72,37 +139,13 @@ pub fn generate(
     duration: Option<Duration>,
     now: SystemTime,
 ) -> Result<String, TokenError> {
-    let err = |e: josekit::JoseError| TokenError::Create(e.to_string());
-    let mut payload = JwtPayload::new();
-    payload.set_jwt_id(random_id());
-    payload.set_issuer(ISSUER);
-    payload.set_issued_at(&now);
-    payload.set_not_before(&(now - Duration::from_secs(60)));
-    if let Some(d) = duration {
-        payload.set_expires_at(&(now + d));
-    }
-    payload
-        .set_claim("cid", Some(Value::String(grant.consumer.to_lowercase())))
-        .map_err(err)?;
-    payload
-        .set_claim("sid", Some(Value::String(grant.service.to_lowercase())))
-        .map_err(err)?;
-    payload
-        .set_claim("iid", Some(Value::String(grant.interface.clone())))
-        .map_err(err)?;
-    let signer_pem = signing_key
-        .private_key_to_pem_pkcs8()
-        .map_err(|e| TokenError::Create(e.to_string()))?;
-    let signer = RS512.signer_from_pem(signer_pem).map_err(err)?;
-    let jws = jwt::encode_with_signer(&payload, &JwsHeader::new(), &signer).map_err(err)?;
-    let mut header = JweHeader::new();
-    header.set_content_encryption(JWE_ENC);
-    header.set_content_type("JWT");
     let spki = provider_key
         .public_key_to_der()
         .map_err(|e| TokenError::Key(e.to_string()))?;
-    let encrypter = RSA_OAEP_256.encrypter_from_der(spki).map_err(err)?;
-    josekit::jwe::serialize_compact(jws.as_bytes(), &header, &encrypter).map_err(err)
+    let recipient = RSA_OAEP_256
+        .encrypter_from_der(spki)
+        .map_err(|e| TokenError::Key(e.to_string()))?;
+    Issuer::new(signing_key)?.issue(&recipient, grant, duration, now)
 }
 
 /// Verifies a token as a provider must: decrypt with the provider's own key, check the

@@ -416,24 +416,20 @@ pub async fn generate_tokens(
         ));
     }
     let identity = state.identity.clone();
-    let (cloud, operator) = match given {
-        Some(c) => c,
-        None => {
-            db::run(&state.pool, move |c| {
-                Ok(match common::db::models::own_cloud(c, true)? {
-                    Some(own) => (own.name, own.operator),
-                    None => identity.map(|i| (i.cloud, i.operator)).unwrap_or_default(),
-                })
-            })
-            .await?
-        }
-    };
-    let cid = tokens::consumer_id(&consumer, &cloud, &operator);
-    // RSA signing is CPU work: keep it off the async workers.
-    let answer =
-        web::block(move || service_tokens.generate(&cid, &service, &providers, SystemTime::now()))
-            .await
-            .map_err(|e| ArrowheadError::internal(format!("Token generation failed: {e}")))??;
+    // One trip to the blocking pool: the own-cloud lookup (a database read) and the RSA signing
+    // (CPU work) both stay off the async workers.
+    let answer = db::run(&state.pool, move |c| {
+        let (cloud, operator) = match given {
+            Some(given) => given,
+            None => match common::db::models::own_cloud(c, true)? {
+                Some(own) => (own.name, own.operator),
+                None => identity.map(|i| (i.cloud, i.operator)).unwrap_or_default(),
+            },
+        };
+        let cid = tokens::consumer_id(&consumer, &cloud, &operator);
+        service_tokens.generate(&cid, &service, &providers, SystemTime::now())
+    })
+    .await?;
     Ok(web::Json(answer))
 }
 

@@ -307,6 +307,24 @@ fn starts_from_the_java_sample_keystores() {
         got["serviceQueryData"][0]["provider"]["systemName"],
         "demo-provider"
     );
+    // A certificate from older tooling with the underscore name is still the onboarding
+    // controller: a core system, so /pull-config (core systems only) answers.
+    let legacy = client_from(
+        &java_fixture("testcloud2/onboarding_controller.p12"),
+        &master,
+    );
+    let (status, got) = read(legacy.get(sr.url("/pull-config")).send().unwrap());
+    assert_eq!(status, 200, "{got}");
+    assert_eq!(
+        read(
+            client_from(&java_fixture("testcloud2/sysop.p12"), &master)
+                .get(sr.url("/pull-config"))
+                .send()
+                .unwrap()
+        )
+        .0,
+        401
+    );
     // The other sample cloud is refused at TLS.
     let other = client_from(&java_fixture("testcloud1/sysop.p12"), &master);
     assert!(other.get(sr.url("/echo")).send().is_err());

@@ -350,3 +350,46 @@ pub fn config_arg() -> Result<Option<std::path::PathBuf>, String> {
     }
     Ok(config)
 }
+
+/// Everything a system's `main` does: logging, `--config`, settings (exit code 2 when they are
+/// wrong), start, serve until SIGTERM/SIGINT stops the server gracefully, then remove the
+/// system's services from the Service Registry if it registered any.
+pub async fn run_main<S, Fut>(
+    name: &str,
+    load: impl FnOnce(Option<&std::path::Path>) -> Result<S, String>,
+    start: impl FnOnce(S) -> Fut,
+) -> std::process::ExitCode
+where
+    Fut: std::future::Future<
+        Output = Result<(Running, Option<crate::registration::Registrar>), String>,
+    >,
+{
+    use std::process::ExitCode;
+    init_tracing();
+    let settings = match config_arg().and_then(|config| load(config.as_deref())) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("{name}: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let (running, registrar) = match start(settings).await {
+        Ok(started) => started,
+        Err(e) => {
+            tracing::error!(error = %e, "startup failed");
+            eprintln!("{name}: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let served = running.server.await;
+    if let Some(r) = registrar {
+        r.unregister_all().await;
+    }
+    match served {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!(error = %e, "server failed");
+            ExitCode::FAILURE
+        }
+    }
+}

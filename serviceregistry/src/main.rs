@@ -1,35 +1,16 @@
 //! `serviceregistry [--config application.properties]`
 
-use std::process::ExitCode;
-use std::time::Duration;
-
 #[actix_web::main]
-async fn main() -> ExitCode {
-    common::web::init_tracing();
-    let settings = common::web::config_arg()
-        .map_err(|e| e.to_string())
-        .and_then(|config| {
-            serviceregistry::Settings::load(config.as_deref()).map_err(|e| e.to_string())
-        });
-    let settings = match settings {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("serviceregistry: {e}");
-            return ExitCode::from(2);
-        }
-    };
-    match serviceregistry::start(settings, Duration::from_secs(30)).await {
-        Ok(running) => match running.server.await {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                tracing::error!(error = %e, "server failed");
-                ExitCode::FAILURE
-            }
+async fn main() -> std::process::ExitCode {
+    common::web::run_main(
+        "serviceregistry",
+        |config| serviceregistry::Settings::load(config).map_err(|e| e.to_string()),
+        |settings| async move {
+            let running = serviceregistry::start(settings, std::time::Duration::from_secs(30))
+                .await
+                .map_err(|e| e.to_string())?;
+            Ok((running, None))
         },
-        Err(e) => {
-            tracing::error!(error = %e, "startup failed");
-            eprintln!("serviceregistry: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    )
+    .await
 }

@@ -42,6 +42,7 @@ const MGMT_INTRA: &str = "/authorization/mgmt/intracloud";
 const MGMT_INTRA_ID: &str = "/authorization/mgmt/intracloud/{id}";
 const CHECK_INTRA: &str = "/authorization/intracloud/check";
 const TOKEN: &str = "/authorization/token";
+const TOKEN_MULTI: &str = "/authorization/token/multi";
 const CHECK_SUBSCRIPTION: &str = "/authorization/subscription/check";
 const MGMT_INTER: &str = "/authorization/mgmt/intercloud";
 const MGMT_INTER_ID: &str = "/authorization/mgmt/intercloud/{id}";
@@ -65,6 +66,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             )
             .service(web::resource("/intracloud/check").route(web::post().to(check_intra_cloud)))
             .service(web::resource("/token").route(web::post().to(generate_tokens)))
+            .service(web::resource("/token/multi").route(web::post().to(generate_multi_tokens)))
             .service(web::resource("/subscription/check").route(web::post().to(check_subscription)))
             .service(
                 web::resource("/mgmt/intercloud")
@@ -95,6 +97,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         delete_rule,
         check_intra_cloud,
         generate_tokens,
+        generate_multi_tokens,
         check_subscription,
         list_inter_rules,
         create_inter_rules,
@@ -338,24 +341,24 @@ pub async fn check_intra_cloud(
     Ok(web::Json(answer))
 }
 
-/// Tokens for a consumer to call TOKEN-secured providers.
-#[utoipa::path(post, path = "/authorization/token", tag = "Private", request_body = TokenGenerationRequest,
-    responses((status = 200, body = TokenGenerationResponse), (status = 400, body = ErrorMessage), (status = 401, body = ErrorMessage)))]
-pub async fn generate_tokens(
-    state: web::Data<AppState>,
-    caller: Caller,
-    req: HttpRequest,
-    body: web::Json<TokenGenerationRequest>,
-) -> Result<web::Json<TokenGenerationResponse>, ArrowheadError> {
-    allow(&caller, Endpoint::Token, &req)?;
-    let Some(service_tokens) = state.tokens.clone() else {
-        return Err(
-            ArrowheadError::internal("Token generation is not possible in insecure mode.")
-                .with_origin(TOKEN),
-        );
-    };
-    let bad = |m: String| ArrowheadError::bad_payload(m).with_origin(TOKEN);
-    let (consumer, _, _) = system_key(body.consumer.as_ref(), "Consumer", TOKEN)?;
+/// One token request after validation: what [`tokens::TokenService::generate`] needs.
+struct PreparedTokenRequest {
+    consumer: String,
+    address: String,
+    port: i32,
+    service: String,
+    providers: Vec<TokenProvider>,
+    /// (cloud name, operator) as given; `None`: this cloud.
+    cloud: Option<(String, String)>,
+}
+
+/// Checks a token request as Java's controller does (400 naming the problem).
+fn prepare_token_request(
+    body: &TokenGenerationRequest,
+    origin: &str,
+) -> Result<PreparedTokenRequest, ArrowheadError> {
+    let bad = |m: String| ArrowheadError::bad_payload(m).with_origin(origin);
+    let (consumer, address, port) = system_key(body.consumer.as_ref(), "Consumer", origin)?;
     let service = body
         .service
         .as_deref()
@@ -370,7 +373,7 @@ pub async fn generate_tokens(
         .ok_or_else(|| bad("Provider list is null or empty.".into()))?;
     let mut providers = Vec::with_capacity(offered.len());
     for p in offered {
-        let (name, address, port) = system_key(p.provider.as_ref(), "Provider", TOKEN)?;
+        let (name, address, port) = system_key(p.provider.as_ref(), "Provider", origin)?;
         let authentication_info = p
             .provider
             .as_ref()
@@ -385,7 +388,7 @@ pub async fn generate_tokens(
             .filter(|l| !l.is_empty())
             .ok_or_else(|| bad("Service interface list is null or empty.".into()))?;
         for i in interfaces {
-            validate_interface(i, false).map_err(|e| e.with_origin(TOKEN))?;
+            validate_interface(i, false).map_err(|e| e.with_origin(origin))?;
         }
         let duration = p
             .token_duration
@@ -400,14 +403,13 @@ pub async fn generate_tokens(
             duration,
         });
     }
-    // The consumer's cloud: as given, else this cloud (own-cloud row, else this certificate's).
-    let given = body.consumer_cloud.as_ref().map(|c| {
+    let cloud = body.consumer_cloud.as_ref().map(|c| {
         (
             c.name.as_deref().unwrap_or_default().trim().to_owned(),
             c.operator.as_deref().unwrap_or_default().trim().to_owned(),
         )
     });
-    if given
+    if cloud
         .as_ref()
         .is_some_and(|(n, o)| n.is_empty() || o.is_empty())
     {
@@ -415,22 +417,130 @@ pub async fn generate_tokens(
             "Consumer cloud name and operator must not be blank.".into()
         ));
     }
-    let identity = state.identity.clone();
-    // One trip to the blocking pool: the own-cloud lookup (a database read) and the RSA signing
-    // (CPU work) both stay off the async workers.
-    let answer = db::run(&state.pool, move |c| {
-        let (cloud, operator) = match given {
-            Some(given) => given,
-            None => match common::db::models::own_cloud(c, true)? {
-                Some(own) => (own.name, own.operator),
-                None => identity.map(|i| (i.cloud, i.operator)).unwrap_or_default(),
-            },
-        };
-        let cid = tokens::consumer_id(&consumer, &cloud, &operator);
-        service_tokens.generate(&cid, &service, &providers, SystemTime::now())
+    Ok(PreparedTokenRequest {
+        consumer,
+        address,
+        port,
+        service,
+        providers,
+        cloud,
     })
-    .await?;
+}
+
+/// Issues the tokens of several requests in one trip to the blocking pool: the own-cloud lookup
+/// (a database read) and the RSA signing (CPU work) both stay off the async workers.
+async fn issue_tokens(
+    state: &AppState,
+    requests: Vec<PreparedTokenRequest>,
+    origin: &str,
+) -> Result<Vec<(PreparedTokenRequest, TokenGenerationResponse)>, ArrowheadError> {
+    let Some(service_tokens) = state.tokens.clone() else {
+        return Err(
+            ArrowheadError::internal("Token generation is not possible in insecure mode.")
+                .with_origin(origin),
+        );
+    };
+    let identity = state.identity.clone();
+    db::run(&state.pool, move |c| {
+        let mut own: Option<(String, String)> = None;
+        let mut out = Vec::with_capacity(requests.len());
+        for r in requests {
+            let (cloud, operator) = match &r.cloud {
+                Some(given) => given.clone(),
+                None => match &own {
+                    Some(o) => o.clone(),
+                    None => {
+                        let o = match common::db::models::own_cloud(c, true)? {
+                            Some(own) => (own.name, own.operator),
+                            None => identity
+                                .as_ref()
+                                .map(|i| (i.cloud.clone(), i.operator.clone()))
+                                .unwrap_or_default(),
+                        };
+                        own = Some(o.clone());
+                        o
+                    }
+                },
+            };
+            let cid = tokens::consumer_id(&r.consumer, &cloud, &operator);
+            let answer =
+                service_tokens.generate(&cid, &r.service, &r.providers, SystemTime::now())?;
+            out.push((r, answer));
+        }
+        Ok(out)
+    })
+    .await
+}
+
+/// Tokens for a consumer to call TOKEN-secured providers.
+#[utoipa::path(post, path = "/authorization/token", tag = "Private", request_body = TokenGenerationRequest,
+    responses((status = 200, body = TokenGenerationResponse), (status = 400, body = ErrorMessage), (status = 401, body = ErrorMessage)))]
+pub async fn generate_tokens(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    body: web::Json<TokenGenerationRequest>,
+) -> Result<web::Json<TokenGenerationResponse>, ArrowheadError> {
+    allow(&caller, Endpoint::Token, &req)?;
+    let prepared = prepare_token_request(&body, TOKEN)?;
+    let mut issued = issue_tokens(&state, vec![prepared], TOKEN).await?;
+    let (_, answer) = issued
+        .pop()
+        .ok_or_else(|| ArrowheadError::internal("Token generation failed."))?;
     Ok(web::Json(answer))
+}
+
+/// Java `TokenGenerationDetailedResponseDTO` (the misspelt `consumerAdress` is the wire name).
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TokenGenerationDetailedResponse {
+    pub service: String,
+    pub consumer_name: String,
+    #[serde(rename = "consumerAdress")]
+    pub consumer_address: String,
+    pub consumer_port: i32,
+    pub token_data: Vec<common::dto::TokenData>,
+}
+
+/// Java `TokenGenerationMultiServiceResponseDTO`.
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct TokenGenerationMultiResponse {
+    pub data: Vec<TokenGenerationDetailedResponse>,
+}
+
+/// Tokens for several consumers and services at once (used by the Choreographer). The whole
+/// request is validated before any token is issued.
+#[utoipa::path(post, path = "/authorization/token/multi", tag = "Private", request_body = Vec<TokenGenerationRequest>,
+    responses((status = 200, body = TokenGenerationMultiResponse), (status = 400, body = ErrorMessage), (status = 401, body = ErrorMessage)))]
+pub async fn generate_multi_tokens(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    body: web::Json<Vec<TokenGenerationRequest>>,
+) -> Result<web::Json<TokenGenerationMultiResponse>, ArrowheadError> {
+    allow(&caller, Endpoint::Token, &req)?;
+    if body.is_empty() {
+        return Err(
+            ArrowheadError::bad_payload("Request list is null or empty.").with_origin(TOKEN_MULTI),
+        );
+    }
+    let prepared = body
+        .iter()
+        .map(|r| prepare_token_request(r, TOKEN_MULTI))
+        .collect::<Result<Vec<_>, _>>()?;
+    let issued = issue_tokens(&state, prepared, TOKEN_MULTI).await?;
+    Ok(web::Json(TokenGenerationMultiResponse {
+        data: issued
+            .into_iter()
+            .map(|(r, answer)| TokenGenerationDetailedResponse {
+                service: r.service,
+                consumer_name: r.consumer,
+                consumer_address: r.address,
+                consumer_port: r.port,
+                token_data: answer.token_data,
+            })
+            .collect(),
+    }))
 }
 
 /// Which publishers a subscriber may hear from: those it has any intra-cloud rule with,

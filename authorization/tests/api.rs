@@ -434,6 +434,108 @@ fn tokens_verify_with_the_providers_key_and_the_published_key() {
 }
 
 #[test]
+fn token_multi_answers_each_request_with_its_consumer() {
+    let auth = Auth::start();
+    let provider =
+        Keystore::from_pkcs12_file(&pki().keystore("provider"), testing::PASSWORD).unwrap();
+    let key = provider.public_key_base64().unwrap();
+    let request = |consumer: &str, port: u16, service: &str| {
+        json!({
+            "consumer": {"systemName": consumer, "address": "127.0.0.1", "port": port},
+            "service": service,
+            "providers": [{"provider": {"systemName": "provider", "address": "127.0.0.1", "port": 6000, "authenticationInfo": key},
+                           "serviceInterfaces": ["HTTP-SECURE-JSON"]}]
+        })
+    };
+    let (status, got) = post(
+        &client("choreographer"),
+        &auth.url("/token/multi"),
+        &json!([
+            request("consumer", 5000, "temperature"),
+            request("other", 7000, "Humidity")
+        ]),
+    );
+    assert_eq!(status, 200, "{got}");
+    let data = got["data"].as_array().unwrap();
+    assert_eq!(data.len(), 2);
+    assert_eq!(
+        (
+            &data[1]["service"],
+            &data[1]["consumerName"],
+            &data[1]["consumerAdress"],
+            &data[1]["consumerPort"]
+        ),
+        (
+            &json!("humidity"),
+            &json!("other"),
+            &json!("127.0.0.1"),
+            &json!(7000)
+        )
+    );
+    let auth_key = common::token::public_key_from_base64(
+        &serde_json::from_value::<String>(
+            read(
+                client("provider")
+                    .get(auth.url("/publickey"))
+                    .send()
+                    .unwrap(),
+            )
+            .1,
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    for (i, consumer) in [(0, "consumer"), (1, "other")] {
+        let token = data[i]["tokenData"][0]["tokens"]["HTTP-SECURE-JSON"]
+            .as_str()
+            .unwrap();
+        let v = common::token::verify(token, &provider.key, &auth_key, consumer, SystemTime::now())
+            .unwrap();
+        assert_eq!(v.grant.consumer, format!("{consumer}.testcloud.aitia"));
+        assert!(v.expires_at.is_none(), "no duration: no expiry");
+    }
+    // One bad request fails the whole call before any token is issued.
+    let (status, got) = post(
+        &client("orchestrator"),
+        &auth.url("/token/multi"),
+        &json!([
+            request("consumer", 5000, "temperature"),
+            request("other", 7000, " ")
+        ]),
+    );
+    assert_eq!(
+        (status, got),
+        (
+            400,
+            error(
+                "Service is null or blank.",
+                400,
+                "BAD_PAYLOAD",
+                Some("/authorization/token/multi")
+            )
+        )
+    );
+    assert_eq!(
+        post(
+            &client("orchestrator"),
+            &auth.url("/token/multi"),
+            &json!([])
+        )
+        .0,
+        400
+    );
+    assert_eq!(
+        post(
+            &client("consumer"),
+            &auth.url("/token/multi"),
+            &json!([request("consumer", 5000, "t")])
+        )
+        .0,
+        401
+    );
+}
+
+#[test]
 fn subscription_check_lists_the_publishers_a_subscriber_may_hear() {
     let auth = Auth::start();
     let sysop = client("sysop");

@@ -11,8 +11,19 @@ use crate::identity::CoreSystem;
 use crate::ArrowheadError;
 use std::time::Duration;
 
-/// Services the Java systems do not register although they serve them.
-const NOT_REGISTERED: &[&str] = &["token-generation-multi-service"];
+/// Services not registered: the Java systems leave out the first although they serve it; the
+/// others belong to features not built here (the flexible store, QoS) and are switched off by
+/// default in Java too (`use_flexible_store`, `enable_qos`).
+const NOT_REGISTERED: &[&str] = &[
+    "token-generation-multi-service",
+    "orchestration-create-flexible-store-rules",
+    "orchestration-remove-flexible-store-rule",
+    "orchestration-clean-flexible-store",
+    "orchestration-qos-enabled",
+    "orchestration-qos-reservations",
+    "orchestration-qos-temporary-lock",
+    "orchestration-qos-confirm-reservation",
+];
 
 /// The services `system` registers.
 pub fn registered_services(system: CoreSystem) -> impl Iterator<Item = &'static CoreService> {
@@ -73,11 +84,19 @@ impl Registrar {
             service_definition_requirement: Some(definition.to_owned()),
             ..Default::default()
         };
+        self.query_form(&form).await
+    }
+
+    /// The registry's `/query` with a full form (its errors come back unchanged).
+    pub async fn query_form(
+        &self,
+        form: &ServiceQueryForm,
+    ) -> Result<ServiceQueryResult, ArrowheadError> {
         self.client
             .send(
                 reqwest::Method::POST,
                 &format!("{}/query", self.registry),
-                Some(&form),
+                Some(form),
             )
             .await
     }
@@ -189,6 +208,80 @@ impl Registrar {
             if let Err(e) = self.remove_stale(svc.definition).await {
                 tracing::warn!(service = svc.definition, error = %e, "cannot unregister service");
             }
+        }
+    }
+}
+
+/// The services a system consumes, found through the Service Registry and remembered for a
+/// short while: a location is not state another instance can change (a moved peer answers
+/// "unreachable", which drops the remembered location at once), and looking it up on every
+/// request would double the registry's load.
+#[derive(Clone)]
+pub struct Locator {
+    registrar: Registrar,
+    ttl: Duration,
+    known: std::sync::Arc<
+        std::sync::Mutex<std::collections::HashMap<&'static str, (String, std::time::Instant)>>,
+    >,
+}
+
+impl Locator {
+    pub fn new(registrar: Registrar, ttl: Duration) -> Self {
+        Self {
+            registrar,
+            ttl,
+            known: Default::default(),
+        }
+    }
+
+    /// The URL of `definition`, from memory when recent.
+    pub async fn url(&self, definition: &'static str) -> Result<String, ArrowheadError> {
+        if let Some((url, at)) = self.lock().get(definition) {
+            if at.elapsed() < self.ttl {
+                return Ok(url.clone());
+            }
+        }
+        let url = self.registrar.locate(definition).await?;
+        self.lock()
+            .insert(definition, (url.clone(), std::time::Instant::now()));
+        Ok(url)
+    }
+
+    fn lock(
+        &self,
+    ) -> std::sync::MutexGuard<
+        '_,
+        std::collections::HashMap<&'static str, (String, std::time::Instant)>,
+    > {
+        self.known.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// POSTs `body` to the service and decodes the answer. When the remembered location does
+    /// not answer, it is looked up again once (the peer may have moved or restarted elsewhere).
+    pub async fn post<B: serde::Serialize + ?Sized, R: serde::de::DeserializeOwned>(
+        &self,
+        definition: &'static str,
+        body: &B,
+    ) -> Result<R, ArrowheadError> {
+        let url = self.url(definition).await?;
+        match self
+            .registrar
+            .client()
+            .send(reqwest::Method::POST, &url, Some(body))
+            .await
+        {
+            Err(e) if e.kind == crate::ExceptionType::Unavailable => {
+                self.lock().remove(definition);
+                let fresh = self.url(definition).await?;
+                if fresh == url {
+                    return Err(e);
+                }
+                self.registrar
+                    .client()
+                    .send(reqwest::Method::POST, &fresh, Some(body))
+                    .await
+            }
+            other => other,
         }
     }
 }

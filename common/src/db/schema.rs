@@ -128,6 +128,41 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    foreign_system (id) {
+        id -> BigInt,
+        provider_cloud_id -> BigInt,
+        system_name -> Varchar,
+        address -> Varchar,
+        port -> Integer,
+        authentication_info -> Nullable<Varchar>,
+        metadata -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// `provider_system_id` has no foreign key: it is a `system_` id when `foreign_` is 0 and a
+    /// `foreign_system` id when it is 1.
+    orchestrator_store (id) {
+        id -> BigInt,
+        consumer_system_id -> BigInt,
+        provider_system_id -> BigInt,
+        #[sql_name = "foreign_"]
+        foreign -> Integer,
+        service_id -> BigInt,
+        service_interface_id -> BigInt,
+        priority -> Integer,
+        attribute -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(foreign_system -> cloud (provider_cloud_id));
+diesel::joinable!(orchestrator_store -> service_definition (service_id));
+diesel::joinable!(orchestrator_store -> service_interface (service_interface_id));
 diesel::joinable!(service_registry -> system_ (system_id));
 diesel::joinable!(service_registry -> service_definition (service_id));
 diesel::joinable!(service_registry_interface_connection -> service_registry (service_registry_id));
@@ -151,4 +186,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     authorization_intra_cloud_interface_connection,
     authorization_inter_cloud,
     authorization_inter_cloud_interface_connection,
+    foreign_system,
+    orchestrator_store,
 );

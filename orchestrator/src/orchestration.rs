@@ -1,0 +1,689 @@
+//! The orchestration process (Java `OrchestratorService` and `OrchestratorDriver`): which
+//! providers a consumer should use. Store-based by default (the operator's rules, walked in
+//! priority order), dynamic with `overrideStore` (whatever the Service Registry offers). Both
+//! keep only what the Authorization system allows, attach tokens for TOKEN-secured providers and
+//! warn about validity. The registry and the Authorization system are asked over HTTPS, so
+//! their errors reach the consumer unchanged; nothing is remembered between requests.
+
+use crate::store::{self, Entry, Provider};
+use common::db::{self, DbPool};
+use common::dto::{
+    parse_instant, CloudRequest, IdIdList, IntraCloudCheckRequest, IntraCloudCheckResponse,
+    ServiceDefinitionResponse, ServiceInterfaceResponse, ServiceQueryForm, ServiceRegistryResponse,
+    SystemRequest, SystemResponse, TokenGenerationProvider, TokenGenerationRequest,
+    TokenGenerationResponse,
+};
+use common::names::{normalize_address, normalize_interface, normalize_name, validate_port};
+use common::registration::{Locator, Registrar};
+use common::ArrowheadError;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashMap};
+use std::time::Duration;
+use utoipa::ToSchema;
+
+pub const ORCHESTRATION: &str = "/orchestrator/orchestration";
+
+/// Java `PreferredProviderDataDTO`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PreferredProvider {
+    pub provider_system: Option<SystemRequest>,
+    /// Absent: a provider of this cloud.
+    pub provider_cloud: Option<CloudRequest>,
+}
+
+/// Java `OrchestrationFormRequestDTO`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct OrchestrationForm {
+    pub requester_system: Option<SystemRequest>,
+    pub requester_cloud: Option<CloudRequest>,
+    pub requested_service: Option<ServiceQueryForm>,
+    /// Flag name → value; unknown names are ignored, missing ones are false.
+    pub orchestration_flags: Option<BTreeMap<String, Option<bool>>>,
+    pub preferred_providers: Option<Vec<PreferredProvider>>,
+    pub commands: Option<BTreeMap<String, Option<String>>>,
+    pub qos_requirements: Option<BTreeMap<String, Option<String>>>,
+}
+
+/// Java `OrchestrationResultDTO`. `authorizationTokens` is written as `null` when there are
+/// none, as Java does.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct OrchestrationResult {
+    pub provider: SystemResponse,
+    pub service: ServiceDefinitionResponse,
+    pub service_uri: String,
+    pub secure: String,
+    pub metadata: BTreeMap<String, String>,
+    pub interfaces: Vec<ServiceInterfaceResponse>,
+    pub version: i32,
+    pub authorization_tokens: Option<BTreeMap<String, String>>,
+    pub warnings: Vec<String>,
+}
+
+/// Java `OrchestrationResponseDTO`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct OrchestrationResponse {
+    pub response: Vec<OrchestrationResult>,
+}
+
+/// The flags of a request (Java `OrchestrationFlags`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Flags {
+    pub matchmaking: bool,
+    pub metadata_search: bool,
+    pub only_preferred: bool,
+    pub ping_providers: bool,
+    pub override_store: bool,
+    pub trigger_inter_cloud: bool,
+    pub external_service_request: bool,
+    pub enable_inter_cloud: bool,
+    pub enable_qos: bool,
+    pub only_ip_address_response: bool,
+    pub only_ipv4_address_response: bool,
+    pub only_ipv6_address_response: bool,
+}
+
+impl Flags {
+    pub fn of(form: &OrchestrationForm) -> Self {
+        let on = |name: &str| {
+            form.orchestration_flags
+                .as_ref()
+                .and_then(|f| f.get(name).copied().flatten())
+                .unwrap_or(false)
+        };
+        Self {
+            matchmaking: on("matchmaking"),
+            metadata_search: on("metadataSearch"),
+            only_preferred: on("onlyPreferred"),
+            ping_providers: on("pingProviders"),
+            override_store: on("overrideStore"),
+            trigger_inter_cloud: on("triggerInterCloud"),
+            external_service_request: on("externalServiceRequest"),
+            enable_inter_cloud: on("enableInterCloud"),
+            enable_qos: on("enableQoS"),
+            only_ip_address_response: on("onlyIPAddressResponse"),
+            only_ipv4_address_response: on("onlyIPv4AddressResponse"),
+            only_ipv6_address_response: on("onlyIPv6AddressResponse"),
+        }
+    }
+}
+
+/// A system as (name, address, port), normalized as the registry stores it.
+type SystemKey = (String, String, i32);
+
+/// A validated orchestration request.
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub requester: SystemRequest,
+    pub requester_key: SystemKey,
+    pub requester_cloud: Option<CloudRequest>,
+    pub service: Option<ServiceQueryForm>,
+    pub flags: Flags,
+    /// Preferred providers of this cloud.
+    pub preferred: Vec<SystemKey>,
+}
+
+fn bad(message: impl Into<String>) -> ArrowheadError {
+    ArrowheadError::bad_payload(message).with_origin(ORCHESTRATION)
+}
+
+fn system_key(s: &SystemRequest, what: &str) -> Result<SystemKey, ArrowheadError> {
+    let name = s
+        .system_name
+        .as_deref()
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+        .ok_or_else(|| bad(format!("{what} system name is null or blank.")))?;
+    let address = s
+        .address
+        .as_deref()
+        .map(str::trim)
+        .filter(|a| !a.is_empty())
+        .ok_or_else(|| bad(format!("{what} system address is null or blank.")))?;
+    let port = validate_port(s.port).map_err(|e| e.with_origin(ORCHESTRATION))?;
+    Ok((
+        normalize_name(name),
+        normalize_address(address),
+        i32::from(port),
+    ))
+}
+
+impl Request {
+    /// Java `OrchestratorController.checkOrchestratorFormRequestDTO` and the service's checks.
+    pub fn validate(form: &OrchestrationForm) -> Result<Self, ArrowheadError> {
+        let flags = Flags::of(form);
+        let requester = form
+            .requester_system
+            .clone()
+            .ok_or_else(|| bad("Requester system is null."))?;
+        let requester_key = system_key(&requester, "Requester")?;
+        let service = form.requested_service.clone();
+        if service.is_none() && (flags.override_store || flags.trigger_inter_cloud) {
+            return Err(bad(
+                "Requested service can not be null when \"overrideStore\" or \"triggerInterCloud\" is TRUE",
+            ));
+        }
+        if let Some(s) = &service {
+            if s.service_definition_requirement
+                .as_deref()
+                .is_none_or(|d| d.trim().is_empty())
+            {
+                return Err(bad(
+                    "Requested service definition requirement is null or blank",
+                ));
+            }
+        }
+        let mut preferred = Vec::new();
+        for p in form.preferred_providers.iter().flatten() {
+            let Some(system) = &p.provider_system else {
+                continue;
+            };
+            if p.provider_cloud.is_none() {
+                preferred.push(system_key(system, "Preferred provider")?);
+            }
+        }
+        if flags.only_preferred && preferred.is_empty() {
+            return Err(bad(
+                "There is no valid preferred provider, but \"onlyPreferred\" is set to true",
+            ));
+        }
+        Ok(Self {
+            requester,
+            requester_key,
+            requester_cloud: form.requester_cloud.clone(),
+            service,
+            flags,
+            preferred,
+        })
+    }
+}
+
+/// Settings of the process (Java properties).
+#[derive(Debug, Clone)]
+pub struct Policy {
+    /// `gatekeeper_is_present`: inter-cloud requests are possible.
+    pub gatekeeper_is_present: bool,
+    /// Token lifetime in seconds (`auth_token_ttl_in_minutes` × 60); `None`: tokens never expire.
+    pub token_lifetime: Option<Duration>,
+    /// `TTL_EXPIRING` is given when less than this is left of a registration.
+    pub expiring_window: Duration,
+}
+
+/// Runs orchestrations against the registry and the Authorization system.
+pub struct Orchestrator {
+    pub pool: DbPool,
+    pub registrar: Registrar,
+    pub locator: Locator,
+    pub policy: Policy,
+}
+
+const AUTH_INTRA: &str = "authorization-control-intra";
+const TOKEN_GENERATION: &str = "token-generation";
+
+fn no_gatekeeper() -> ArrowheadError {
+    bad("Inter-cloud orchestration is not possible: this cloud has no Gatekeeper (the Orchestrator runs with gatekeeper_is_present=false).")
+}
+
+impl Orchestrator {
+    /// `POST /orchestration`: dispatch by flags as Java does. `check_auth` is false only for
+    /// `orchestration-by-proxy`.
+    pub async fn orchestrate(
+        &self,
+        request: &Request,
+        check_auth: bool,
+    ) -> Result<OrchestrationResponse, ArrowheadError> {
+        let flags = request.flags;
+        if flags.external_service_request {
+            return Err(bad(
+                "External service request can not be served. Orchestrator runs in NO GATEKEEPER mode.",
+            ));
+        }
+        if flags.trigger_inter_cloud {
+            return Err(no_gatekeeper());
+        }
+        let response = if flags.override_store {
+            self.dynamic(request, check_auth).await?
+        } else {
+            self.store_based(request, check_auth).await?
+        };
+        Ok(OrchestrationResponse { response })
+    }
+
+    /// Dynamic orchestration: everything the registry offers that the consumer may use.
+    async fn dynamic(
+        &self,
+        request: &Request,
+        check_auth: bool,
+    ) -> Result<Vec<OrchestrationResult>, ArrowheadError> {
+        let flags = request.flags;
+        let form = request
+            .service
+            .as_ref()
+            .ok_or_else(|| bad("Requested service is null."))?;
+        let found = self.query(form, flags).await?;
+        let mut entries = if check_auth {
+            self.authorized(request, found).await?
+        } else {
+            found
+        };
+        if flags.only_preferred {
+            entries.retain(|e| request.preferred.contains(&provider_key(&e.provider)));
+        }
+        if entries.is_empty() {
+            if flags.enable_inter_cloud {
+                return Err(no_gatekeeper());
+            }
+            return Ok(Vec::new());
+        }
+        if flags.matchmaking {
+            entries = vec![pick(entries, &request.preferred)];
+        }
+        self.compile(request, entries).await
+    }
+
+    /// Asks the registry with the request's form as the flags shape it.
+    async fn query(
+        &self,
+        form: &ServiceQueryForm,
+        flags: Flags,
+    ) -> Result<Vec<ServiceRegistryResponse>, ArrowheadError> {
+        let mut form = form.clone();
+        form.ping_providers = flags.ping_providers;
+        if !flags.metadata_search {
+            form.metadata_requirements = None;
+        }
+        if flags.only_ipv4_address_response {
+            form.provider_address_type_requirements = Some(vec!["IPV4".into()]);
+        } else if flags.only_ipv6_address_response {
+            form.provider_address_type_requirements = Some(vec!["IPV6".into()]);
+        } else if flags.only_ip_address_response {
+            form.provider_address_type_requirements = Some(vec!["IPV4".into(), "IPV6".into()]);
+        }
+        Ok(self.registrar.query_form(&form).await?.service_query_data)
+    }
+
+    /// Keeps the entries (and interfaces) the Authorization system allows the requester.
+    async fn authorized(
+        &self,
+        request: &Request,
+        found: Vec<ServiceRegistryResponse>,
+    ) -> Result<Vec<ServiceRegistryResponse>, ArrowheadError> {
+        let Some(first) = found.first() else {
+            return Ok(found);
+        };
+        let mut offered: Vec<(i64, Vec<i64>)> = Vec::new();
+        for e in &found {
+            let ids = e.interfaces.iter().map(|i| i.id);
+            match offered.iter_mut().find(|(p, _)| *p == e.provider.id) {
+                Some((_, list)) => {
+                    list.extend(ids.filter(|i| !list.contains(i)).collect::<Vec<_>>())
+                }
+                None => offered.push((e.provider.id, ids.collect())),
+            }
+        }
+        let check = IntraCloudCheckRequest {
+            consumer: Some(request.requester.clone()),
+            service_definition_id: Some(first.service_definition.id),
+            provider_ids_with_interface_ids: Some(
+                offered
+                    .into_iter()
+                    .map(|(id, list)| IdIdList {
+                        id: Some(id),
+                        id_list: Some(list),
+                    })
+                    .collect(),
+            ),
+        };
+        let answer: IntraCloudCheckResponse = self.locator.post(AUTH_INTRA, &check).await?;
+        let allowed: HashMap<i64, Vec<i64>> = answer
+            .authorized_provider_ids_with_interface_ids
+            .into_iter()
+            .filter_map(|a| Some((a.id?, a.id_list.unwrap_or_default())))
+            .collect();
+        Ok(found
+            .into_iter()
+            .filter_map(|mut e| {
+                let interfaces = allowed.get(&e.provider.id)?;
+                e.interfaces.retain(|i| interfaces.contains(&i.id));
+                (!e.interfaces.is_empty()).then_some(e)
+            })
+            .collect())
+    }
+
+    /// Store orchestration: the requester's rules for the service, best first; the first rule
+    /// whose provider is registered and allowed answers. Without a requested service: the
+    /// priority-1 rule of every service of the requester.
+    async fn store_based(
+        &self,
+        request: &Request,
+        check_auth: bool,
+    ) -> Result<Vec<OrchestrationResult>, ArrowheadError> {
+        let (name, address, port) = request.requester_key.clone();
+        let consumer = db::run(&self.pool, move |c| {
+            common::db::models::find_system(c, &name, &address, port)?.ok_or_else(|| {
+                ArrowheadError::invalid_parameter(format!(
+                    "Consumer system with name: {name}, address: {address}, port: {port} is not registered."
+                ))
+            })
+        })
+        .await?;
+        let Some(form) = &request.service else {
+            let id = consumer.id;
+            let entries = db::run(&self.pool, move |c| Ok(store::top_entries_of(c, id)?)).await?;
+            return self.top_priority(request, entries, check_auth).await;
+        };
+        let interfaces = form.interface_requirements.as_deref().unwrap_or_default();
+        let [interface] = interfaces else {
+            return Err(bad(
+                "There must be exactly one interface requirement for store-based orchestration.",
+            ));
+        };
+        let definition = normalize_name(
+            form.service_definition_requirement
+                .as_deref()
+                .unwrap_or_default(),
+        );
+        let interface = normalize_interface(interface);
+        let (id, def, intf) = (consumer.id, definition.clone(), interface.clone());
+        let entries = db::run(&self.pool, move |c| {
+            Ok(store::entries_for(c, id, &def, &intf)?)
+        })
+        .await?;
+        if entries.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut form = form.clone();
+        form.service_definition_requirement = Some(definition);
+        form.interface_requirements = Some(vec![interface]);
+        let found = self.query(&form, request.flags).await?;
+        let found = if check_auth {
+            self.authorized(request, found).await?
+        } else {
+            found
+        };
+        for entry in &entries {
+            let chosen = of_provider(&found, entry);
+            if !chosen.is_empty() {
+                return self.compile(request, chosen).await;
+            }
+        }
+        Ok(Vec::new())
+    }
+
+    /// The priority-1 rule of every service of the requester, each answered like a store
+    /// orchestration for that service and interface.
+    async fn top_priority(
+        &self,
+        request: &Request,
+        entries: Vec<Entry>,
+        check_auth: bool,
+    ) -> Result<Vec<OrchestrationResult>, ArrowheadError> {
+        let mut out = Vec::new();
+        for entry in entries {
+            if matches!(entry.provider, Provider::Foreign(..)) {
+                tracing::warn!(
+                    entry = entry.row.id,
+                    "store entry of another cloud skipped: no Gatekeeper"
+                );
+                continue;
+            }
+            let form = ServiceQueryForm {
+                service_definition_requirement: Some(entry.definition.service_definition.clone()),
+                interface_requirements: Some(vec![entry.interface.interface_name.clone()]),
+                ..Default::default()
+            };
+            let found = self.query(&form, request.flags).await?;
+            let found = if check_auth {
+                self.authorized(request, found).await?
+            } else {
+                found
+            };
+            let chosen = of_provider(&found, &entry);
+            out.extend(self.compile(request, chosen).await?);
+        }
+        Ok(out)
+    }
+
+    /// `GET /orchestration/{id}`: the priority-1 rules of a consumer given by id.
+    pub async fn by_consumer_id(&self, id: i64) -> Result<OrchestrationResponse, ArrowheadError> {
+        let (consumer, entries) = db::run(&self.pool, move |c| {
+            let consumer = common::db::models::system_by_id(c, id)?.ok_or_else(|| {
+                ArrowheadError::invalid_parameter(format!(
+                    "Consumer system with id {id} not found."
+                ))
+            })?;
+            Ok((consumer, store::top_entries_of(c, id)?))
+        })
+        .await?;
+        let requester = SystemRequest {
+            system_name: Some(consumer.system_name.clone()),
+            address: Some(consumer.address.clone()),
+            port: Some(i64::from(consumer.port)),
+            authentication_info: consumer.authentication_info.clone(),
+            metadata: None,
+        };
+        let request = Request {
+            requester,
+            requester_key: (consumer.system_name, consumer.address, consumer.port),
+            requester_cloud: None,
+            service: None,
+            flags: Flags::default(),
+            preferred: Vec::new(),
+        };
+        Ok(OrchestrationResponse {
+            response: self.top_priority(&request, entries, true).await?,
+        })
+    }
+
+    /// Results with warnings, and tokens for the TOKEN-secured ones.
+    async fn compile(
+        &self,
+        request: &Request,
+        entries: Vec<ServiceRegistryResponse>,
+    ) -> Result<Vec<OrchestrationResult>, ArrowheadError> {
+        let now = chrono::Utc::now().naive_utc();
+        let mut results: Vec<OrchestrationResult> = entries
+            .into_iter()
+            .map(|e| OrchestrationResult {
+                warnings: warnings(
+                    e.end_of_validity.as_deref(),
+                    now,
+                    self.policy.expiring_window,
+                ),
+                provider: e.provider,
+                service: e.service_definition,
+                service_uri: e.service_uri,
+                secure: e.secure,
+                metadata: e.metadata.unwrap_or_default(),
+                interfaces: e.interfaces,
+                version: e.version,
+                authorization_tokens: None,
+            })
+            .collect();
+        self.attach_tokens(request, &mut results).await?;
+        Ok(results)
+    }
+
+    /// One token request per service definition, covering its TOKEN-secured results.
+    async fn attach_tokens(
+        &self,
+        request: &Request,
+        results: &mut [OrchestrationResult],
+    ) -> Result<(), ArrowheadError> {
+        let mut services: Vec<String> = results
+            .iter()
+            .filter(|r| r.secure == "TOKEN")
+            .map(|r| r.service.service_definition.clone())
+            .collect();
+        services.sort();
+        services.dedup();
+        let duration = self
+            .policy
+            .token_lifetime
+            .map_or(-1, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+        for service in services {
+            let providers = results
+                .iter()
+                .filter(|r| r.secure == "TOKEN" && r.service.service_definition == service)
+                .map(|r| TokenGenerationProvider {
+                    provider: Some(SystemRequest {
+                        system_name: Some(r.provider.system_name.clone()),
+                        address: Some(r.provider.address.clone()),
+                        port: Some(i64::from(r.provider.port)),
+                        authentication_info: r.provider.authentication_info.clone(),
+                        metadata: None,
+                    }),
+                    service_interfaces: Some(
+                        r.interfaces
+                            .iter()
+                            .map(|i| i.interface_name.clone())
+                            .collect(),
+                    ),
+                    token_duration: Some(duration),
+                })
+                .collect();
+            let token_request = TokenGenerationRequest {
+                consumer: Some(request.requester.clone()),
+                consumer_cloud: request.requester_cloud.clone(),
+                providers: Some(providers),
+                service: Some(service.clone()),
+            };
+            let answer: TokenGenerationResponse =
+                self.locator.post(TOKEN_GENERATION, &token_request).await?;
+            for data in answer.token_data {
+                for r in results.iter_mut().filter(|r| {
+                    r.secure == "TOKEN"
+                        && r.service.service_definition == service
+                        && r.provider.system_name == data.provider_name
+                        && r.provider.address == data.provider_address
+                        && r.provider.port == data.provider_port
+                }) {
+                    r.authorization_tokens = Some(data.tokens.clone());
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+fn provider_key(p: &SystemResponse) -> SystemKey {
+    (p.system_name.to_lowercase(), p.address.clone(), p.port)
+}
+
+/// The registry entries of a local store rule's provider.
+fn of_provider(found: &[ServiceRegistryResponse], entry: &Entry) -> Vec<ServiceRegistryResponse> {
+    match &entry.provider {
+        Provider::Local(p) => found
+            .iter()
+            .filter(|e| e.provider.id == p.id)
+            .cloned()
+            .collect(),
+        Provider::Foreign(..) => Vec::new(),
+    }
+}
+
+/// Matchmaking (Java `RandomIntraCloudProviderMatchmaker`): the first entry of a preferred
+/// provider, else a random one.
+fn pick(
+    mut entries: Vec<ServiceRegistryResponse>,
+    preferred: &[SystemKey],
+) -> ServiceRegistryResponse {
+    if let Some(i) = entries
+        .iter()
+        .position(|e| preferred.contains(&provider_key(&e.provider)))
+    {
+        return entries.swap_remove(i);
+    }
+    let mut bytes = [0u8; 8];
+    let r = match openssl::rand::rand_bytes(&mut bytes) {
+        Ok(()) => u64::from_le_bytes(bytes),
+        Err(_) => 0,
+    };
+    let i = usize::try_from(r % entries.len() as u64).unwrap_or(0);
+    entries.swap_remove(i)
+}
+
+/// Validity warnings of a registry entry: `TTL_UNKNOWN` without an end of validity,
+/// `TTL_EXPIRED` past it, `TTL_EXPIRING` when less than `window` is left. (Java means the
+/// last one but compares the wrong way round, so it never appears there.)
+pub fn warnings(
+    end_of_validity: Option<&str>,
+    now: chrono::NaiveDateTime,
+    window: Duration,
+) -> Vec<String> {
+    let Some(end) = end_of_validity.and_then(parse_instant) else {
+        return vec!["TTL_UNKNOWN".into()];
+    };
+    if end < now {
+        return vec!["TTL_EXPIRED".into()];
+    }
+    let window = chrono::Duration::from_std(window).unwrap_or(chrono::Duration::MAX);
+    if end - now < window {
+        return vec!["TTL_EXPIRING".into()];
+    }
+    Vec::new()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn warnings_follow_the_end_of_validity() {
+        let now = parse_instant("2030-01-01T12:00:00Z").unwrap();
+        let w = Duration::from_secs(120);
+        assert_eq!(warnings(None, now, w), ["TTL_UNKNOWN"]);
+        assert_eq!(warnings(Some("garbage"), now, w), ["TTL_UNKNOWN"]);
+        assert_eq!(
+            warnings(Some("2030-01-01T11:59:59Z"), now, w),
+            ["TTL_EXPIRED"]
+        );
+        assert_eq!(
+            warnings(Some("2030-01-01T12:01:59Z"), now, w),
+            ["TTL_EXPIRING"]
+        );
+        assert!(warnings(Some("2030-01-01T12:02:00Z"), now, w).is_empty());
+        assert!(warnings(Some("2031-01-01T00:00:00Z"), now, w).is_empty());
+    }
+
+    #[test]
+    fn flags_and_validation() {
+        let form: OrchestrationForm = serde_json::from_value(serde_json::json!({
+            "requesterSystem": {"systemName": " Consumer ", "address": "127.0.0.1", "port": 5000},
+            "orchestrationFlags": {"overrideStore": true, "matchmaking": null, "unknown": true},
+            "preferredProviders": [
+                {"providerSystem": {"systemName": "p", "address": "10.0.0.1", "port": 1}},
+                {"providerSystem": {"systemName": "q", "address": "10.0.0.2", "port": 2},
+                 "providerCloud": {"operator": "o", "name": "n"}}
+            ]
+        }))
+        .unwrap();
+        let flags = Flags::of(&form);
+        assert!(flags.override_store && !flags.matchmaking && !flags.only_preferred);
+        let e = Request::validate(&form).unwrap_err();
+        assert_eq!(
+            e.message,
+            "Requested service can not be null when \"overrideStore\" or \"triggerInterCloud\" is TRUE"
+        );
+        let mut form = form;
+        form.requested_service = Some(ServiceQueryForm {
+            service_definition_requirement: Some("x".into()),
+            ..Default::default()
+        });
+        let r = Request::validate(&form).unwrap();
+        assert_eq!(
+            r.requester_key,
+            ("consumer".into(), "127.0.0.1".into(), 5000)
+        );
+        assert_eq!(
+            r.preferred,
+            [("p".to_owned(), "10.0.0.1".to_owned(), 1)],
+            "local ones only"
+        );
+        form.preferred_providers = None;
+        form.orchestration_flags = Some(BTreeMap::from([("onlyPreferred".to_owned(), Some(true))]));
+        assert_eq!(Request::validate(&form).unwrap_err().status().as_u16(), 400);
+    }
+}

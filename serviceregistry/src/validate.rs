@@ -187,10 +187,23 @@ pub fn end_of_validity(
 ) -> Result<Option<chrono::NaiveDateTime>, ArrowheadError> {
     match value.map(str::trim).filter(|s| !s.is_empty()) {
         None => Ok(None),
-        Some(v) => parse_instant(v)
-            .map(Some)
-            .ok_or_else(|| bad("End of validity is specified in the wrong format. Please provide UTC time using ISO-8601 format.", origin)),
+        Some(v) => {
+            let t = parse_instant(v).ok_or_else(|| bad("End of validity is specified in the wrong format. Please provide UTC time using ISO-8601 format.", origin))?;
+            // The Java schema stores it in a TIMESTAMP column, which ends in January 2038;
+            // a later date must be refused rather than stored as something else.
+            if t > timestamp_max() || t.and_utc().timestamp() < 1 {
+                return Err(bad("End of validity is out of the storable range (1970-01-01T00:00:01Z to 2038-01-19T03:14:07Z).", origin));
+            }
+            Ok(Some(t))
+        }
     }
+}
+
+/// The last instant a MySQL/MariaDB `TIMESTAMP` column holds.
+fn timestamp_max() -> chrono::NaiveDateTime {
+    chrono::DateTime::from_timestamp(i64::from(i32::MAX), 0)
+        .map(|t| t.naive_utc())
+        .unwrap_or_default()
 }
 
 pub fn security(value: Option<&str>, origin: &str) -> Result<SecurityType, ArrowheadError> {
@@ -329,4 +342,29 @@ pub fn query(form: &ServiceQueryForm, origin: &str) -> Result<ValidQuery, Arrowh
         address_types,
         ping: form.ping_providers,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn end_of_validity_must_fit_a_timestamp_column() {
+        let ok = |v: &str| end_of_validity(Some(v), "o");
+        assert!(ok("2038-01-19T03:14:07Z").unwrap().is_some());
+        assert!(ok(" ").unwrap().is_none());
+        for v in [
+            "2038-01-19T03:14:08Z",
+            "2099-01-01T00:00:00Z",
+            "1969-12-31T23:59:59Z",
+            "soon",
+        ] {
+            let e = ok(v).unwrap_err();
+            assert_eq!(
+                (e.status().as_u16(), e.origin.as_deref()),
+                (400, Some("o")),
+                "{v}"
+            );
+        }
+    }
 }

@@ -1,0 +1,494 @@
+//! Orchestration end to end: providers register in the Service Registry, the operator adds
+//! Authorization rules and Orchestrator Store entries, a consumer orchestrates over mTLS and
+//! gets exactly the providers it may use, with tokens the TOKEN provider can verify.
+
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use common::tls::Keystore;
+use serde_json::{json, Value};
+use std::time::{Duration, SystemTime};
+use support::{post, Cloud};
+use testing::{client, error, pki, read};
+
+fn provider_key() -> Keystore {
+    Keystore::from_pkcs12_file(&pki().keystore("provider"), testing::PASSWORD).unwrap()
+}
+
+/// Registers `temperature` from `who` (whose certificate name is the provider name).
+fn register(cloud: &Cloud, who: &str, port: u16, secure: &str, extra: Value) -> Value {
+    let mut body = json!({
+        "serviceDefinition": "temperature",
+        "providerSystem": {"systemName": who, "address": "127.0.0.1", "port": port,
+                           "authenticationInfo": provider_key().public_key_base64().unwrap()},
+        "serviceUri": format!("/{who}/temperature"),
+        "secure": secure,
+        "interfaces": ["HTTP-SECURE-JSON"]
+    });
+    for (k, v) in extra.as_object().unwrap() {
+        body[k] = v.clone();
+    }
+    let (status, got) = post(&client(who), &cloud.sr_url("/register"), &body);
+    assert_eq!(status, 201, "{got}");
+    got
+}
+
+fn register_consumer(cloud: &Cloud, who: &str, port: u16) -> i64 {
+    let (status, got) = post(
+        &client(who),
+        &cloud.sr_url("/register-system"),
+        &json!({"systemName": who, "address": "127.0.0.1", "port": port}),
+    );
+    assert_eq!(status, 201, "{got}");
+    got["id"].as_i64().unwrap()
+}
+
+fn consumer_form(flags: Value, extra: Value) -> Value {
+    let mut form = json!({
+        "requesterSystem": {"systemName": "consumer", "address": "127.0.0.1", "port": 5000},
+        "requestedService": {"serviceDefinitionRequirement": "Temperature",
+                             "interfaceRequirements": ["HTTP-SECURE-JSON"]},
+        "orchestrationFlags": flags
+    });
+    for (k, v) in extra.as_object().unwrap() {
+        form[k] = v.clone();
+    }
+    form
+}
+
+fn orchestrate(cloud: &Cloud, who: &str, form: &Value) -> (u16, Value) {
+    post(&client(who), &cloud.orch_url("/orchestration"), form)
+}
+
+fn providers_of(response: &Value) -> Vec<String> {
+    let mut names: Vec<String> = response["response"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["provider"]["systemName"].as_str().unwrap().to_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+fn add_rule(cloud: &Cloud, consumer: i64, provider: i64, service: i64, interfaces: &[i64]) -> i64 {
+    let (status, got) = post(
+        &client("sysop"),
+        &cloud.auth_url("/mgmt/intracloud"),
+        &json!({"consumerId": consumer, "providerIds": [provider], "serviceDefinitionIds": [service], "interfaceIds": interfaces}),
+    );
+    assert_eq!(status, 201, "{got}");
+    got["data"][0]["id"].as_i64().unwrap()
+}
+
+fn interface_id(cloud: &Cloud, name: &str) -> i64 {
+    let (_, got) = read(
+        client("sysop")
+            .get(cloud.sr_url("/mgmt/interfaces"))
+            .send()
+            .unwrap(),
+    );
+    got["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["interfaceName"] == name)
+        .unwrap()["id"]
+        .as_i64()
+        .unwrap()
+}
+
+#[test]
+fn consumer_gets_exactly_the_authorized_providers_with_verifiable_tokens() {
+    let cloud = Cloud::start();
+    let token_entry = register(
+        &cloud,
+        "provider",
+        6000,
+        "TOKEN",
+        json!({"endOfValidity": "2037-01-01T00:00:00Z", "metadata": {"unit": "celsius"}}),
+    );
+    let cert_entry = register(
+        &cloud,
+        "client",
+        6100,
+        "CERTIFICATE",
+        json!({"interfaces": ["HTTP-SECURE-JSON", "HTTP-SECURE-XML"]}),
+    );
+    let consumer = register_consumer(&cloud, "consumer", 5000);
+    let service = token_entry["serviceDefinition"]["id"].as_i64().unwrap();
+    let (provider, client_provider) = (
+        token_entry["provider"]["id"].as_i64().unwrap(),
+        cert_entry["provider"]["id"].as_i64().unwrap(),
+    );
+    let (json_id, xml_id) = (
+        interface_id(&cloud, "HTTP-SECURE-JSON"),
+        interface_id(&cloud, "HTTP-SECURE-XML"),
+    );
+    let dynamic = json!({"overrideStore": true});
+
+    // No rule: nothing, although both are registered.
+    let (status, got) = orchestrate(
+        &cloud,
+        "consumer",
+        &consumer_form(dynamic.clone(), json!({})),
+    );
+    assert_eq!((status, got), (200, json!({"response": []})));
+
+    add_rule(&cloud, consumer, provider, service, &[json_id]);
+    let xml_rule = add_rule(&cloud, consumer, client_provider, service, &[xml_id]);
+    let form = json!({
+        "requesterSystem": {"systemName": "consumer", "address": "127.0.0.1", "port": 5000},
+        "requestedService": {"serviceDefinitionRequirement": "temperature"},
+        "orchestrationFlags": dynamic
+    });
+    let (status, got) = orchestrate(&cloud, "consumer", &form);
+    assert_eq!(status, 200, "{got}");
+    assert_eq!(providers_of(&got), ["client", "provider"]);
+    let results = got["response"].as_array().unwrap();
+    let by = |name: &str| {
+        results
+            .iter()
+            .find(|r| r["provider"]["systemName"] == name)
+            .unwrap()
+    };
+
+    // The CERTIFICATE provider: only the authorized interface, no tokens (written as null).
+    let c = by("client");
+    assert_eq!(c["authorizationTokens"], Value::Null);
+    assert!(c.as_object().unwrap().contains_key("authorizationTokens"));
+    assert_eq!(c["interfaces"].as_array().unwrap().len(), 1);
+    assert_eq!(c["interfaces"][0]["interfaceName"], "HTTP-SECURE-XML");
+    assert_eq!(c["warnings"], json!(["TTL_UNKNOWN"]));
+    assert_eq!(c["metadata"], json!({}), "never null");
+    assert_eq!(c["serviceUri"], "/client/temperature");
+    assert_eq!(c["secure"], "CERTIFICATE");
+    assert_eq!(c["version"], 1);
+    assert_eq!(c["service"]["serviceDefinition"], "temperature");
+
+    // The TOKEN provider: a token per interface, verifiable with its own key and the
+    // Authorization system's published key, naming consumer, service and interface.
+    let p = by("provider");
+    assert_eq!(p["warnings"], json!([]));
+    assert_eq!(p["metadata"], json!({"unit": "celsius"}));
+    let token = p["authorizationTokens"]["HTTP-SECURE-JSON"]
+        .as_str()
+        .unwrap();
+    let published: String = serde_json::from_value(
+        read(
+            client("provider")
+                .get(cloud.auth_url("/publickey"))
+                .send()
+                .unwrap(),
+        )
+        .1,
+    )
+    .unwrap();
+    let auth_key = common::token::public_key_from_base64(&published).unwrap();
+    let now = SystemTime::now();
+    let verified =
+        common::token::verify(token, &provider_key().key, &auth_key, "consumer", now).unwrap();
+    assert_eq!(verified.grant.consumer, "consumer.testcloud.aitia");
+    assert_eq!(verified.grant.service, "temperature");
+    assert_eq!(verified.grant.interface, "HTTP-SECURE-JSON");
+    let left = verified.expires_at.unwrap().duration_since(now).unwrap();
+    assert!(
+        left > Duration::from_secs(3500) && left <= Duration::from_secs(3601),
+        "auth_token_ttl_in_minutes=60 gives an hour: {left:?}"
+    );
+    assert!(common::token::verify(token, &provider_key().key, &auth_key, "client", now).is_err());
+
+    // Another system without rules gets nothing.
+    register_consumer(&cloud, "plantdescriptionengine", 5100);
+    let mut other = form.clone();
+    other["requesterSystem"] =
+        json!({"systemName": "plantdescriptionengine", "address": "127.0.0.1", "port": 5100});
+    let (status, got) = orchestrate(&cloud, "plantdescriptionengine", &other);
+    assert_eq!((status, got), (200, json!({"response": []})));
+
+    // Store-based (the default): no entry, no provider.
+    let store_form = consumer_form(json!({}), json!({}));
+    let (status, got) = orchestrate(&cloud, "consumer", &store_form);
+    assert_eq!((status, got), (200, json!({"response": []})));
+    // Priority 1: client (not authorized on JSON), priority 2: provider → the walk ends at the
+    // provider, with its token.
+    let entry = |provider: &str, port: u16, priority: i64| {
+        json!({"serviceDefinitionName": "temperature", "consumerSystemId": consumer,
+               "providerSystem": {"systemName": provider, "address": "127.0.0.1", "port": port},
+               "serviceInterfaceName": "HTTP-SECURE-JSON", "priority": priority})
+    };
+    let (status, created) = post(
+        &client("sysop"),
+        &cloud.orch_url("/mgmt/store"),
+        &json!([entry("client", 6100, 1), entry("provider", 6000, 2)]),
+    );
+    assert_eq!(status, 200, "{created}");
+    let (status, got) = orchestrate(&cloud, "consumer", &store_form);
+    assert_eq!(status, 200, "{got}");
+    assert_eq!(providers_of(&got), ["provider"]);
+    assert!(got["response"][0]["authorizationTokens"]["HTTP-SECURE-JSON"].is_string());
+    // Once client may use JSON too, its higher priority wins.
+    let deleted = client("sysop")
+        .delete(cloud.auth_url(&format!("/mgmt/intracloud/{xml_rule}")))
+        .send()
+        .unwrap();
+    assert_eq!(deleted.status().as_u16(), 200);
+    add_rule(
+        &cloud,
+        consumer,
+        client_provider,
+        service,
+        &[json_id, xml_id],
+    );
+    let (_, got) = orchestrate(&cloud, "consumer", &store_form);
+    assert_eq!(providers_of(&got), ["client"]);
+    // Swapping the priorities swaps the answer.
+    let ids: Vec<i64> = created["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["id"].as_i64().unwrap())
+        .collect();
+    let (status, _) = post(
+        &client("sysop"),
+        &cloud.orch_url("/mgmt/store/modify_priorities"),
+        &json!({"priorityMap": {ids[0].to_string(): 2, ids[1].to_string(): 1}}),
+    );
+    assert_eq!(status, 200);
+    let (_, got) = orchestrate(&cloud, "consumer", &store_form);
+    assert_eq!(providers_of(&got), ["provider"]);
+    // By consumer id: the priority-1 provider of each of its services.
+    let (status, got) = read(
+        client("consumer")
+            .get(cloud.orch_url(&format!("/orchestration/{consumer}")))
+            .send()
+            .unwrap(),
+    );
+    assert_eq!(status, 200, "{got}");
+    assert_eq!(providers_of(&got), ["provider"]);
+    // Store orchestration without a service: the same.
+    let mut all = store_form.clone();
+    all.as_object_mut().unwrap().remove("requestedService");
+    let (_, got) = orchestrate(&cloud, "consumer", &all);
+    assert_eq!(providers_of(&got), ["provider"]);
+}
+
+#[test]
+fn flags_shape_the_answer() {
+    let cloud = Cloud::start();
+    let a = register(
+        &cloud,
+        "provider",
+        6000,
+        "CERTIFICATE",
+        json!({"metadata": {"unit": "celsius"},
+        "endOfValidity": common::dto::format_instant(&(chrono::Utc::now().naive_utc() + chrono::Duration::seconds(60)))}),
+    );
+    let b = register(
+        &cloud,
+        "client",
+        6100,
+        "CERTIFICATE",
+        json!({"metadata": {"unit": "kelvin"}}),
+    );
+    let consumer = register_consumer(&cloud, "consumer", 5000);
+    let service = a["serviceDefinition"]["id"].as_i64().unwrap();
+    let json_id = interface_id(&cloud, "HTTP-SECURE-JSON");
+    for p in [&a, &b] {
+        add_rule(
+            &cloud,
+            consumer,
+            p["provider"]["id"].as_i64().unwrap(),
+            service,
+            &[json_id],
+        );
+    }
+    let run = |flags: Value, extra: Value| {
+        let (status, got) = orchestrate(&cloud, "consumer", &consumer_form(flags, extra));
+        assert_eq!(status, 200, "{got}");
+        got
+    };
+    let got = run(json!({"overrideStore": true}), json!({}));
+    assert_eq!(providers_of(&got), ["client", "provider"]);
+    let expiring = got["response"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["provider"]["systemName"] == "provider")
+        .unwrap();
+    assert_eq!(
+        expiring["warnings"],
+        json!(["TTL_EXPIRING"]),
+        "60 s left, window 120 s"
+    );
+
+    // metadataSearch: only then do metadata requirements filter.
+    let kelvin = json!({"requestedService": {"serviceDefinitionRequirement": "temperature", "metadataRequirements": {"unit": "kelvin"}}});
+    assert_eq!(
+        providers_of(&run(json!({"overrideStore": true}), kelvin.clone())),
+        ["client", "provider"]
+    );
+    assert_eq!(
+        providers_of(&run(
+            json!({"overrideStore": true, "metadataSearch": true}),
+            kelvin
+        )),
+        ["client"]
+    );
+
+    // matchmaking: exactly one; the preferred one when given.
+    for _ in 0..5 {
+        assert_eq!(
+            run(
+                json!({"overrideStore": true, "matchmaking": true}),
+                json!({})
+            )["response"]
+                .as_array()
+                .unwrap()
+                .len(),
+            1
+        );
+    }
+    let prefer_client = json!({"preferredProviders": [{"providerSystem": {"systemName": "client", "address": "127.0.0.1", "port": 6100}}]});
+    assert_eq!(
+        providers_of(&run(
+            json!({"overrideStore": true, "matchmaking": true}),
+            prefer_client.clone()
+        )),
+        ["client"]
+    );
+    // onlyPreferred: only preferred providers of this cloud.
+    assert_eq!(
+        providers_of(&run(
+            json!({"overrideStore": true, "onlyPreferred": true}),
+            prefer_client
+        )),
+        ["client"]
+    );
+    // pingProviders: nothing listens on the registered ports.
+    assert_eq!(
+        providers_of(&run(
+            json!({"overrideStore": true, "pingProviders": true}),
+            json!({})
+        )),
+        Vec::<String>::new()
+    );
+
+    // Errors.
+    let (status, got) = orchestrate(
+        &cloud,
+        "consumer",
+        &consumer_form(
+            json!({"overrideStore": true, "onlyPreferred": true}),
+            json!({}),
+        ),
+    );
+    assert_eq!(
+        (status, got),
+        (
+            400,
+            error(
+                "There is no valid preferred provider, but \"onlyPreferred\" is set to true",
+                400,
+                "BAD_PAYLOAD",
+                Some("/orchestrator/orchestration")
+            )
+        )
+    );
+    let (status, got) = orchestrate(
+        &cloud,
+        "consumer",
+        &consumer_form(json!({"triggerInterCloud": true}), json!({})),
+    );
+    assert_eq!(
+        (status, got["exceptionType"].as_str()),
+        (400, Some("BAD_PAYLOAD"))
+    );
+    assert!(
+        got["errorMessage"]
+            .as_str()
+            .unwrap()
+            .contains("no Gatekeeper"),
+        "{got}"
+    );
+    let mut no_service = consumer_form(json!({"overrideStore": true}), json!({}));
+    no_service
+        .as_object_mut()
+        .unwrap()
+        .remove("requestedService");
+    assert_eq!(orchestrate(&cloud, "consumer", &no_service).0, 400);
+    let two = json!({"requestedService": {"serviceDefinitionRequirement": "temperature", "interfaceRequirements": ["HTTP-SECURE-JSON", "HTTP-SECURE-XML"]}});
+    let (status, got) = orchestrate(&cloud, "consumer", &consumer_form(json!({}), two));
+    assert_eq!(
+        (status, got["errorMessage"].as_str()),
+        (
+            400,
+            Some("There must be exactly one interface requirement for store-based orchestration.")
+        )
+    );
+    // The requester must be the certificate's system.
+    let (status, got) = orchestrate(
+        &cloud,
+        "client",
+        &consumer_form(json!({"overrideStore": true}), json!({})),
+    );
+    assert_eq!(
+        (status, got),
+        (401, error("Requester system name(consumer) and client name from certificate (client) do not match!", 401, "AUTH",
+            Some(&cloud.orch_url("/orchestration"))))
+    );
+    // An unregistered requester: the Authorization system's error reaches the consumer unchanged.
+    let mut stranger = consumer_form(json!({"overrideStore": true}), json!({}));
+    stranger["requesterSystem"]["port"] = json!(5999);
+    let (status, got) = orchestrate(&cloud, "consumer", &stranger);
+    assert_eq!(
+        (status, got),
+        (400, error("Consumer with name: consumer, address: 127.0.0.1, port: 5999 is not exist in the database.", 400, "INVALID_PARAMETER", None))
+    );
+    // The registry's validation errors too.
+    let bad_version = json!({"requestedService": {"serviceDefinitionRequirement": "temperature", "securityRequirements": ["NOBODY"]}});
+    let (status, got) = orchestrate(
+        &cloud,
+        "consumer",
+        &consumer_form(json!({"overrideStore": true}), bad_version),
+    );
+    assert_eq!(status, 400, "{got}");
+    assert_eq!(got["origin"], "/serviceregistry/query");
+}
+
+/// Started without the Authorization system, the Orchestrator answers with a clear 503 naming
+/// what is missing, and recovers by itself once the Authorization system registers.
+#[test]
+fn missing_authorization_is_a_clear_error_until_it_appears() {
+    let mut cloud = Cloud::start_with(support::Pki::Generated, false, client("orchestrator"));
+    register(&cloud, "provider", 6000, "CERTIFICATE", json!({}));
+    register_consumer(&cloud, "consumer", 5000);
+    let form = consumer_form(json!({"overrideStore": true}), json!({}));
+    let (status, got) = orchestrate(&cloud, "consumer", &form);
+    assert_eq!(
+        (status, got),
+        (
+            503,
+            error(
+                "No provider of authorization-control-intra is registered in the Service Registry.",
+                503,
+                "UNAVAILABLE",
+                None
+            )
+        )
+    );
+    cloud.auth = Some(support::start_authorization(
+        &cloud.db,
+        cloud.auth_port,
+        cloud.sr_port,
+        support::Pki::Generated,
+    ));
+    cloud.wait_registered(&client("orchestrator"), "authorization-control-intra");
+    let (status, got) = orchestrate(&cloud, "consumer", &form);
+    assert_eq!(
+        (status, got),
+        (200, json!({"response": []})),
+        "reachable now; no rule yet"
+    );
+}

@@ -2,7 +2,8 @@
 //! concurrent connections and reports requests/s, p50 and p99 for `echo` (the framework
 //! baseline), `query` on a registry holding many entries, and `register`, side by side in one
 //! run; then repeats each at half its maximum rate to report the latency a loaded (not
-//! saturated) system gives. The entries it creates are removed at the end.
+//! saturated) system gives. The entries it creates are removed at the end. `--only token` and
+//! `--only orchestration` measure the Authorization and Orchestrator systems the same way.
 
 use common::tls::{Keystore, TlsContext};
 use serde_json::{json, Value};
@@ -13,10 +14,15 @@ use std::time::{Duration, Instant};
 const USAGE: &str =
     "usage: arrowhead-bench [--url https://localhost:8443] [--certs DIR] [--password PW]
                        [--connections N] [--seconds S] [--entries N] [--providers-per-service N]
-                       [--only echo|query|register|token] [--keep] [--auth-url https://localhost:8445]
+                       [--only echo|query|register|token|orchestration] [--keep]
+                       [--auth-url https://localhost:8445] [--orch-url https://localhost:8441]
 
 --only token measures token generation at the Authorization system against the machine's
 RSA-2048 signing rate (`openssl speed`) instead of the registry scenarios.
+--only orchestration measures the Orchestrator: dynamic and store-based orchestration of a
+service with 5 CERTIFICATE providers, and dynamic orchestration of one TOKEN provider (a token
+per answer), next to /orchestrator/echo; it sets up the systems, rules and store entries it
+needs and removes them afterwards (needs benchconsumer.p12: --system benchconsumer).
 
 DIR holds the local cloud's keystores (sysop.p12, orchestrator.p12, benchprovider.p12) and
 master.crt, as arrowhead-certgen writes them (create benchprovider with --system benchprovider).
@@ -34,6 +40,7 @@ struct Args {
     only: Option<String>,
     keep: bool,
     auth_url: String,
+    orch_url: String,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -48,6 +55,7 @@ fn parse_args() -> Result<Args, String> {
         only: None,
         keep: false,
         auth_url: "https://localhost:8445".into(),
+        orch_url: "https://localhost:8441".into(),
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -67,6 +75,7 @@ fn parse_args() -> Result<Args, String> {
             "--only" => a.only = Some(v()?),
             "--keep" => a.keep = true,
             "--auth-url" => a.auth_url = v()?,
+            "--orch-url" => a.orch_url = v()?,
             _ => return Err(USAGE.into()),
         }
     }
@@ -96,6 +105,14 @@ enum Scenario {
     Register,
     /// `POST /authorization/token` for one TOKEN provider and interface.
     Token,
+    /// `GET /orchestrator/echo`: the Orchestrator's baseline.
+    OrchEcho,
+    /// Dynamic orchestration of a service with 5 authorized CERTIFICATE providers.
+    Dynamic,
+    /// Store-based orchestration of the same service (priority walk, one answer).
+    Store,
+    /// Dynamic orchestration of a service with one TOKEN provider: a token per answer.
+    OrchToken,
 }
 
 impl Scenario {
@@ -105,6 +122,10 @@ impl Scenario {
             Scenario::Query => "query",
             Scenario::Register => "register",
             Scenario::Token => "token",
+            Scenario::OrchEcho => "orchestrator echo",
+            Scenario::Dynamic => "orchestration dynamic",
+            Scenario::Store => "orchestration store",
+            Scenario::OrchToken => "orchestration + token",
         }
     }
     fn cert(self) -> &'static str {
@@ -113,6 +134,8 @@ impl Scenario {
             Scenario::Query => "orchestrator",
             Scenario::Register => "benchprovider",
             Scenario::Token => "orchestrator",
+            Scenario::OrchEcho => "sysop",
+            Scenario::Dynamic | Scenario::Store | Scenario::OrchToken => "benchconsumer",
         }
     }
 }
@@ -130,7 +153,18 @@ struct Stats {
 static TOKEN_BODY: std::sync::OnceLock<Value> = std::sync::OnceLock::new();
 
 async fn request(c: &reqwest::Client, base: &str, s: Scenario, n: u64, services: u64) -> bool {
+    let orchestrate = |service: &str, dynamic: bool| {
+        c.post(format!("{base}/orchestrator/orchestration")).json(&json!({
+            "requesterSystem": {"systemName": "benchconsumer", "address": "127.0.0.1", "port": 1},
+            "requestedService": {"serviceDefinitionRequirement": service, "interfaceRequirements": ["HTTP-SECURE-JSON"]},
+            "orchestrationFlags": {"overrideStore": dynamic}
+        }))
+    };
     let resp = match s {
+        Scenario::OrchEcho => c.get(format!("{base}/orchestrator/echo")).send().await,
+        Scenario::Dynamic => orchestrate("bench-orch", true).send().await,
+        Scenario::Store => orchestrate("bench-orch", false).send().await,
+        Scenario::OrchToken => orchestrate("bench-orch-token", true).send().await,
         Scenario::Token => c.post(format!("{base}/authorization/token")).json(TOKEN_BODY.get().unwrap_or(&Value::Null)).send().await,
         Scenario::Echo => c.get(format!("{base}/serviceregistry/echo")).send().await,
         Scenario::Query => {
@@ -183,12 +217,22 @@ async fn run(
     for c in clients {
         let base = match s {
             Scenario::Token => args.auth_url.clone(),
+            Scenario::OrchEcho | Scenario::Dynamic | Scenario::Store | Scenario::OrchToken => {
+                args.orch_url.clone()
+            }
             _ => args.url.clone(),
         };
         let (counter, ready, start_at) = (counter.clone(), ready.clone(), start_at.clone());
         let period = rate.map(|r| Duration::from_secs_f64(args.connections as f64 / r));
         tasks.push(tokio::spawn(async move {
-            request(&c, &base, Scenario::Echo, 0, 1).await;
+            // Warm the connection (handshake) with a request of the scenario's own system.
+            let warm = match s {
+                Scenario::OrchEcho | Scenario::Dynamic | Scenario::Store | Scenario::OrchToken => {
+                    Scenario::OrchEcho
+                }
+                _ => Scenario::Echo,
+            };
+            request(&c, &base, warm, 0, 1).await;
             ready.wait().await;
             let deadline = *start_at.get_or_init(Instant::now) + duration;
             let mut lat = Vec::new();
@@ -308,7 +352,11 @@ async fn cleanup(args: &Args) -> Result<usize, String> {
     let mut removed = 0;
     for s in systems["data"].as_array().into_iter().flatten() {
         let name = s["systemName"].as_str().unwrap_or_default();
-        if name.starts_with("bench-provider-") || name == "benchprovider" {
+        if name.starts_with("bench-provider-")
+            || name.starts_with("bench-orch-")
+            || name == "benchprovider"
+            || name == "benchconsumer"
+        {
             call(
                 &c,
                 reqwest::Method::DELETE,
@@ -329,7 +377,7 @@ async fn cleanup(args: &Args) -> Result<usize, String> {
         .await?;
         for s in defs["data"].as_array().into_iter().flatten() {
             let v = s["serviceDefinition"].as_str().unwrap_or_default();
-            if v == d || v.starts_with("bench-service-") {
+            if v == d || v.starts_with("bench-service-") || v.starts_with("bench-orch") {
                 call(
                     &c,
                     reqwest::Method::DELETE,
@@ -450,9 +498,122 @@ async fn bench_tokens(args: &Args) -> Result<(), String> {
     Ok(())
 }
 
+/// Registers the orchestration scenario's providers and consumer, authorizes them and adds the
+/// store entries.
+async fn setup_orchestration(args: &Args) -> Result<(), String> {
+    cleanup(args).await?; // leftovers of an interrupted or --keep run
+    let sysop = client(args, "sysop")?;
+    let key = Keystore::from_pkcs12_file(&args.certs.join("benchprovider.p12"), &args.password)
+        .map_err(|e| e.to_string())?
+        .public_key_base64()
+        .map_err(|e| e.to_string())?;
+    let register = |def: &str, name: String, port: usize, secure: &str| {
+        json!({"serviceDefinition": def,
+               "providerSystem": {"systemName": name, "address": "127.0.0.1", "port": port, "authenticationInfo": key},
+               "serviceUri": "/bench", "secure": secure, "interfaces": ["HTTP-SECURE-JSON"]})
+    };
+    let mut entries = Vec::new();
+    for i in 0..5 {
+        entries.push(register(
+            "bench-orch",
+            format!("bench-orch-{i}"),
+            21000 + i,
+            "CERTIFICATE",
+        ));
+    }
+    entries.push(register(
+        "bench-orch-token",
+        "benchprovider".into(),
+        1,
+        "TOKEN",
+    ));
+    let mut registered = Vec::new();
+    for e in entries {
+        registered.push(
+            call(
+                &sysop,
+                reqwest::Method::POST,
+                format!("{}/serviceregistry/mgmt", args.url),
+                Some(e),
+            )
+            .await?,
+        );
+    }
+    let consumer = call(
+        &sysop,
+        reqwest::Method::POST,
+        format!("{}/serviceregistry/mgmt/systems", args.url),
+        Some(json!({"systemName": "benchconsumer", "address": "127.0.0.1", "port": 1})),
+    )
+    .await?;
+    for (i, r) in registered.iter().enumerate() {
+        call(
+            &sysop,
+            reqwest::Method::POST,
+            format!("{}/authorization/mgmt/intracloud", args.auth_url),
+            Some(json!({"consumerId": consumer["id"], "providerIds": [r["provider"]["id"]],
+                        "serviceDefinitionIds": [r["serviceDefinition"]["id"]], "interfaceIds": [r["interfaces"][0]["id"]]})),
+        )
+        .await?;
+        if i < 5 {
+            call(
+                &sysop,
+                reqwest::Method::POST,
+                format!("{}/orchestrator/mgmt/store", args.orch_url),
+                Some(json!([{"serviceDefinitionName": "bench-orch", "consumerSystemId": consumer["id"],
+                    "providerSystem": {"systemName": r["provider"]["systemName"], "address": "127.0.0.1", "port": r["provider"]["port"]},
+                    "serviceInterfaceName": "HTTP-SECURE-JSON", "priority": i + 1}])),
+            )
+            .await?;
+        }
+    }
+    Ok(())
+}
+
+/// Orchestration next to the Orchestrator's echo, at the maximum and at half that rate.
+async fn bench_orchestration(args: &Args) -> Result<(), String> {
+    let d = Duration::from_secs(args.seconds);
+    println!(
+        "{} connections, {} s per phase, target {}",
+        args.connections, args.seconds, args.orch_url
+    );
+    setup_orchestration(args).await?;
+    let mut max = Vec::new();
+    for s in [
+        Scenario::OrchEcho,
+        Scenario::Dynamic,
+        Scenario::Store,
+        Scenario::OrchToken,
+    ] {
+        max.push((s, run(args, s, d, None, 1, 0).await?));
+    }
+    let echo = max[0].1.rps;
+    println!("\nmaximum rate:");
+    for (s, stats) in &max {
+        print(s.name(), stats, echo);
+    }
+    println!("\nat half the maximum rate:");
+    for (s, stats) in max.iter().filter(|(_, st)| st.rps > 0.0) {
+        let half = run(args, *s, d, Some(stats.rps / 2.0), 1, 0).await?;
+        print(
+            &format!("{} @ {:.0}/s", s.name(), stats.rps / 2.0),
+            &half,
+            echo,
+        );
+    }
+    if !args.keep {
+        let removed = cleanup(args).await?;
+        println!("\nremoved {removed} benchmark systems and their entries");
+    }
+    Ok(())
+}
+
 async fn bench(args: &Args) -> Result<(), String> {
     if args.only.as_deref() == Some("token") {
         return bench_tokens(args).await;
+    }
+    if args.only.as_deref() == Some("orchestration") {
+        return bench_orchestration(args).await;
     }
     let d = Duration::from_secs(args.seconds);
     println!(

@@ -15,7 +15,14 @@ pub struct CoreClient {
     http: reqwest::Client,
     /// In secure mode, the cloud every peer must belong to.
     own_cloud: Option<String>,
+    /// Peer certificates (DER) already found to belong to `own_cloud`. Decoding a certificate
+    /// takes OpenSSL 3 hundreds of microseconds under its global locks, and every response
+    /// carries one; whether a given certificate passes never changes, so the answer is kept.
+    trusted_peers: std::sync::Arc<std::sync::Mutex<std::collections::HashSet<Vec<u8>>>>,
 }
+
+/// Bound on remembered peer certificates (a cloud has a handful of core systems).
+const MAX_TRUSTED_PEERS: usize = 256;
 
 impl CoreClient {
     pub fn new(
@@ -48,6 +55,7 @@ impl CoreClient {
         Ok(Self {
             http: b.build().map_err(|e| e.to_string())?,
             own_cloud,
+            trusted_peers: Default::default(),
         })
     }
 
@@ -98,14 +106,11 @@ impl CoreClient {
             }
         })?;
         if let Some(cloud) = &self.own_cloud {
-            let peer = resp
+            let der = resp
                 .extensions()
                 .get::<reqwest::tls::TlsInfo>()
-                .and_then(|i| i.peer_certificate())
-                .and_then(|der| X509::from_der(der).ok())
-                .and_then(|c| common_name(&c))
-                .and_then(|cn| SystemIdentity::from_cn(&cn));
-            if !peer.is_some_and(|p| p.same_cloud(cloud)) {
+                .and_then(|i| i.peer_certificate());
+            if !der.is_some_and(|der| self.peer_in_cloud(der, cloud)) {
                 return Err(ArrowheadError::auth(format!(
                     "The system at {url} is not part of the same certificate chain of trust!"
                 )));
@@ -123,6 +128,29 @@ impl CoreClient {
             Err(_) => Err(ArrowheadError::internal(format!("{url} answered {status}"))
                 .with_code(status.as_u16())),
         }
+    }
+}
+
+impl CoreClient {
+    /// Whether the peer certificate names a system of `cloud` (remembered per certificate).
+    fn peer_in_cloud(&self, der: &[u8], cloud: &str) -> bool {
+        let lock = || self.trusted_peers.lock().unwrap_or_else(|p| p.into_inner());
+        if lock().contains(der) {
+            return true;
+        }
+        let ok = X509::from_der(der)
+            .ok()
+            .and_then(|c| common_name(&c))
+            .and_then(|cn| SystemIdentity::from_cn(&cn))
+            .is_some_and(|p| p.same_cloud(cloud));
+        if ok {
+            let mut set = lock();
+            if set.len() >= MAX_TRUSTED_PEERS {
+                set.clear();
+            }
+            set.insert(der.to_vec());
+        }
+        ok
     }
 }
 

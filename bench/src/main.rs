@@ -19,7 +19,7 @@ const USAGE: &str =
 
 --only token measures token generation at the Authorization system against the machine's
 RSA-2048 signing rate (`openssl speed`) instead of the registry scenarios.
---only orchestration measures the Orchestrator: dynamic and store-based orchestration of a
+--only orchestration[:dynamic|store|token] measures the Orchestrator: dynamic and store-based orchestration of a
 service with 5 CERTIFICATE providers, and dynamic orchestration of one TOKEN provider (a token
 per answer), next to /orchestrator/echo; it sets up the systems, rules and store entries it
 needs and removes them afterwards (needs benchconsumer.p12: --system benchconsumer).
@@ -579,12 +579,20 @@ async fn bench_orchestration(args: &Args) -> Result<(), String> {
     );
     setup_orchestration(args).await?;
     let mut max = Vec::new();
+    // `--only orchestration:<word>` keeps the scenarios whose name contains the word.
+    let filter = args
+        .only
+        .as_deref()
+        .and_then(|o| o.strip_prefix("orchestration:"));
     for s in [
         Scenario::OrchEcho,
         Scenario::Dynamic,
         Scenario::Store,
         Scenario::OrchToken,
     ] {
+        if !matches!(s, Scenario::OrchEcho) && filter.is_some_and(|f| !s.name().contains(f)) {
+            continue;
+        }
         max.push((s, run(args, s, d, None, 1, 0).await?));
     }
     let echo = max[0].1.rps;
@@ -612,7 +620,11 @@ async fn bench(args: &Args) -> Result<(), String> {
     if args.only.as_deref() == Some("token") {
         return bench_tokens(args).await;
     }
-    if args.only.as_deref() == Some("orchestration") {
+    if args
+        .only
+        .as_deref()
+        .is_some_and(|o| o.starts_with("orchestration"))
+    {
         return bench_orchestration(args).await;
     }
     let d = Duration::from_secs(args.seconds);

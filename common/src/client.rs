@@ -31,30 +31,13 @@ impl CoreClient {
         timeout: Duration,
         accept_invalid_hostnames: bool,
     ) -> Result<Self, String> {
-        let mut b = reqwest::Client::builder()
-            .tls_backend_native()
-            .connect_timeout(connect_timeout)
-            .timeout(timeout)
-            .pool_idle_timeout(Duration::from_secs(60));
-        let mut own_cloud = None;
-        if let Some(tls) = tls {
-            let mut roots = Vec::new();
-            for r in tls.client_roots() {
-                roots.push(
-                    reqwest::Certificate::from_der(&r.to_der().map_err(|e| e.to_string())?)
-                        .map_err(|e| e.to_string())?,
-                );
-            }
-            b = b
-                .identity(tls.reqwest_identity().map_err(|e| e.to_string())?)
-                .tls_certs_only(roots)
-                .tls_info(true)
-                .danger_accept_invalid_hostnames(accept_invalid_hostnames);
-            own_cloud = Some(tls.identity.cloud_cn());
-        }
+        let b = client_builder(tls, connect_timeout, timeout, accept_invalid_hostnames)?;
         Ok(Self {
-            http: b.build().map_err(|e| e.to_string())?,
-            own_cloud,
+            http: b
+                .tls_info(tls.is_some())
+                .build()
+                .map_err(|e| e.to_string())?,
+            own_cloud: tls.map(|t| t.identity.cloud_cn()),
             trusted_peers: Default::default(),
         })
     }
@@ -152,6 +135,36 @@ impl CoreClient {
         }
         ok
     }
+}
+
+/// A client presenting this system's certificate and trusting this cloud (or plain HTTP in
+/// insecure mode): the base of [`CoreClient`] and of calls to application systems (event
+/// delivery).
+pub fn client_builder(
+    tls: Option<&TlsContext>,
+    connect_timeout: Duration,
+    timeout: Duration,
+    accept_invalid_hostnames: bool,
+) -> Result<reqwest::ClientBuilder, String> {
+    let mut b = reqwest::Client::builder()
+        .tls_backend_native()
+        .connect_timeout(connect_timeout)
+        .timeout(timeout)
+        .pool_idle_timeout(Duration::from_secs(60));
+    if let Some(tls) = tls {
+        let mut roots = Vec::new();
+        for r in tls.client_roots() {
+            roots.push(
+                reqwest::Certificate::from_der(&r.to_der().map_err(|e| e.to_string())?)
+                    .map_err(|e| e.to_string())?,
+            );
+        }
+        b = b
+            .identity(tls.reqwest_identity().map_err(|e| e.to_string())?)
+            .tls_certs_only(roots)
+            .danger_accept_invalid_hostnames(accept_invalid_hostnames);
+    }
+    Ok(b)
 }
 
 fn error_chain(e: &dyn std::error::Error) -> String {

@@ -49,6 +49,36 @@ pub struct SystemRequest {
     pub metadata: Option<RequestMetadata>,
 }
 
+impl SystemRequest {
+    /// The name, address and port, checked and normalized as stored (400 naming `what`, with
+    /// `origin`).
+    pub fn key(
+        &self,
+        what: &str,
+        origin: &str,
+    ) -> Result<(String, String, i32), crate::ArrowheadError> {
+        let bad = |m: String| crate::ArrowheadError::bad_payload(m).with_origin(origin);
+        let name = self
+            .system_name
+            .as_deref()
+            .map(str::trim)
+            .filter(|n| !n.is_empty())
+            .ok_or_else(|| bad(format!("{what} system name is null or blank.")))?;
+        let address = self
+            .address
+            .as_deref()
+            .map(str::trim)
+            .filter(|a| !a.is_empty())
+            .ok_or_else(|| bad(format!("{what} system address is null or blank.")))?;
+        let port = crate::names::validate_port(self.port).map_err(|e| e.with_origin(origin))?;
+        Ok((
+            crate::names::normalize_name(name),
+            crate::names::normalize_address(address),
+            i32::from(port),
+        ))
+    }
+}
+
 /// Java `SystemResponseDTO`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]

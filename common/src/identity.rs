@@ -286,6 +286,27 @@ pub fn require_core(
     }
 }
 
+/// A request made on a system's own behalf (orchestration for itself, subscribing, publishing):
+/// the named system must be the caller's certificate name (Java
+/// `checkIfRequesterSystemNameisEqualsWithClientNameFromCN`). Without a name the controller
+/// answers the missing field with 400; insecure mode has no identity to compare.
+pub fn require_named(
+    caller: &Caller,
+    requester: Option<&str>,
+    url: &str,
+) -> Result<(), ArrowheadError> {
+    let (Some(own), Some(requester)) = (caller.system_name(), requester.map(str::trim)) else {
+        return Ok(());
+    };
+    if requester.is_empty() || requester.eq_ignore_ascii_case(own) {
+        return Ok(());
+    }
+    Err(ArrowheadError::auth(format!(
+        "Requester system name({requester}) and client name from certificate ({own}) do not match!"
+    ))
+    .with_origin(url))
+}
+
 pub fn unauthorized(caller: &Caller, url: &str) -> ArrowheadError {
     let cn = caller
         .identity()

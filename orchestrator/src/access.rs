@@ -1,7 +1,7 @@
 //! Who may call which Orchestrator endpoint (Java `OrchestratorAccessControlFilter`), as a pure
 //! function of the caller, tested as a table. Insecure mode has no access control.
 
-use common::identity::{require_core, require_sysop, Caller, CoreSystem};
+use common::identity::{require_core, require_named, require_sysop, Caller, CoreSystem};
 use common::ArrowheadError;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,21 +28,7 @@ pub fn check(caller: &Caller, endpoint: Endpoint, url: &str) -> Result<(), Arrow
         Endpoint::Orchestration {
             requester,
             external: false,
-        } => {
-            let (Some(own), Some(requester)) = (caller.system_name(), requester) else {
-                // Insecure mode, or no name: the controller answers the missing name with 400.
-                return Ok(());
-            };
-            if requester.trim().eq_ignore_ascii_case(own) {
-                Ok(())
-            } else {
-                Err(ArrowheadError::auth(format!(
-                    "Requester system name({}) and client name from certificate ({own}) do not match!",
-                    requester.trim()
-                ))
-                .with_origin(url))
-            }
-        }
+        } => require_named(caller, requester, url),
     }
 }
 

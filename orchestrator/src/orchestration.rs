@@ -13,7 +13,7 @@ use common::dto::{
     SystemRequest, SystemResponse, TokenGenerationProvider, TokenGenerationRequest,
     TokenGenerationResponse,
 };
-use common::names::{normalize_address, normalize_interface, normalize_name, validate_port};
+use common::names::{normalize_interface, normalize_name};
 use common::registration::{Locator, Registrar};
 use common::ArrowheadError;
 use serde::{Deserialize, Serialize};
@@ -130,24 +130,7 @@ fn bad(message: impl Into<String>) -> ArrowheadError {
 }
 
 fn system_key(s: &SystemRequest, what: &str) -> Result<SystemKey, ArrowheadError> {
-    let name = s
-        .system_name
-        .as_deref()
-        .map(str::trim)
-        .filter(|n| !n.is_empty())
-        .ok_or_else(|| bad(format!("{what} system name is null or blank.")))?;
-    let address = s
-        .address
-        .as_deref()
-        .map(str::trim)
-        .filter(|a| !a.is_empty())
-        .ok_or_else(|| bad(format!("{what} system address is null or blank.")))?;
-    let port = validate_port(s.port).map_err(|e| e.with_origin(ORCHESTRATION))?;
-    Ok((
-        normalize_name(name),
-        normalize_address(address),
-        i32::from(port),
-    ))
+    s.key(what, ORCHESTRATION)
 }
 
 impl Request {

@@ -160,6 +160,45 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    event_type (id) {
+        id -> BigInt,
+        event_type_name -> Varchar,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    subscription (id) {
+        id -> BigInt,
+        system_id -> BigInt,
+        event_type_id -> BigInt,
+        filter_meta_data -> Nullable<Text>,
+        match_meta_data -> Integer,
+        only_predefined_publishers -> Integer,
+        notify_uri -> Text,
+        start_date -> Nullable<Timestamp>,
+        end_date -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    subscription_publisher_connection (id) {
+        id -> BigInt,
+        subscription_id -> BigInt,
+        system_id -> BigInt,
+        authorized -> Integer,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(subscription -> event_type (event_type_id));
+diesel::joinable!(subscription -> system_ (system_id));
+diesel::joinable!(subscription_publisher_connection -> subscription (subscription_id));
 diesel::joinable!(foreign_system -> cloud (provider_cloud_id));
 diesel::joinable!(orchestrator_store -> service_definition (service_id));
 diesel::joinable!(orchestrator_store -> service_interface (service_interface_id));
@@ -188,4 +227,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     authorization_inter_cloud_interface_connection,
     foreign_system,
     orchestrator_store,
+    event_type,
+    subscription,
+    subscription_publisher_connection,
 );

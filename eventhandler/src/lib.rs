@@ -1,0 +1,179 @@
+//! The Arrowhead Event Handler core system: application systems subscribe to event types and
+//! receive, at their `notifyUri`, every event published by a provider the Authorization system
+//! lets them hear from, filtered as they asked. `start` brings it up in-process for `main` and
+//! the tests.
+
+pub mod access;
+pub mod api;
+pub mod authsync;
+pub mod delivery;
+pub mod subscriptions;
+
+use common::client::CoreClient;
+use common::config::{ConfigError, CoreSettings};
+use common::identity::CoreSystem;
+use common::registration::{Locator, Registrar};
+use common::tls::TlsContext;
+use common::web::{Running, ServerSpec};
+use std::time::Duration;
+use utoipa::OpenApi;
+
+/// The Java tables this system reads and writes.
+pub const REQUIRED_TABLES: &[&str] = &[
+    "system_",
+    "event_type",
+    "subscription",
+    "subscription_publisher_connection",
+    "logs",
+];
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub core: CoreSettings,
+    /// Java `time_stamp_tolerance_seconds` (default 120).
+    pub tolerance: Duration,
+    /// Java `event_handler_ttl_scheduled` / `event_handler_ttl_interval` (minutes): removes
+    /// subscriptions past their end date.
+    pub ttl_interval: Option<Duration>,
+    pub delivery: delivery::DeliveryPolicy,
+    /// Time limit of one delivery attempt.
+    pub delivery_timeout: Duration,
+    pub peer_refresh: Duration,
+    pub workers: Option<usize>,
+}
+
+impl Settings {
+    pub fn from_core(core: CoreSettings) -> Result<Self, ConfigError> {
+        let p = &core.properties;
+        let ttl = p.bool_or("event_handler_ttl_scheduled", false)?;
+        let ttl_minutes: u64 = p.parse_or("event_handler_ttl_interval", 10)?;
+        Ok(Self {
+            tolerance: Duration::from_secs(p.parse_or("time_stamp_tolerance_seconds", 120)?),
+            ttl_interval: ttl.then(|| Duration::from_secs(ttl_minutes.max(1) * 60)),
+            delivery: delivery::DeliveryPolicy {
+                max_attempts: p.parse_or("event_delivery_max_attempts", 6)?,
+                first_backoff: Duration::from_millis(
+                    p.parse_or("event_delivery_first_backoff_ms", 250)?,
+                ),
+                max_backoff: Duration::from_millis(
+                    p.parse_or("event_delivery_max_backoff_ms", 10_000)?,
+                ),
+                queue_size: p.parse_or("event_delivery_queue_size", 10_000)?,
+            },
+            delivery_timeout: Duration::from_millis(
+                p.parse_or("event_delivery_timeout_ms", 10_000)?,
+            ),
+            peer_refresh: Duration::from_secs(p.parse_or("peer_refresh_in_seconds", 60)?),
+            workers: match p.parse_or::<usize>("server.workers", 0)? {
+                0 => None,
+                n => Some(n),
+            },
+            core,
+        })
+    }
+
+    pub fn load(config: Option<&std::path::Path>) -> Result<Self, ConfigError> {
+        Self::from_core(CoreSettings::load(CoreSystem::EventHandler, config)?)
+    }
+}
+
+/// A started system: the server, and the registrar that removes its services at shutdown.
+pub struct Started {
+    pub running: Running,
+    pub registrar: Registrar,
+}
+
+/// Brings the system up; must run inside an actix system. Registration in the Service Registry
+/// and the re-check of every subscription with Authorization continue in the background.
+pub async fn start(settings: Settings, db_wait: Duration) -> Result<Started, String> {
+    let core = &settings.core;
+    let tls = match &core.ssl {
+        Some(ssl) => Some(TlsContext::load(ssl).map_err(|e| e.to_string())?),
+        None => None,
+    };
+    let db_settings = core.database.clone();
+    let pool_size = core.db_pool_size;
+    let pool = tokio::task::spawn_blocking(move || {
+        common::db::connect(&db_settings, pool_size, db_wait, REQUIRED_TABLES)
+    })
+    .await
+    .map_err(|e| e.to_string())?
+    .map_err(|e| e.to_string())?;
+    let public_key = match &tls {
+        Some(t) => Some(t.keystore.public_key_base64().map_err(|e| e.to_string())?),
+        None => None,
+    };
+    let connect_timeout = Duration::from_millis(core.http_client_connection_timeout_ms);
+    let client = CoreClient::new(
+        tls.as_ref(),
+        connect_timeout,
+        Duration::from_millis(core.http_client_socket_timeout_ms),
+        core.disable_hostname_verifier,
+    )?;
+    let delivery_client = common::client::client_builder(
+        tls.as_ref(),
+        connect_timeout.min(settings.delivery_timeout),
+        settings.delivery_timeout,
+        core.disable_hostname_verifier,
+    )?
+    .pool_max_idle_per_host(4)
+    .build()
+    .map_err(|e| e.to_string())?;
+    let registrar = Registrar::new(
+        client,
+        &core.sr_address,
+        core.sr_port,
+        CoreSystem::EventHandler,
+        &core.domain_name,
+        core.domain_port,
+        public_key,
+    );
+    let auth = authsync::AuthSync {
+        pool: pool.clone(),
+        locator: Locator::new(registrar.clone(), settings.peer_refresh),
+    };
+    let state = actix_web::web::Data::new(api::AppState {
+        pool: pool.clone(),
+        auth: auth.clone(),
+        dispatcher: delivery::Dispatcher::new(delivery_client, settings.delivery.clone()),
+        tolerance: settings.tolerance,
+    });
+    let running = common::web::start(ServerSpec {
+        address: core.server_address.clone(),
+        port: core.server_port,
+        tls,
+        workers: settings.workers,
+        openapi: api::ApiDoc::openapi(),
+        configure: move |cfg: &mut actix_web::web::ServiceConfig| {
+            cfg.app_data(state.clone());
+            api::configure(cfg);
+        },
+    })
+    .map_err(|e| {
+        format!(
+            "cannot listen on {}:{}: {e}",
+            core.server_address, core.server_port
+        )
+    })?;
+    actix_web::rt::spawn(registrar.clone().register_until_done());
+    actix_web::rt::spawn(auth.resync_all_until_done());
+    if let Some(every) = settings.ttl_interval {
+        actix_web::rt::spawn(remove_expired(pool, every));
+    }
+    tracing::info!(addr = %running.addr, "Event Handler is ready");
+    Ok(Started { running, registrar })
+}
+
+/// The optional clean-up task: subscriptions past their end date are removed.
+async fn remove_expired(pool: common::db::DbPool, every: Duration) {
+    let mut tick = tokio::time::interval(every);
+    loop {
+        tick.tick().await;
+        let now = chrono::Utc::now().naive_utc();
+        match common::db::run(&pool, move |c| Ok(subscriptions::delete_expired(c, now)?)).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(removed = n, "expired subscriptions removed"),
+            Err(e) => tracing::warn!(error = %e, "expired subscriptions not removed"),
+        }
+    }
+}

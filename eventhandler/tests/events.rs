@@ -1,0 +1,698 @@
+//! The Event Handler end to end: Service Registry, Authorization and Event Handler over mTLS on
+//! one test database, with real subscriber servers (mTLS, this cloud's certificates) receiving
+//! the events.
+
+#![allow(clippy::unwrap_used)]
+
+use common::config::{CoreSettings, Properties};
+use common::identity::CoreSystem;
+use diesel::connection::SimpleConnection;
+use serde_json::{json, Value};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use testing::{client, error, read, RunningServer, StartFuture, TestDb};
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn wait_for(what: &str, limit: Duration, mut ok: impl FnMut() -> bool) {
+    let deadline = Instant::now() + limit;
+    while !ok() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn post(c: &reqwest::blocking::Client, url: &str, body: &Value) -> (u16, Value) {
+    read(c.post(url).json(body).send().unwrap())
+}
+
+fn properties(system: &str, db: &TestDb, port: u16, sr_port: u16) -> Properties {
+    Properties::parse(&format!(
+        "{}server.port={port}\ndomain.port={port}\nsr_address=localhost\nsr_port={sr_port}\nallow_self_addressing=true\neventhandler_is_present=true\nevent_delivery_first_backoff_ms=200\n",
+        testing::secure_properties(system, db)
+    ))
+    .with_env(std::iter::empty())
+}
+
+struct Cloud {
+    _sr: RunningServer,
+    _auth: RunningServer,
+    eh: RunningServer,
+    sr_port: u16,
+    auth_port: u16,
+    db: TestDb,
+}
+
+impl Cloud {
+    fn start() -> Self {
+        let db = TestDb::new();
+        let (sr_port, auth_port, eh_port) = (free_port(), free_port(), free_port());
+        let sr_settings = serviceregistry::Settings::from_core(
+            CoreSettings::from_properties(
+                CoreSystem::ServiceRegistry,
+                properties("serviceregistry", &db, sr_port, sr_port),
+            )
+            .unwrap(),
+        )
+        .unwrap();
+        let sr = RunningServer::start(true, move || -> StartFuture {
+            Box::pin(async move {
+                serviceregistry::start(sr_settings, Duration::from_secs(10))
+                    .await
+                    .map_err(|e| e.to_string())
+            })
+        });
+        let auth_settings = authorization::Settings::from_core(
+            CoreSettings::from_properties(
+                CoreSystem::Authorization,
+                properties("authorization", &db, auth_port, sr_port),
+            )
+            .unwrap(),
+        )
+        .unwrap();
+        let auth = RunningServer::start(true, move || -> StartFuture {
+            Box::pin(async move {
+                authorization::start(auth_settings, Duration::from_secs(10))
+                    .await
+                    .map(|s| s.running)
+            })
+        });
+        let eh_settings = eventhandler::Settings::from_core(
+            CoreSettings::from_properties(
+                CoreSystem::EventHandler,
+                properties("eventhandler", &db, eh_port, sr_port),
+            )
+            .unwrap(),
+        )
+        .unwrap();
+        let eh = RunningServer::start(true, move || -> StartFuture {
+            Box::pin(async move {
+                eventhandler::start(eh_settings, Duration::from_secs(10))
+                    .await
+                    .map(|s| s.running)
+            })
+        });
+        let cloud = Self {
+            _sr: sr,
+            _auth: auth,
+            eh,
+            sr_port,
+            auth_port,
+            db,
+        };
+        for def in [
+            "authorization-control-subscription",
+            "event-publish-auth-update",
+        ] {
+            wait_for(def, Duration::from_secs(20), || {
+                client("orchestrator")
+                    .post(format!(
+                        "https://localhost:{}/serviceregistry/query",
+                        cloud.sr_port
+                    ))
+                    .json(&json!({"serviceDefinitionRequirement": def}))
+                    .send()
+                    .ok()
+                    .map(read)
+                    .is_some_and(|(_, v)| v["unfilteredHits"] == 1)
+            });
+        }
+        cloud
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}/eventhandler{path}", self.eh.origin)
+    }
+
+    /// A system row (subscribers carry a key, so they are notified over HTTPS).
+    fn system(&self, name: &str, port: u16) -> i64 {
+        self.db
+            .connect()
+            .batch_execute(&format!(
+                "INSERT INTO system_ (system_name, address, port, authentication_info) VALUES ('{name}', '127.0.0.1', {port}, 'a2V5')"
+            ))
+            .unwrap();
+        let (_, v) = read(
+            client("sysop")
+                .get(format!(
+                    "https://localhost:{}/serviceregistry/mgmt/systems",
+                    self.sr_port
+                ))
+                .send()
+                .unwrap(),
+        );
+        v["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["systemName"] == name)
+            .unwrap()["id"]
+            .as_i64()
+            .unwrap()
+    }
+
+    /// An intra-cloud rule: `consumer` may use something of `provider` (that is what lets it
+    /// hear the provider's events). Authorization then notifies the Event Handler.
+    fn allow(&self, consumer: i64, provider: i64) -> i64 {
+        self.db
+            .connect()
+            .batch_execute(
+                "INSERT IGNORE INTO service_definition (service_definition) VALUES ('events')",
+            )
+            .unwrap();
+        let (_, defs) = read(
+            client("sysop")
+                .get(format!(
+                    "https://localhost:{}/serviceregistry/mgmt/services",
+                    self.sr_port
+                ))
+                .send()
+                .unwrap(),
+        );
+        let def = defs["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["serviceDefinition"] == "events")
+            .unwrap()["id"]
+            .clone();
+        let (status, got) = post(
+            &client("sysop"),
+            &format!(
+                "https://localhost:{}/authorization/mgmt/intracloud",
+                self.auth_port
+            ),
+            &json!({"consumerId": consumer, "providerIds": [provider], "serviceDefinitionIds": [def], "interfaceIds": [1]}),
+        );
+        assert_eq!(status, 201, "{got}");
+        got["data"][0]["id"].as_i64().unwrap()
+    }
+
+    fn subscribe(&self, who: &str, port: u16, extra: Value) -> (u16, Value) {
+        let mut body = json!({
+            "eventType": "temperature_changed",
+            "subscriberSystem": {"systemName": who, "address": "127.0.0.1", "port": port},
+            "notifyUri": "/notify",
+            "matchMetaData": false
+        });
+        for (k, v) in extra.as_object().unwrap() {
+            body[k] = v.clone();
+        }
+        post(&client(who), &self.url("/subscribe"), &body)
+    }
+
+    fn publish(&self, who: &str, port: u16, payload: &str, extra: Value) -> (u16, Value) {
+        let mut body = json!({
+            "eventType": "temperature_changed",
+            "source": {"systemName": who, "address": "127.0.0.1", "port": port},
+            "payload": payload
+        });
+        for (k, v) in extra.as_object().unwrap() {
+            body[k] = v.clone();
+        }
+        post(&client(who), &self.url("/publish"), &body)
+    }
+
+    /// Sources of the subscription (as the Event Handler stored them).
+    fn authorized_sources(&self, subscriber: i64) -> Vec<i64> {
+        let mut conn = self.db.connect();
+        use diesel::prelude::*;
+        #[derive(QueryableByName)]
+        struct Row {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            system_id: i64,
+        }
+        diesel::sql_query(format!(
+            "SELECT c.system_id FROM subscription_publisher_connection c JOIN subscription s ON s.id = c.subscription_id WHERE s.system_id = {subscriber} AND c.authorized = 1 ORDER BY c.system_id"
+        ))
+        .load::<Row>(&mut conn)
+        .unwrap()
+        .into_iter()
+        .map(|r| r.system_id)
+        .collect()
+    }
+}
+
+/// What a subscriber server does with a notification.
+#[derive(Clone, Default)]
+struct Behaviour {
+    delay: Duration,
+}
+
+/// A subscriber: a real mTLS server with an application certificate of this cloud.
+struct Subscriber {
+    received: Arc<Mutex<Vec<(Value, Instant)>>>,
+    _server: RunningServer,
+}
+
+impl Subscriber {
+    fn start(cert: &'static str, port: u16, behaviour: Behaviour) -> Self {
+        let received: Arc<Mutex<Vec<(Value, Instant)>>> = Arc::default();
+        let sink = received.clone();
+        let server = RunningServer::start(true, move || -> StartFuture {
+            Box::pin(async move {
+                let pki = testing::pki();
+                let ks =
+                    common::tls::Keystore::from_pkcs12_file(&pki.keystore(cert), testing::PASSWORD)
+                        .map_err(|e| e.to_string())?;
+                let trust = common::tls::load_trust(&common::config::TrustMaterial::Pkcs12 {
+                    path: pki.truststore(),
+                    password: testing::PASSWORD.into(),
+                })
+                .map_err(|e| e.to_string())?;
+                let tls = common::tls::TlsContext::new(ks, trust).map_err(|e| e.to_string())?;
+                common::web::start(common::web::ServerSpec {
+                    address: "127.0.0.1".into(),
+                    port,
+                    tls: Some(tls),
+                    workers: Some(1),
+                    openapi: utoipa::openapi::OpenApiBuilder::new().build(),
+                    configure: move |cfg: &mut actix_web::web::ServiceConfig| {
+                        let sink = sink.clone();
+                        let behaviour = behaviour.clone();
+                        cfg.route(
+                            "/{tail:.*}",
+                            actix_web::web::post().to(move |body: actix_web::web::Json<Value>| {
+                                let sink = sink.clone();
+                                let delay = behaviour.delay;
+                                async move {
+                                    if !delay.is_zero() {
+                                        tokio::time::sleep(delay).await;
+                                    }
+                                    sink.lock()
+                                        .unwrap()
+                                        .push((body.into_inner(), Instant::now()));
+                                    actix_web::HttpResponse::Ok().finish()
+                                }
+                            }),
+                        );
+                    },
+                })
+                .map_err(|e| e.to_string())
+            })
+        });
+        Self {
+            received,
+            _server: server,
+        }
+    }
+
+    fn payloads(&self) -> Vec<String> {
+        self.received
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(v, _)| v["payload"].as_str().unwrap_or_default().to_owned())
+            .collect()
+    }
+
+    fn wait_count(&self, n: usize) {
+        wait_for(&format!("{n} events"), Duration::from_secs(15), || {
+            self.received.lock().unwrap().len() >= n
+        });
+    }
+}
+
+/// Long enough for a delivery that is going to happen to have happened.
+fn settle() {
+    std::thread::sleep(Duration::from_millis(700));
+}
+
+#[test]
+fn authorized_publishers_reach_subscribers_as_they_asked() {
+    let cloud = Cloud::start();
+    let sub_port = free_port();
+    let consumer = cloud.system("consumer", sub_port);
+    let provider = cloud.system("provider", 6000);
+    let other = cloud.system("client", 6100);
+    let subscriber = Subscriber::start("consumer", sub_port, Behaviour::default());
+
+    cloud.allow(consumer, provider);
+    let (status, got) = cloud.subscribe("consumer", sub_port, json!({}));
+    assert_eq!(status, 200, "{got}");
+    assert_eq!(cloud.authorized_sources(consumer), [provider]);
+
+    // The authorized publisher is heard, the other one is not; the body is Java's EventDTO.
+    assert_eq!(
+        cloud
+            .publish(
+                "provider",
+                6000,
+                "21.5",
+                json!({"metaData": {"unit": "celsius"}})
+            )
+            .0,
+        200
+    );
+    assert_eq!(
+        cloud.publish("client", 6100, "from client", json!({})).0,
+        200
+    );
+    subscriber.wait_count(1);
+    settle();
+    let got = subscriber.received.lock().unwrap().clone();
+    assert_eq!(got.len(), 1);
+    let event = &got[0].0;
+    assert_eq!(event["eventType"], "temperature_changed");
+    assert_eq!(event["payload"], "21.5");
+    assert_eq!(event["metaData"], json!({"unit": "celsius"}));
+    assert!(common::dto::parse_instant(event["timeStamp"].as_str().unwrap()).is_some());
+
+    // An authorization change reaches the Event Handler: now client is heard too.
+    cloud.allow(consumer, other);
+    wait_for("auth update", Duration::from_secs(10), || {
+        cloud.authorized_sources(consumer) == [provider, other]
+    });
+    cloud.publish("client", 6100, "client heard", json!({}));
+    subscriber.wait_count(2);
+    assert_eq!(subscriber.payloads()[1], "client heard");
+
+    // Metadata filter (case-insensitive values), and only the named sources.
+    let (status, got) = cloud.subscribe(
+        "consumer",
+        sub_port,
+        json!({"matchMetaData": true, "filterMetaData": {"unit": "celsius"}, "sources": [{"systemName": "provider", "address": "127.0.0.1", "port": 6000}]}),
+    );
+    assert_eq!(status, 200, "{got}");
+    cloud.publish(
+        "provider",
+        6000,
+        "kelvin",
+        json!({"metaData": {"unit": "kelvin"}}),
+    );
+    cloud.publish("provider", 6000, "no metadata", json!({}));
+    cloud.publish(
+        "client",
+        6100,
+        "not a source",
+        json!({"metaData": {"unit": "celsius"}}),
+    );
+    cloud.publish(
+        "provider",
+        6000,
+        "CELSIUS",
+        json!({"metaData": {"unit": "CELSIUS"}}),
+    );
+    subscriber.wait_count(3);
+    settle();
+    assert_eq!(subscriber.payloads()[2..], ["CELSIUS"]);
+
+    // Start and end dates, compared with the event's time stamp.
+    let at = |secs: i64| {
+        common::dto::format_instant(
+            &(chrono::Utc::now().naive_utc() + chrono::Duration::seconds(secs)),
+        )
+    };
+    let (status, got) = cloud.subscribe(
+        "consumer",
+        sub_port,
+        json!({"startDate": at(40), "endDate": at(80)}),
+    );
+    assert_eq!(status, 200, "{got}");
+    cloud.publish("provider", 6000, "too early", json!({"timeStamp": at(0)}));
+    cloud.publish("provider", 6000, "in time", json!({"timeStamp": at(60)}));
+    cloud.publish("provider", 6000, "too late", json!({"timeStamp": at(100)}));
+    subscriber.wait_count(4);
+    settle();
+    assert_eq!(subscriber.payloads()[3..], ["in time"]);
+
+    // Management view of the subscription, then unsubscribe: nothing more arrives.
+    let (status, list) = read(
+        client("sysop")
+            .get(cloud.url("/mgmt/subscriptions"))
+            .send()
+            .unwrap(),
+    );
+    assert_eq!(
+        (status, list["count"].as_i64()),
+        (200, Some(1)),
+        "re-subscribing replaced the subscription"
+    );
+    let s = &list["data"][0];
+    assert_eq!(s["eventType"]["eventTypeName"], "TEMPERATURE_CHANGED");
+    assert_eq!(s["subscriberSystem"]["systemName"], "consumer");
+    assert_eq!(s["notifyUri"], "/notify");
+    assert_eq!(
+        s["sources"].as_array().unwrap().len(),
+        2,
+        "both authorized publishers"
+    );
+    let resp = client("consumer")
+        .delete(cloud.url(&format!("/unsubscribe?event_type=temperature_changed&system_name=consumer&address=127.0.0.1&port={sub_port}")))
+        .send()
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    cloud.publish("provider", 6000, "after unsubscribe", json!({}));
+    settle();
+    assert_eq!(subscriber.payloads().len(), 4);
+    let (_, stats) = read(
+        client("sysop")
+            .get(cloud.url("/mgmt/deliveries"))
+            .send()
+            .unwrap(),
+    );
+    assert_eq!(
+        stats,
+        json!({"delivered": 4, "retried": 0, "failed": 0, "dropped": 0})
+    );
+}
+
+#[test]
+fn delivery_is_ordered_retried_and_isolated() {
+    let cloud = Cloud::start();
+    let (fast_port, slow_port, late_port) = (free_port(), free_port(), free_port());
+    let provider = cloud.system("provider", 6000);
+    for (name, port) in [
+        ("consumer", fast_port),
+        ("plantdescriptionengine", slow_port),
+        ("choreographer", late_port),
+    ] {
+        let id = cloud.system(name, port);
+        cloud.allow(id, provider);
+        let (status, got) = cloud.subscribe(name, port, json!({}));
+        assert_eq!(status, 200, "{got}");
+    }
+    let fast = Subscriber::start("consumer", fast_port, Behaviour::default());
+    let slow = Subscriber::start(
+        "plantdescriptionengine",
+        slow_port,
+        Behaviour {
+            delay: Duration::from_secs(2),
+        },
+    );
+    // choreographer is down for now.
+
+    let t0 = Instant::now();
+    for i in 0..20 {
+        let (status, got) = cloud.publish("provider", 6000, &i.to_string(), json!({}));
+        assert_eq!(status, 200, "{got}");
+    }
+    assert!(
+        t0.elapsed() < Duration::from_secs(5),
+        "publish answers at once"
+    );
+    fast.wait_count(20);
+    let expected: Vec<String> = (0..20).map(|i| i.to_string()).collect();
+    assert_eq!(fast.payloads(), expected, "in publish order");
+    assert!(
+        slow.payloads().len() <= 1,
+        "the slow subscriber is still busy, and did not hold up the fast one"
+    );
+
+    // The subscriber that was down comes back and gets every event, in order.
+    std::thread::sleep(Duration::from_millis(500));
+    let late = Subscriber::start("choreographer", late_port, Behaviour::default());
+    late.wait_count(20);
+    assert_eq!(late.payloads(), expected);
+    let (_, stats) = read(
+        client("sysop")
+            .get(cloud.url("/mgmt/deliveries"))
+            .send()
+            .unwrap(),
+    );
+    assert!(stats["retried"].as_u64().unwrap() >= 1, "{stats}");
+    assert_eq!(stats["failed"], 0, "{stats}");
+}
+
+#[test]
+fn validation_and_access() {
+    let cloud = Cloud::start();
+    let provider = cloud.system("provider", 6000);
+    let consumer = cloud.system("consumer", 5000);
+    cloud.allow(consumer, provider);
+
+    // An unregistered publisher: 400 with a clear message (Java: 500).
+    let (status, got) = cloud.publish("client", 6100, "x", json!({}));
+    assert_eq!(
+        (status, got),
+        (400, error("Publisher system with name: client, address: 127.0.0.1, port: 6100 is not registered.", 400, "INVALID_PARAMETER", None))
+    );
+    let (status, got) = cloud.publish("provider", 6000, " ", json!({}));
+    assert_eq!(
+        (status, got["errorMessage"].as_str(), got["origin"].as_str()),
+        (
+            400,
+            Some("Payload is null or blank."),
+            Some("/eventhandler/publish")
+        )
+    );
+    let old = common::dto::format_instant(
+        &(chrono::Utc::now().naive_utc() - chrono::Duration::seconds(600)),
+    );
+    let (status, got) = cloud.publish("provider", 6000, "x", json!({"timeStamp": old}));
+    assert_eq!(
+        (status, got["errorMessage"].as_str()),
+        (
+            400,
+            Some("Request.TimeStamp is further in the past than the tolerated time difference")
+        )
+    );
+    let (status, got) = cloud.subscribe("consumer", 5000, json!({"matchMetaData": true}));
+    assert_eq!(
+        (status, got["errorMessage"].as_str()),
+        (
+            400,
+            Some("Request.MatchMetaData is true but Request.FilterMetaData is null or blank.")
+        )
+    );
+    let (status, _) = cloud.subscribe(
+        "consumer",
+        5000,
+        json!({"startDate": "2020-01-01T00:00:00Z"}),
+    );
+    assert_eq!(status, 400);
+    let (status, got) = cloud.subscribe("consumer", 5001, json!({}));
+    assert_eq!(
+        (status, got["exceptionType"].as_str()),
+        (400, Some("INVALID_PARAMETER")),
+        "unregistered subscriber"
+    );
+
+    // Names must match certificates; management is the operator's; auth updates come only
+    // from Authorization.
+    let (status, got) = post(
+        &client("provider"),
+        &cloud.url("/subscribe"),
+        &json!({"eventType": "x",
+        "subscriberSystem": {"systemName": "consumer", "address": "127.0.0.1", "port": 5000}, "notifyUri": "/n"}),
+    );
+    assert_eq!((status, got["errorMessage"].as_str()), (401, Some("Requester system name(consumer) and client name from certificate (provider) do not match!")));
+    assert_eq!(
+        post(
+            &client("consumer"),
+            &cloud.url("/publish"),
+            &json!({"eventType": "x",
+        "source": {"systemName": "provider", "address": "127.0.0.1", "port": 6000}, "payload": "p"})
+        )
+        .0,
+        401
+    );
+    let resp = client("provider")
+        .delete(
+            cloud.url("/unsubscribe?event_type=x&system_name=consumer&address=127.0.0.1&port=5000"),
+        )
+        .send()
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 401);
+    for who in ["consumer", "authorization"] {
+        assert_eq!(
+            read(
+                client(who)
+                    .get(cloud.url("/mgmt/subscriptions"))
+                    .send()
+                    .unwrap()
+            )
+            .0,
+            401,
+            "{who}"
+        );
+    }
+    let update = json!({"eventType": "SUBSCRIBER_AUTH_UPDATE", "source": {"systemName": "authorization", "address": "127.0.0.1", "port": 1}, "payload": consumer.to_string()});
+    assert_eq!(
+        post(
+            &client("orchestrator"),
+            &cloud.url("/publish/authupdate"),
+            &update
+        )
+        .0,
+        401
+    );
+    assert_eq!(
+        post(
+            &client("authorization"),
+            &cloud.url("/publish/authupdate"),
+            &update
+        )
+        .0,
+        200
+    );
+    let mut wrong = update.clone();
+    wrong["eventType"] = json!("SOMETHING_ELSE");
+    assert_eq!(
+        post(
+            &client("authorization"),
+            &cloud.url("/publish/authupdate"),
+            &wrong
+        )
+        .0,
+        400
+    );
+
+    // Management: get, update, delete.
+    assert_eq!(cloud.subscribe("consumer", 5000, json!({})).0, 200);
+    let (_, list) = read(
+        client("sysop")
+            .get(cloud.url("/mgmt/subscriptions?page=0&item_per_page=10"))
+            .send()
+            .unwrap(),
+    );
+    let id = list["data"][0]["id"].as_i64().unwrap();
+    let (status, one) = read(
+        client("sysop")
+            .get(cloud.url(&format!("/mgmt/subscriptions/{id}")))
+            .send()
+            .unwrap(),
+    );
+    assert_eq!((status, one["notifyUri"].as_str()), (200, Some("/notify")));
+    let (status, updated) = read(
+        client("sysop")
+            .put(cloud.url(&format!("/mgmt/subscriptions/{id}")))
+            .json(&json!({"eventType": "pressure", "subscriberSystem": {"systemName": "consumer", "address": "127.0.0.1", "port": 5000},
+                          "notifyUri": "/other", "matchMetaData": false}))
+            .send()
+            .unwrap(),
+    );
+    assert_eq!(status, 200, "{updated}");
+    assert_eq!(
+        (
+            updated["eventType"]["eventTypeName"].as_str(),
+            updated["notifyUri"].as_str()
+        ),
+        (Some("PRESSURE"), Some("/other"))
+    );
+    assert_eq!(
+        client("sysop")
+            .delete(cloud.url(&format!("/mgmt/subscriptions/{id}")))
+            .send()
+            .unwrap()
+            .status()
+            .as_u16(),
+        200
+    );
+    let (status, got) = read(
+        client("sysop")
+            .get(cloud.url(&format!("/mgmt/subscriptions/{id}")))
+            .send()
+            .unwrap(),
+    );
+    assert_eq!(
+        (status, got["exceptionType"].as_str()),
+        (400, Some("INVALID_PARAMETER"))
+    );
+}

@@ -5,6 +5,8 @@
 //! saturated) system gives. The entries it creates are removed at the end. `--only token` and
 //! `--only orchestration` measure the Authorization and Orchestrator systems the same way.
 
+mod events;
+
 use common::tls::{Keystore, TlsContext};
 use serde_json::{json, Value};
 use std::path::PathBuf;
@@ -16,6 +18,7 @@ const USAGE: &str =
                        [--connections N] [--seconds S] [--entries N] [--providers-per-service N]
                        [--only echo|query|register|token|orchestration] [--keep]
                        [--auth-url https://localhost:8445] [--orch-url https://localhost:8441]
+                       [--eh-url https://localhost:8455]
 
 --only token measures token generation at the Authorization system against the machine's
 RSA-2048 signing rate (`openssl speed`) instead of the registry scenarios.
@@ -23,12 +26,17 @@ RSA-2048 signing rate (`openssl speed`) instead of the registry scenarios.
 service with 5 CERTIFICATE providers, and dynamic orchestration of one TOKEN provider (a token
 per answer), next to /orchestrator/echo; it sets up the systems, rules and store entries it
 needs and removes them afterwards (needs benchconsumer.p12: --system benchconsumer).
+--only events measures the Event Handler: publish-to-delivery latency and deliveries/s with 1
+and with 100 subscribers (served by the benchmark itself over mTLS), next to
+/eventhandler/echo; it needs the cloud's keystore (<cloud>.p12) to issue the subscribers'
+certificates in memory.
 
 DIR holds the local cloud's keystores (sysop.p12, orchestrator.p12, benchprovider.p12) and
 master.crt, as arrowhead-certgen writes them (create benchprovider with --system benchprovider).
 Defaults: --certs certificates --password 123456 --connections 32 --seconds 10 --entries 10000
 --providers-per-service 5";
 
+#[derive(Clone)]
 struct Args {
     url: String,
     certs: PathBuf,
@@ -41,6 +49,7 @@ struct Args {
     keep: bool,
     auth_url: String,
     orch_url: String,
+    eh_url: String,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -56,6 +65,7 @@ fn parse_args() -> Result<Args, String> {
         keep: false,
         auth_url: "https://localhost:8445".into(),
         orch_url: "https://localhost:8441".into(),
+        eh_url: "https://localhost:8455".into(),
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -76,6 +86,7 @@ fn parse_args() -> Result<Args, String> {
             "--keep" => a.keep = true,
             "--auth-url" => a.auth_url = v()?,
             "--orch-url" => a.orch_url = v()?,
+            "--eh-url" => a.eh_url = v()?,
             _ => return Err(USAGE.into()),
         }
     }
@@ -113,6 +124,10 @@ enum Scenario {
     Store,
     /// Dynamic orchestration of a service with one TOKEN provider: a token per answer.
     OrchToken,
+    /// `GET /eventhandler/echo`: the Event Handler's baseline.
+    EhEcho,
+    /// `POST /eventhandler/publish` of an event whose payload is its send time.
+    Publish,
 }
 
 impl Scenario {
@@ -126,6 +141,8 @@ impl Scenario {
             Scenario::Dynamic => "orchestration dynamic",
             Scenario::Store => "orchestration store",
             Scenario::OrchToken => "orchestration + token",
+            Scenario::EhEcho => "eventhandler echo",
+            Scenario::Publish => "publish",
         }
     }
     fn cert(self) -> &'static str {
@@ -136,6 +153,8 @@ impl Scenario {
             Scenario::Token => "orchestrator",
             Scenario::OrchEcho => "sysop",
             Scenario::Dynamic | Scenario::Store | Scenario::OrchToken => "benchconsumer",
+            Scenario::EhEcho => "sysop",
+            Scenario::Publish => "benchprovider",
         }
     }
 }
@@ -161,6 +180,12 @@ async fn request(c: &reqwest::Client, base: &str, s: Scenario, n: u64, services:
         }))
     };
     let resp = match s {
+        Scenario::EhEcho => c.get(format!("{base}/eventhandler/echo")).send().await,
+        Scenario::Publish => c
+            .post(format!("{base}/eventhandler/publish"))
+            .json(&events::publish_body())
+            .send()
+            .await,
         Scenario::OrchEcho => c.get(format!("{base}/orchestrator/echo")).send().await,
         Scenario::Dynamic => orchestrate("bench-orch", true).send().await,
         Scenario::Store => orchestrate("bench-orch", false).send().await,
@@ -220,6 +245,7 @@ async fn run(
             Scenario::OrchEcho | Scenario::Dynamic | Scenario::Store | Scenario::OrchToken => {
                 args.orch_url.clone()
             }
+            Scenario::EhEcho | Scenario::Publish => args.eh_url.clone(),
             _ => args.url.clone(),
         };
         let (counter, ready, start_at) = (counter.clone(), ready.clone(), start_at.clone());
@@ -230,6 +256,7 @@ async fn run(
                 Scenario::OrchEcho | Scenario::Dynamic | Scenario::Store | Scenario::OrchToken => {
                     Scenario::OrchEcho
                 }
+                Scenario::EhEcho | Scenario::Publish => Scenario::EhEcho,
                 _ => Scenario::Echo,
             };
             request(&c, &base, warm, 0, 1).await;
@@ -354,6 +381,7 @@ async fn cleanup(args: &Args) -> Result<usize, String> {
         let name = s["systemName"].as_str().unwrap_or_default();
         if name.starts_with("bench-provider-")
             || name.starts_with("bench-orch-")
+            || name.starts_with("bench-sub-")
             || name == "benchprovider"
             || name == "benchconsumer"
         {
@@ -377,7 +405,11 @@ async fn cleanup(args: &Args) -> Result<usize, String> {
         .await?;
         for s in defs["data"].as_array().into_iter().flatten() {
             let v = s["serviceDefinition"].as_str().unwrap_or_default();
-            if v == d || v.starts_with("bench-service-") || v.starts_with("bench-orch") {
+            if v == d
+                || v.starts_with("bench-service-")
+                || v.starts_with("bench-orch")
+                || v == "bench-events"
+            {
                 call(
                     &c,
                     reqwest::Method::DELETE,
@@ -619,6 +651,9 @@ async fn bench_orchestration(args: &Args) -> Result<(), String> {
 async fn bench(args: &Args) -> Result<(), String> {
     if args.only.as_deref() == Some("token") {
         return bench_tokens(args).await;
+    }
+    if args.only.as_deref() == Some("events") {
+        return events::bench_events(args).await;
     }
     if args
         .only

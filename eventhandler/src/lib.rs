@@ -38,6 +38,9 @@ pub struct Settings {
     pub delivery: delivery::DeliveryPolicy,
     /// Time limit of one delivery attempt.
     pub delivery_timeout: Duration,
+    /// Idle delivery connections kept per subscriber host: several subscriber systems on one
+    /// host each keep their connection instead of paying a TLS handshake per event.
+    pub idle_connections_per_host: usize,
     pub peer_refresh: Duration,
     pub workers: Option<usize>,
 }
@@ -63,6 +66,8 @@ impl Settings {
             delivery_timeout: Duration::from_millis(
                 p.parse_or("event_delivery_timeout_ms", 10_000)?,
             ),
+            idle_connections_per_host: p
+                .parse_or("event_delivery_idle_connections_per_host", 256)?,
             peer_refresh: Duration::from_secs(p.parse_or("peer_refresh_in_seconds", 60)?),
             workers: match p.parse_or::<usize>("server.workers", 0)? {
                 0 => None,
@@ -116,7 +121,7 @@ pub async fn start(settings: Settings, db_wait: Duration) -> Result<Started, Str
         settings.delivery_timeout,
         core.disable_hostname_verifier,
     )?
-    .pool_max_idle_per_host(4)
+    .pool_max_idle_per_host(settings.idle_connections_per_host)
     .build()
     .map_err(|e| e.to_string())?;
     let registrar = Registrar::new(

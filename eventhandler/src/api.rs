@@ -577,3 +577,81 @@ pub async fn deliveries(
     allow(&caller, Endpoint::Mgmt, &req)?;
     Ok(web::Json(state.dispatcher.counters().snapshot()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(
+        start: Option<&str>,
+        end: Option<&str>,
+        filter: Option<&str>,
+    ) -> subscriptions::SubscriptionRow {
+        let t = parse_instant("2030-01-01T00:00:00Z").unwrap();
+        subscriptions::SubscriptionRow {
+            id: 1,
+            system_id: 1,
+            event_type_id: 1,
+            filter_meta_data: filter.map(str::to_owned),
+            match_meta_data: i32::from(filter.is_some()),
+            only_predefined_publishers: 0,
+            notify_uri: "n".into(),
+            start_date: start.and_then(parse_instant),
+            end_date: end.and_then(parse_instant),
+            created_at: t,
+            updated_at: t,
+        }
+    }
+
+    #[test]
+    fn filters() {
+        let at = parse_instant("2030-01-01T12:00:00Z").unwrap();
+        let none = BTreeMap::new();
+        assert!(wanted(&row(None, None, None), at, &none));
+        assert!(wanted(
+            &row(
+                Some("2030-01-01T11:00:00Z"),
+                Some("2030-01-01T13:00:00Z"),
+                None
+            ),
+            at,
+            &none
+        ));
+        assert!(!wanted(
+            &row(Some("2030-01-01T12:00:01Z"), None, None),
+            at,
+            &none
+        ));
+        assert!(!wanted(
+            &row(None, Some("2030-01-01T11:59:59Z"), None),
+            at,
+            &none
+        ));
+        let celsius = BTreeMap::from([
+            ("unit".to_owned(), "CELSIUS".to_owned()),
+            ("x".to_owned(), "y".to_owned()),
+        ]);
+        assert!(wanted(&row(None, None, Some("unit=celsius")), at, &celsius));
+        assert!(!wanted(&row(None, None, Some("unit=kelvin")), at, &celsius));
+        assert!(!wanted(&row(None, None, Some("unit=celsius")), at, &none));
+    }
+
+    #[test]
+    fn notify_urls() {
+        let t = parse_instant("2030-01-01T00:00:00Z").unwrap();
+        let mut s = common::db::models::System {
+            id: 1,
+            system_name: "s".into(),
+            address: "10.0.0.1".into(),
+            address_type: None,
+            port: 9000,
+            authentication_info: Some("a2V5".into()),
+            metadata: None,
+            created_at: t,
+            updated_at: t,
+        };
+        assert_eq!(notify_url(&s, "/events"), "https://10.0.0.1:9000/events");
+        s.authentication_info = None;
+        assert_eq!(notify_url(&s, "events"), "http://10.0.0.1:9000/events");
+    }
+}

@@ -43,10 +43,30 @@ fn properties(system: &str, db: &TestDb, port: u16, sr_port: u16) -> Properties 
 struct Cloud {
     _sr: RunningServer,
     _auth: RunningServer,
-    eh: RunningServer,
+    /// `None` while stopped.
+    eh: Option<RunningServer>,
     sr_port: u16,
     auth_port: u16,
+    eh_port: u16,
     db: TestDb,
+}
+
+fn start_event_handler(db: &TestDb, port: u16, sr_port: u16) -> RunningServer {
+    let settings = eventhandler::Settings::from_core(
+        CoreSettings::from_properties(
+            CoreSystem::EventHandler,
+            properties("eventhandler", db, port, sr_port),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    RunningServer::start(true, move || -> StartFuture {
+        Box::pin(async move {
+            eventhandler::start(settings, Duration::from_secs(10))
+                .await
+                .map(|s| s.running)
+        })
+    })
 }
 
 impl Cloud {
@@ -83,27 +103,14 @@ impl Cloud {
                     .map(|s| s.running)
             })
         });
-        let eh_settings = eventhandler::Settings::from_core(
-            CoreSettings::from_properties(
-                CoreSystem::EventHandler,
-                properties("eventhandler", &db, eh_port, sr_port),
-            )
-            .unwrap(),
-        )
-        .unwrap();
-        let eh = RunningServer::start(true, move || -> StartFuture {
-            Box::pin(async move {
-                eventhandler::start(eh_settings, Duration::from_secs(10))
-                    .await
-                    .map(|s| s.running)
-            })
-        });
+        let eh = start_event_handler(&db, eh_port, sr_port);
         let cloud = Self {
             _sr: sr,
             _auth: auth,
-            eh,
+            eh: Some(eh),
             sr_port,
             auth_port,
+            eh_port,
             db,
         };
         for def in [
@@ -127,7 +134,7 @@ impl Cloud {
     }
 
     fn url(&self, path: &str) -> String {
-        format!("{}/eventhandler{path}", self.eh.origin)
+        format!("https://localhost:{}/eventhandler{path}", self.eh_port)
     }
 
     /// A system row (subscribers carry a key, so they are notified over HTTPS).
@@ -695,4 +702,35 @@ fn validation_and_access() {
         (status, got["exceptionType"].as_str()),
         (400, Some("INVALID_PARAMETER"))
     );
+}
+
+/// Rules that changed while the Event Handler was down are picked up when it starts again.
+#[test]
+fn startup_rechecks_every_subscription() {
+    let mut cloud = Cloud::start();
+    let sub_port = free_port();
+    let consumer = cloud.system("consumer", sub_port);
+    let provider = cloud.system("provider", 6000);
+    assert_eq!(cloud.subscribe("consumer", sub_port, json!({})).0, 200);
+    assert!(cloud.authorized_sources(consumer).is_empty(), "no rule yet");
+
+    // Stopped; the rule's announcement cannot reach it.
+    let port = cloud.eh_port;
+    cloud.eh = None;
+    cloud.allow(consumer, provider);
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(cloud.authorized_sources(consumer).is_empty());
+
+    cloud.eh = Some(start_event_handler(&cloud.db, port, cloud.sr_port));
+    wait_for("startup re-check", Duration::from_secs(15), || {
+        cloud.authorized_sources(consumer) == [provider]
+    });
+    let subscriber = Subscriber::start("consumer", sub_port, Behaviour::default());
+    assert_eq!(
+        cloud
+            .publish("provider", 6000, "after restart", json!({}))
+            .0,
+        200
+    );
+    subscriber.wait_count(1);
 }

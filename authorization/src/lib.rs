@@ -9,12 +9,11 @@ pub mod notify;
 pub mod rules;
 pub mod tokens;
 
-use common::client::CoreClient;
 use common::config::{ConfigError, CoreSettings};
 use common::identity::CoreSystem;
 use common::registration::Registrar;
-use common::tls::TlsContext;
-use common::web::{Running, ServerSpec};
+use common::startup::Foundation;
+use common::web::Running;
 use std::time::Duration;
 use utoipa::OpenApi;
 
@@ -67,69 +66,33 @@ pub struct Started {
 /// continues in the background until the registry accepts it.
 pub async fn start(settings: Settings, db_wait: Duration) -> Result<Started, String> {
     let core = &settings.core;
-    let tls = match &core.ssl {
-        Some(ssl) => Some(TlsContext::load(ssl).map_err(|e| e.to_string())?),
-        None => None,
-    };
-    let db_settings = core.database.clone();
-    let pool_size = core.db_pool_size;
-    let pool = tokio::task::spawn_blocking(move || {
-        common::db::connect(&db_settings, pool_size, db_wait, REQUIRED_TABLES)
-    })
-    .await
-    .map_err(|e| e.to_string())?
-    .map_err(|e| e.to_string())?;
-    let public_key = match &tls {
-        Some(t) => Some(t.keystore.public_key_base64().map_err(|e| e.to_string())?),
-        None => None,
-    };
-    let client = CoreClient::new(
-        tls.as_ref(),
-        Duration::from_millis(core.http_client_connection_timeout_ms),
-        Duration::from_millis(core.http_client_socket_timeout_ms),
-        core.disable_hostname_verifier,
-    )?;
-    let registrar = Registrar::new(
-        client,
-        &core.sr_address,
-        core.sr_port,
-        CoreSystem::Authorization,
-        &core.domain_name,
-        core.domain_port,
-        public_key.clone(),
-    );
+    let base =
+        Foundation::prepare(core, CoreSystem::Authorization, REQUIRED_TABLES, db_wait).await?;
+    let registrar = base.registrar.clone();
     let state = actix_web::web::Data::new(api::AppState {
-        pool,
-        tokens: match &tls {
+        pool: base.pool.clone(),
+        tokens: match &base.tls {
             Some(t) => Some(std::sync::Arc::new(tokens::TokenService::new(
                 &t.keystore.key,
             )?)),
             None => None,
         },
-        public_key,
-        identity: tls.as_ref().map(|t| t.identity.clone()),
+        public_key: match &base.tls {
+            Some(t) => Some(t.keystore.public_key_base64().map_err(|e| e.to_string())?),
+            None => None,
+        },
+        identity: base.tls.as_ref().map(|t| t.identity.clone()),
         notifier: settings
             .eventhandler_is_present
             .then(|| notify::AuthUpdateNotifier::new(registrar.clone())),
     });
-    let running = common::web::start(ServerSpec {
-        address: core.server_address.clone(),
-        port: core.server_port,
-        tls,
-        workers: settings.workers,
-        openapi: api::ApiDoc::openapi(),
-        configure: move |cfg: &mut actix_web::web::ServiceConfig| {
-            cfg.app_data(state.clone());
-            api::configure(cfg);
-        },
-    })
-    .map_err(|e| {
-        format!(
-            "cannot listen on {}:{}: {e}",
-            core.server_address, core.server_port
-        )
-    })?;
-    actix_web::rt::spawn(registrar.clone().register_until_done());
+    let running = base.serve(
+        core,
+        settings.workers,
+        api::ApiDoc::openapi(),
+        state,
+        api::configure,
+    )?;
     tracing::info!(addr = %running.addr, "Authorization is ready");
     Ok(Started { running, registrar })
 }

@@ -11,6 +11,7 @@ pub mod error;
 pub mod identity;
 pub mod names;
 pub mod registration;
+pub mod startup;
 pub mod tls;
 pub mod token;
 pub mod web;

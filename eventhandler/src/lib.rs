@@ -9,12 +9,11 @@ pub mod authsync;
 pub mod delivery;
 pub mod subscriptions;
 
-use common::client::CoreClient;
 use common::config::{ConfigError, CoreSettings};
 use common::identity::CoreSystem;
 use common::registration::{Locator, Registrar};
-use common::tls::TlsContext;
-use common::web::{Running, ServerSpec};
+use common::startup::Foundation;
+use common::web::Running;
 use std::time::Duration;
 use utoipa::OpenApi;
 
@@ -92,47 +91,20 @@ pub struct Started {
 /// and the re-check of every subscription with Authorization continue in the background.
 pub async fn start(settings: Settings, db_wait: Duration) -> Result<Started, String> {
     let core = &settings.core;
-    let tls = match &core.ssl {
-        Some(ssl) => Some(TlsContext::load(ssl).map_err(|e| e.to_string())?),
-        None => None,
-    };
-    let db_settings = core.database.clone();
-    let pool_size = core.db_pool_size;
-    let pool = tokio::task::spawn_blocking(move || {
-        common::db::connect(&db_settings, pool_size, db_wait, REQUIRED_TABLES)
-    })
-    .await
-    .map_err(|e| e.to_string())?
-    .map_err(|e| e.to_string())?;
-    let public_key = match &tls {
-        Some(t) => Some(t.keystore.public_key_base64().map_err(|e| e.to_string())?),
-        None => None,
-    };
-    let connect_timeout = Duration::from_millis(core.http_client_connection_timeout_ms);
-    let client = CoreClient::new(
-        tls.as_ref(),
-        connect_timeout,
-        Duration::from_millis(core.http_client_socket_timeout_ms),
-        core.disable_hostname_verifier,
-    )?;
+    let base =
+        Foundation::prepare(core, CoreSystem::EventHandler, REQUIRED_TABLES, db_wait).await?;
+    let registrar = base.registrar.clone();
+    let pool = base.pool.clone();
     let delivery_client = common::client::client_builder(
-        tls.as_ref(),
-        connect_timeout.min(settings.delivery_timeout),
+        base.tls.as_ref(),
+        Duration::from_millis(core.http_client_connection_timeout_ms)
+            .min(settings.delivery_timeout),
         settings.delivery_timeout,
         core.disable_hostname_verifier,
     )?
     .pool_max_idle_per_host(settings.idle_connections_per_host)
     .build()
     .map_err(|e| e.to_string())?;
-    let registrar = Registrar::new(
-        client,
-        &core.sr_address,
-        core.sr_port,
-        CoreSystem::EventHandler,
-        &core.domain_name,
-        core.domain_port,
-        public_key,
-    );
     let auth = authsync::AuthSync {
         pool: pool.clone(),
         locator: Locator::new(registrar.clone(), settings.peer_refresh),
@@ -143,24 +115,13 @@ pub async fn start(settings: Settings, db_wait: Duration) -> Result<Started, Str
         dispatcher: delivery::Dispatcher::new(delivery_client, settings.delivery.clone()),
         tolerance: settings.tolerance,
     });
-    let running = common::web::start(ServerSpec {
-        address: core.server_address.clone(),
-        port: core.server_port,
-        tls,
-        workers: settings.workers,
-        openapi: api::ApiDoc::openapi(),
-        configure: move |cfg: &mut actix_web::web::ServiceConfig| {
-            cfg.app_data(state.clone());
-            api::configure(cfg);
-        },
-    })
-    .map_err(|e| {
-        format!(
-            "cannot listen on {}:{}: {e}",
-            core.server_address, core.server_port
-        )
-    })?;
-    actix_web::rt::spawn(registrar.clone().register_until_done());
+    let running = base.serve(
+        core,
+        settings.workers,
+        api::ApiDoc::openapi(),
+        state,
+        api::configure,
+    )?;
     actix_web::rt::spawn(auth.resync_all_until_done());
     if let Some(every) = settings.ttl_interval {
         actix_web::rt::spawn(remove_expired(pool, every));

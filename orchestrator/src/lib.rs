@@ -8,12 +8,11 @@ pub mod api;
 pub mod orchestration;
 pub mod store;
 
-use common::client::CoreClient;
 use common::config::{ConfigError, CoreSettings};
 use common::identity::CoreSystem;
 use common::registration::{Locator, Registrar};
-use common::tls::TlsContext;
-use common::web::{Running, ServerSpec};
+use common::startup::Foundation;
+use common::web::Running;
 use std::time::Duration;
 use utoipa::OpenApi;
 
@@ -95,63 +94,24 @@ pub async fn start(settings: Settings, db_wait: Duration) -> Result<Started, Str
     if settings.policy.gatekeeper_is_present {
         tracing::warn!("gatekeeper_is_present=true, but inter-cloud orchestration is not built yet: such requests are refused");
     }
-    let tls = match &core.ssl {
-        Some(ssl) => Some(TlsContext::load(ssl).map_err(|e| e.to_string())?),
-        None => None,
-    };
-    let db_settings = core.database.clone();
-    let pool_size = core.db_pool_size;
-    let pool = tokio::task::spawn_blocking(move || {
-        common::db::connect(&db_settings, pool_size, db_wait, REQUIRED_TABLES)
-    })
-    .await
-    .map_err(|e| e.to_string())?
-    .map_err(|e| e.to_string())?;
-    let public_key = match &tls {
-        Some(t) => Some(t.keystore.public_key_base64().map_err(|e| e.to_string())?),
-        None => None,
-    };
-    let client = CoreClient::new(
-        tls.as_ref(),
-        Duration::from_millis(core.http_client_connection_timeout_ms),
-        Duration::from_millis(core.http_client_socket_timeout_ms),
-        core.disable_hostname_verifier,
-    )?;
-    let registrar = Registrar::new(
-        client,
-        &core.sr_address,
-        core.sr_port,
-        CoreSystem::Orchestrator,
-        &core.domain_name,
-        core.domain_port,
-        public_key,
-    );
+    let base =
+        Foundation::prepare(core, CoreSystem::Orchestrator, REQUIRED_TABLES, db_wait).await?;
+    let registrar = base.registrar.clone();
     let state = actix_web::web::Data::new(api::AppState {
         orchestrator: orchestration::Orchestrator {
-            pool,
+            pool: base.pool.clone(),
             locator: Locator::new(registrar.clone(), settings.peer_refresh),
             registrar: registrar.clone(),
             policy: settings.policy.clone(),
         },
     });
-    let running = common::web::start(ServerSpec {
-        address: core.server_address.clone(),
-        port: core.server_port,
-        tls,
-        workers: settings.workers,
-        openapi: api::ApiDoc::openapi(),
-        configure: move |cfg: &mut actix_web::web::ServiceConfig| {
-            cfg.app_data(state.clone());
-            api::configure(cfg);
-        },
-    })
-    .map_err(|e| {
-        format!(
-            "cannot listen on {}:{}: {e}",
-            core.server_address, core.server_port
-        )
-    })?;
-    actix_web::rt::spawn(registrar.clone().register_until_done());
+    let running = base.serve(
+        core,
+        settings.workers,
+        api::ApiDoc::openapi(),
+        state,
+        api::configure,
+    )?;
     tracing::info!(addr = %running.addr, "Orchestrator is ready");
     Ok(Started { running, registrar })
 }

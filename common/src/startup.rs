@@ -1,0 +1,100 @@
+//! What every core system other than the Service Registry does before it serves: load its TLS
+//! material, connect to the database (running migrations), build the client it calls peers with,
+//! and prepare its registration in the Service Registry; then serve its endpoints with its
+//! state. One place, so the systems cannot drift apart in how they start.
+
+use crate::client::CoreClient;
+use crate::config::CoreSettings;
+use crate::db::DbPool;
+use crate::identity::CoreSystem;
+use crate::registration::Registrar;
+use crate::tls::TlsContext;
+use crate::web::{Running, ServerSpec};
+use std::time::Duration;
+
+/// The parts a system builds its state from.
+pub struct Foundation {
+    /// `None` in insecure mode.
+    pub tls: Option<TlsContext>,
+    pub pool: DbPool,
+    /// Registers this system's services; its client calls the peers.
+    pub registrar: Registrar,
+}
+
+impl Foundation {
+    /// Loads TLS, connects to the database (waiting up to `db_wait`) and prepares the registrar.
+    pub async fn prepare(
+        core: &CoreSettings,
+        system: CoreSystem,
+        required_tables: &'static [&'static str],
+        db_wait: Duration,
+    ) -> Result<Self, String> {
+        let tls = match &core.ssl {
+            Some(ssl) => Some(TlsContext::load(ssl).map_err(|e| e.to_string())?),
+            None => None,
+        };
+        let db_settings = core.database.clone();
+        let pool_size = core.db_pool_size;
+        let pool = tokio::task::spawn_blocking(move || {
+            crate::db::connect(&db_settings, pool_size, db_wait, required_tables)
+        })
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(|e| e.to_string())?;
+        let public_key = match &tls {
+            Some(t) => Some(t.keystore.public_key_base64().map_err(|e| e.to_string())?),
+            None => None,
+        };
+        let client = CoreClient::new(
+            tls.as_ref(),
+            Duration::from_millis(core.http_client_connection_timeout_ms),
+            Duration::from_millis(core.http_client_socket_timeout_ms),
+            core.disable_hostname_verifier,
+        )?;
+        let registrar = Registrar::new(
+            client,
+            &core.sr_address,
+            core.sr_port,
+            system,
+            &core.domain_name,
+            core.domain_port,
+            public_key,
+        );
+        Ok(Self {
+            tls,
+            pool,
+            registrar,
+        })
+    }
+
+    /// Serves the endpoints `configure` adds, with `state`, and starts registering in the
+    /// Service Registry in the background (retrying until it accepts).
+    pub fn serve<S: Send + Sync + 'static>(
+        self,
+        core: &CoreSettings,
+        workers: Option<usize>,
+        openapi: utoipa::openapi::OpenApi,
+        state: actix_web::web::Data<S>,
+        configure: fn(&mut actix_web::web::ServiceConfig),
+    ) -> Result<Running, String> {
+        let running = crate::web::start(ServerSpec {
+            address: core.server_address.clone(),
+            port: core.server_port,
+            tls: self.tls,
+            workers,
+            openapi,
+            configure: move |cfg: &mut actix_web::web::ServiceConfig| {
+                cfg.app_data(state.clone());
+                configure(cfg);
+            },
+        })
+        .map_err(|e| {
+            format!(
+                "cannot listen on {}:{}: {e}",
+                core.server_address, core.server_port
+            )
+        })?;
+        actix_web::rt::spawn(self.registrar.register_until_done());
+        Ok(running)
+    }
+}

@@ -11,9 +11,8 @@ pub mod tokens;
 
 use common::config::{ConfigError, CoreSettings};
 use common::identity::CoreSystem;
-use common::registration::Registrar;
 use common::startup::Foundation;
-use common::web::Running;
+pub use common::startup::Started;
 use std::time::Duration;
 use utoipa::OpenApi;
 
@@ -35,7 +34,6 @@ pub struct Settings {
     pub core: CoreSettings,
     /// Java `eventhandler_is_present` (code default false).
     pub eventhandler_is_present: bool,
-    pub workers: Option<usize>,
 }
 
 impl Settings {
@@ -43,10 +41,6 @@ impl Settings {
         let p = &core.properties;
         Ok(Self {
             eventhandler_is_present: p.bool_or("eventhandler_is_present", false)?,
-            workers: match p.parse_or::<usize>("server.workers", 0)? {
-                0 => None,
-                n => Some(n),
-            },
             core,
         })
     }
@@ -54,12 +48,6 @@ impl Settings {
     pub fn load(config: Option<&std::path::Path>) -> Result<Self, ConfigError> {
         Self::from_core(CoreSettings::load(CoreSystem::Authorization, config)?)
     }
-}
-
-/// A started system: the server, and the registrar that removes its services at shutdown.
-pub struct Started {
-    pub running: Running,
-    pub registrar: Registrar,
 }
 
 /// Brings the system up; must run inside an actix system. Registration in the Service Registry
@@ -86,13 +74,7 @@ pub async fn start(settings: Settings, db_wait: Duration) -> Result<Started, Str
             .eventhandler_is_present
             .then(|| notify::AuthUpdateNotifier::new(registrar.clone())),
     });
-    let running = base.serve(
-        core,
-        settings.workers,
-        api::ApiDoc::openapi(),
-        state,
-        api::configure,
-    )?;
+    let running = base.serve(core, api::ApiDoc::openapi(), state, api::configure)?;
     tracing::info!(addr = %running.addr, "Authorization is ready");
     Ok(Started { running, registrar })
 }

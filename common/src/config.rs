@@ -333,6 +333,8 @@ pub struct CoreSettings {
     pub http_client_connection_timeout_ms: u64,
     pub http_client_socket_timeout_ms: u64,
     pub db_pool_size: u32,
+    /// `server.workers`: HTTP worker threads (`None`: one per core).
+    pub workers: Option<usize>,
     pub properties: Properties,
 }
 
@@ -398,6 +400,10 @@ impl CoreSettings {
                 .parse_or("http.client.connection.timeout", 30_000)?,
             http_client_socket_timeout_ms: props.parse_or("http.client.socket.timeout", 30_000)?,
             db_pool_size: props.parse_or("spring.datasource.hikari.maximum-pool-size", 10)?,
+            workers: match props.parse_or::<usize>("server.workers", 0)? {
+                0 => None,
+                n => Some(n),
+            },
             properties: props,
         })
     }

@@ -12,6 +12,12 @@ use crate::tls::TlsContext;
 use crate::web::{Running, ServerSpec};
 use std::time::Duration;
 
+/// A started system: the server, and the registrar that removes its services at shutdown.
+pub struct Started {
+    pub running: Running,
+    pub registrar: Registrar,
+}
+
 /// The parts a system builds its state from.
 pub struct Foundation {
     /// `None` in insecure mode.
@@ -72,7 +78,6 @@ impl Foundation {
     pub fn serve<S: Send + Sync + 'static>(
         self,
         core: &CoreSettings,
-        workers: Option<usize>,
         openapi: utoipa::openapi::OpenApi,
         state: actix_web::web::Data<S>,
         configure: fn(&mut actix_web::web::ServiceConfig),
@@ -81,7 +86,7 @@ impl Foundation {
             address: core.server_address.clone(),
             port: core.server_port,
             tls: self.tls,
-            workers,
+            workers: core.workers,
             openapi,
             configure: move |cfg: &mut actix_web::web::ServiceConfig| {
                 cfg.app_data(state.clone());

@@ -11,9 +11,9 @@ pub mod subscriptions;
 
 use common::config::{ConfigError, CoreSettings};
 use common::identity::CoreSystem;
-use common::registration::{Locator, Registrar};
+use common::registration::Locator;
 use common::startup::Foundation;
-use common::web::Running;
+pub use common::startup::Started;
 use std::time::Duration;
 use utoipa::OpenApi;
 
@@ -41,7 +41,6 @@ pub struct Settings {
     /// host each keep their connection instead of paying a TLS handshake per event.
     pub idle_connections_per_host: usize,
     pub peer_refresh: Duration,
-    pub workers: Option<usize>,
 }
 
 impl Settings {
@@ -68,10 +67,6 @@ impl Settings {
             idle_connections_per_host: p
                 .parse_or("event_delivery_idle_connections_per_host", 256)?,
             peer_refresh: Duration::from_secs(p.parse_or("peer_refresh_in_seconds", 60)?),
-            workers: match p.parse_or::<usize>("server.workers", 0)? {
-                0 => None,
-                n => Some(n),
-            },
             core,
         })
     }
@@ -79,12 +74,6 @@ impl Settings {
     pub fn load(config: Option<&std::path::Path>) -> Result<Self, ConfigError> {
         Self::from_core(CoreSettings::load(CoreSystem::EventHandler, config)?)
     }
-}
-
-/// A started system: the server, and the registrar that removes its services at shutdown.
-pub struct Started {
-    pub running: Running,
-    pub registrar: Registrar,
 }
 
 /// Brings the system up; must run inside an actix system. Registration in the Service Registry
@@ -115,13 +104,7 @@ pub async fn start(settings: Settings, db_wait: Duration) -> Result<Started, Str
         dispatcher: delivery::Dispatcher::new(delivery_client, settings.delivery.clone()),
         tolerance: settings.tolerance,
     });
-    let running = base.serve(
-        core,
-        settings.workers,
-        api::ApiDoc::openapi(),
-        state,
-        api::configure,
-    )?;
+    let running = base.serve(core, api::ApiDoc::openapi(), state, api::configure)?;
     actix_web::rt::spawn(auth.resync_all_until_done());
     if let Some(every) = settings.ttl_interval {
         actix_web::rt::spawn(remove_expired(pool, every));

@@ -10,9 +10,9 @@ pub mod store;
 
 use common::config::{ConfigError, CoreSettings};
 use common::identity::CoreSystem;
-use common::registration::{Locator, Registrar};
+use common::registration::Locator;
 use common::startup::Foundation;
-use common::web::Running;
+pub use common::startup::Started;
 use std::time::Duration;
 use utoipa::OpenApi;
 
@@ -33,7 +33,6 @@ pub struct Settings {
     pub policy: orchestration::Policy,
     /// How long a peer location found in the Service Registry is used before asking again.
     pub peer_refresh: Duration,
-    pub workers: Option<usize>,
 }
 
 impl Settings {
@@ -68,10 +67,6 @@ impl Settings {
                 ),
             },
             peer_refresh: Duration::from_secs(p.parse_or("peer_refresh_in_seconds", 60)?),
-            workers: match p.parse_or::<usize>("server.workers", 0)? {
-                0 => None,
-                n => Some(n),
-            },
             core,
         })
     }
@@ -79,12 +74,6 @@ impl Settings {
     pub fn load(config: Option<&std::path::Path>) -> Result<Self, ConfigError> {
         Self::from_core(CoreSettings::load(CoreSystem::Orchestrator, config)?)
     }
-}
-
-/// A started system: the server, and the registrar that removes its services at shutdown.
-pub struct Started {
-    pub running: Running,
-    pub registrar: Registrar,
 }
 
 /// Brings the system up; must run inside an actix system. Registration in the Service Registry
@@ -105,13 +94,7 @@ pub async fn start(settings: Settings, db_wait: Duration) -> Result<Started, Str
             policy: settings.policy.clone(),
         },
     });
-    let running = base.serve(
-        core,
-        settings.workers,
-        api::ApiDoc::openapi(),
-        state,
-        api::configure,
-    )?;
+    let running = base.serve(core, api::ApiDoc::openapi(), state, api::configure)?;
     tracing::info!(addr = %running.addr, "Orchestrator is ready");
     Ok(Started { running, registrar })
 }

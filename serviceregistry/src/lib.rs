@@ -42,8 +42,6 @@ pub struct Settings {
     pub ttl_scheduled: bool,
     pub ttl_interval: Duration,
     pub use_network_address_detector: bool,
-    /// HTTP worker threads (default: one per core).
-    pub workers: Option<usize>,
 }
 
 impl Settings {
@@ -72,10 +70,6 @@ impl Settings {
             ttl_scheduled: p.bool_or("ttl_scheduled", false)?,
             ttl_interval: minutes("ttl_interval", 13)?,
             use_network_address_detector: p.bool_or("use_network_address_detector", false)?,
-            workers: match p.parse_or::<usize>("server.workers", 0)? {
-                0 => None,
-                n => Some(n),
-            },
             core,
         })
     }
@@ -167,7 +161,7 @@ pub async fn start(settings: Settings, db_wait: Duration) -> Result<Running, Sta
         address: core.server_address.clone(),
         port: core.server_port,
         tls,
-        workers: settings.workers,
+        workers: settings.core.workers,
         openapi: api::ApiDoc::openapi(),
         configure: move |cfg: &mut actix_web::web::ServiceConfig| {
             cfg.app_data(state.clone());

@@ -702,6 +702,38 @@ fn validation_and_access() {
         (status, got["exceptionType"].as_str()),
         (400, Some("INVALID_PARAMETER"))
     );
+
+    // The clean-up task removes subscriptions whose end date has passed, and only those.
+    let soon = common::dto::format_instant(
+        &(chrono::Utc::now().naive_utc() + chrono::Duration::seconds(1)),
+    );
+    assert_eq!(
+        cloud
+            .subscribe("consumer", 5000, json!({"endDate": soon}))
+            .0,
+        200
+    );
+    assert_eq!(
+        cloud
+            .subscribe("consumer", 5000, json!({"eventType": "forever"}))
+            .0,
+        200
+    );
+    std::thread::sleep(Duration::from_millis(1500));
+    let removed = eventhandler::subscriptions::delete_expired(
+        &mut cloud.db.connect(),
+        chrono::Utc::now().naive_utc(),
+    )
+    .unwrap();
+    assert_eq!(removed, 1);
+    let (_, list) = read(
+        client("sysop")
+            .get(cloud.url("/mgmt/subscriptions"))
+            .send()
+            .unwrap(),
+    );
+    assert_eq!(list["data"][0]["eventType"]["eventTypeName"], "FOREVER");
+    assert_eq!(list["count"], 1);
 }
 
 /// Rules that changed while the Event Handler was down are picked up when it starts again.

@@ -344,17 +344,19 @@ impl Orchestrator {
         check_auth: bool,
     ) -> Result<Vec<OrchestrationResult>, ArrowheadError> {
         let (name, address, port) = request.requester_key.clone();
-        let consumer = db::run(&self.pool, move |c| {
+        let find_consumer = move |c: &mut diesel::MysqlConnection| {
             common::db::models::find_system(c, &name, &address, port)?.ok_or_else(|| {
                 ArrowheadError::invalid_parameter(format!(
                     "Consumer system with name: {name}, address: {address}, port: {port} is not registered."
                 ))
             })
-        })
-        .await?;
+        };
         let Some(form) = &request.service else {
-            let id = consumer.id;
-            let entries = db::run(&self.pool, move |c| Ok(store::top_entries_of(c, id)?)).await?;
+            let entries = db::run(&self.pool, move |c| {
+                let consumer = find_consumer(c)?;
+                Ok(store::top_entries_of(c, consumer.id)?)
+            })
+            .await?;
             return self.top_priority(request, entries, check_auth).await;
         };
         let interfaces = form.interface_requirements.as_deref().unwrap_or_default();
@@ -369,12 +371,14 @@ impl Orchestrator {
                 .unwrap_or_default(),
         );
         let interface = normalize_interface(interface);
-        let (id, def, intf) = (consumer.id, definition.clone(), interface.clone());
-        let entries = db::run(&self.pool, move |c| {
-            Ok(store::entries_for(c, id, &def, &intf)?)
+        let (def, intf) = (definition.clone(), interface.clone());
+        // One trip to the database: the consumer and its rules' providers, best first.
+        let providers = db::run(&self.pool, move |c| {
+            let consumer = find_consumer(c)?;
+            Ok(store::providers_for(c, consumer.id, &def, &intf)?)
         })
         .await?;
-        if entries.is_empty() {
+        if providers.is_empty() {
             return Ok(Vec::new());
         }
         let mut form = form.clone();
@@ -386,8 +390,11 @@ impl Orchestrator {
         } else {
             found
         };
-        for entry in &entries {
-            let chosen = of_provider(&found, entry);
+        for (provider, foreign) in providers {
+            if foreign {
+                continue; // another cloud's provider: needs the Gatekeeper
+            }
+            let chosen = of_local_provider(&found, provider);
             if !chosen.is_empty() {
                 return self.compile(request, chosen).await;
             }
@@ -558,13 +565,20 @@ fn provider_key(p: &SystemResponse) -> SystemKey {
 /// The registry entries of a local store rule's provider.
 fn of_provider(found: &[ServiceRegistryResponse], entry: &Entry) -> Vec<ServiceRegistryResponse> {
     match &entry.provider {
-        Provider::Local(p) => found
-            .iter()
-            .filter(|e| e.provider.id == p.id)
-            .cloned()
-            .collect(),
+        Provider::Local(p) => of_local_provider(found, p.id),
         Provider::Foreign(..) => Vec::new(),
     }
+}
+
+fn of_local_provider(
+    found: &[ServiceRegistryResponse],
+    provider_id: i64,
+) -> Vec<ServiceRegistryResponse> {
+    found
+        .iter()
+        .filter(|e| e.provider.id == provider_id)
+        .cloned()
+        .collect()
 }
 
 /// Matchmaking (Java `RandomIntraCloudProviderMatchmaker`): the first entry of a preferred

@@ -575,24 +575,27 @@ pub fn modify_priorities(
     })
 }
 
-/// A consumer's entries for a service and interface, best first (store orchestration).
-pub fn entries_for(
+/// The providers of a consumer's rules for a service and interface, best first, as
+/// `(provider id, foreign)` (store orchestration needs nothing else).
+pub fn providers_for(
     conn: &mut MysqlConnection,
     consumer_id: i64,
     definition: &str,
     interface: &str,
-) -> QueryResult<Vec<Entry>> {
+) -> QueryResult<Vec<(i64, bool)>> {
     use common::db::schema::{service_definition as def, service_interface as intf};
-    let rows = store::table
+    Ok(store::table
         .inner_join(def::table)
         .inner_join(intf::table)
         .filter(store::consumer_system_id.eq(consumer_id))
         .filter(def::definition.eq(definition))
         .filter(intf::interface_name.eq(interface))
         .order(store::priority.asc())
-        .select(StoreRow::as_select())
-        .load(conn)?;
-    resolve(conn, rows)
+        .select((store::provider_system_id, store::foreign))
+        .load::<(i64, i32)>(conn)?
+        .into_iter()
+        .map(|(id, foreign)| (id, foreign != 0))
+        .collect())
 }
 
 /// A consumer's priority-1 entries of every service (store orchestration without a service).

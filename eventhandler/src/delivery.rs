@@ -3,7 +3,8 @@
 //! order and a slow or dead subscriber only ever delays itself. A failed delivery (no answer,
 //! 5xx, 408, 429) is retried with doubling backoff up to `max_attempts`; then the event is given
 //! up, logged and counted. Connections are pooled and kept alive. The queues live in this
-//! process: an event is delivered by the instance that accepted it.
+//! process: an event is delivered by the instance that accepted it. A sender task, once started
+//! for a subscriber system, stays for the life of the process (one idle task per subscriber).
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};

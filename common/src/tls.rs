@@ -268,10 +268,20 @@ impl TlsContext {
 mod tests {
     use super::*;
 
+    /// The Java sample certificates: `ARROWHEAD_JAVA_FIXTURES`, else the first
+    /// `shared/fixtures/java-certificates` above this crate (as `testing::java_fixtures`).
     fn fixture(name: &str) -> std::path::PathBuf {
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../../shared/fixtures/java-certificates")
-            .join(name)
+        let dir = std::env::var("ARROWHEAD_JAVA_FIXTURES")
+            .map(std::path::PathBuf::from)
+            .ok()
+            .or_else(|| {
+                Path::new(env!("CARGO_MANIFEST_DIR"))
+                    .ancestors()
+                    .map(|a| a.join("shared/fixtures/java-certificates"))
+                    .find(|p| p.is_dir())
+            })
+            .expect("Java sample certificates not found; set ARROWHEAD_JAVA_FIXTURES");
+        dir.join(name)
     }
 
     #[test]

@@ -237,9 +237,7 @@ fn insecure_mode_has_no_access_control_and_no_secure_services() {
 }
 
 fn java_fixture(path: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/fixtures/java-certificates")
-        .join(path)
+    testing::java_fixtures().join(path)
 }
 
 /// The registry starts from the Java sample keystores (legacy PKCS#12) and serves the Java

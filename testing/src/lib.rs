@@ -337,3 +337,23 @@ pub fn error(message: &str, code: u16, kind: &str, origin: Option<&str>) -> serd
     }
     v
 }
+
+/// The Java sample certificates (`fixtures/java-certificates` of the shared reference
+/// material): `ARROWHEAD_JAVA_FIXTURES` if set, else the first `shared/fixtures/java-certificates`
+/// found in a folder above this workspace (a checkout sits next to `shared/`).
+pub fn java_fixtures() -> std::path::PathBuf {
+    if let Ok(dir) = std::env::var("ARROWHEAD_JAVA_FIXTURES") {
+        return dir.into();
+    }
+    let start = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    start
+        .ancestors()
+        .map(|a| a.join("shared/fixtures/java-certificates"))
+        .find(|p| p.is_dir())
+        .unwrap_or_else(|| {
+            panic!(
+                "the Java sample certificates were not found in a shared/fixtures/java-certificates above {}; set ARROWHEAD_JAVA_FIXTURES",
+                start.display()
+            )
+        })
+}

@@ -69,11 +69,7 @@ pub enum Pki {
 }
 
 pub fn java_fixture(path: &str) -> String {
-    std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/fixtures/java-certificates")
-        .join(path)
-        .display()
-        .to_string()
+    testing::java_fixtures().join(path).display().to_string()
 }
 
 fn keystores(pki: Pki, system: &str) -> Option<(String, String)> {

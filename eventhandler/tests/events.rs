@@ -139,10 +139,15 @@ impl Cloud {
 
     /// A system row (subscribers carry a key, so they are notified over HTTPS).
     fn system(&self, name: &str, port: u16) -> i64 {
+        self.system_with_key(name, port, "'a2V5'")
+    }
+
+    /// `key` is the SQL value of `authentication_info` (`NULL`: notified over plain HTTP).
+    fn system_with_key(&self, name: &str, port: u16, key: &str) -> i64 {
         self.db
             .connect()
             .batch_execute(&format!(
-                "INSERT INTO system_ (system_name, address, port, authentication_info) VALUES ('{name}', '127.0.0.1', {port}, 'a2V5')"
+                "INSERT INTO system_ (system_name, address, port, authentication_info) VALUES ('{name}', '127.0.0.1', {port}, {key})"
             ))
             .unwrap();
         let (_, v) = read(
@@ -250,6 +255,8 @@ impl Cloud {
 #[derive(Clone, Default)]
 struct Behaviour {
     delay: Duration,
+    /// Plain HTTP (a subscriber that registered no key).
+    plain: bool,
 }
 
 /// A subscriber: a real mTLS server with an application certificate of this cloud.
@@ -262,7 +269,8 @@ impl Subscriber {
     fn start(cert: &'static str, port: u16, behaviour: Behaviour) -> Self {
         let received: Arc<Mutex<Vec<(Value, Instant)>>> = Arc::default();
         let sink = received.clone();
-        let server = RunningServer::start(true, move || -> StartFuture {
+        let plain = behaviour.plain;
+        let server = RunningServer::start(!plain, move || -> StartFuture {
             Box::pin(async move {
                 let pki = testing::pki();
                 let ks =
@@ -277,7 +285,7 @@ impl Subscriber {
                 common::web::start(common::web::ServerSpec {
                     address: "127.0.0.1".into(),
                     port,
-                    tls: Some(tls),
+                    tls: (!plain).then_some(tls),
                     workers: Some(1),
                     openapi: utoipa::openapi::OpenApiBuilder::new().build(),
                     configure: move |cfg: &mut actix_web::web::ServiceConfig| {
@@ -491,6 +499,7 @@ fn delivery_is_ordered_retried_and_isolated() {
         slow_port,
         Behaviour {
             delay: Duration::from_secs(2),
+            ..Behaviour::default()
         },
     );
     // choreographer is down for now.
@@ -765,4 +774,26 @@ fn startup_rechecks_every_subscription() {
         200
     );
     subscriber.wait_count(1);
+}
+
+/// A subscriber that registered no key is notified over plain HTTP, as in Java.
+#[test]
+fn subscribers_without_a_key_get_plain_http() {
+    let cloud = Cloud::start();
+    let port = free_port();
+    let consumer = cloud.system_with_key("consumer", port, "NULL");
+    let provider = cloud.system("provider", 6000);
+    cloud.allow(consumer, provider);
+    assert_eq!(cloud.subscribe("consumer", port, json!({})).0, 200);
+    let subscriber = Subscriber::start(
+        "consumer",
+        port,
+        Behaviour {
+            plain: true,
+            ..Behaviour::default()
+        },
+    );
+    assert_eq!(cloud.publish("provider", 6000, "plain", json!({})).0, 200);
+    subscriber.wait_count(1);
+    assert_eq!(subscriber.payloads(), ["plain"]);
 }

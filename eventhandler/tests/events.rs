@@ -516,8 +516,10 @@ fn delivery_is_ordered_retried_and_isolated() {
     fast.wait_count(20);
     let expected: Vec<String> = (0..20).map(|i| i.to_string()).collect();
     assert_eq!(fast.payloads(), expected, "in publish order");
+    // Had the fast subscriber waited behind the slow one (2 s per event), it would have needed
+    // 40 s; it got all 20 while the slow one got only a few (a margin for a loaded machine).
     assert!(
-        slow.payloads().len() <= 1,
+        slow.payloads().len() < 5,
         "the slow subscriber is still busy, and did not hold up the fast one"
     );
 

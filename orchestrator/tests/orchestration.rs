@@ -285,12 +285,14 @@ fn flags_shape_the_answer() {
         json!({"metadata": {"unit": "celsius"},
         "endOfValidity": common::dto::format_instant(&(chrono::Utc::now().naive_utc() + chrono::Duration::seconds(60)))}),
     );
+    // Registered by host name, so the IP-only flags can tell the two apart.
     let b = register(
         &cloud,
         "client",
         6100,
         "CERTIFICATE",
-        json!({"metadata": {"unit": "kelvin"}}),
+        json!({"metadata": {"unit": "kelvin"},
+               "providerSystem": {"systemName": "client", "address": "localhost", "port": 6100, "authenticationInfo": "a2V5"}}),
     );
     let consumer = register_consumer(&cloud, "consumer", 5000);
     let service = a["serviceDefinition"]["id"].as_i64().unwrap();
@@ -350,7 +352,7 @@ fn flags_shape_the_answer() {
             1
         );
     }
-    let prefer_client = json!({"preferredProviders": [{"providerSystem": {"systemName": "client", "address": "127.0.0.1", "port": 6100}}]});
+    let prefer_client = json!({"preferredProviders": [{"providerSystem": {"systemName": "client", "address": "localhost", "port": 6100}}]});
     assert_eq!(
         providers_of(&run(
             json!({"overrideStore": true, "matchmaking": true}),
@@ -366,6 +368,17 @@ fn flags_shape_the_answer() {
         )),
         ["client"]
     );
+    // IP-only flags: the host-name provider is left out.
+    for flag in ["onlyIPv4AddressResponse", "onlyIPAddressResponse"] {
+        let mut flags = json!({"overrideStore": true});
+        flags[flag] = json!(true);
+        assert_eq!(providers_of(&run(flags, json!({}))), ["provider"], "{flag}");
+    }
+    let ipv6 = run(
+        json!({"overrideStore": true, "onlyIPv6AddressResponse": true}),
+        json!({}),
+    );
+    assert_eq!(providers_of(&ipv6), Vec::<String>::new());
     // pingProviders: nothing listens on the registered ports.
     assert_eq!(
         providers_of(&run(

@@ -186,7 +186,8 @@ impl Request {
 /// Settings of the process (Java properties).
 #[derive(Debug, Clone)]
 pub struct Policy {
-    /// `gatekeeper_is_present`: inter-cloud requests are possible.
+    /// `gatekeeper_is_present` (read for compatibility; inter-cloud requests are refused either
+    /// way until a Gatekeeper exists).
     pub gatekeeper_is_present: bool,
     /// Token lifetime in seconds (`auth_token_ttl_in_minutes` × 60); `None`: tokens never expire.
     pub token_lifetime: Option<Duration>,
@@ -206,7 +207,7 @@ const AUTH_INTRA: &str = "authorization-control-intra";
 const TOKEN_GENERATION: &str = "token-generation";
 
 fn no_gatekeeper() -> ArrowheadError {
-    bad("Inter-cloud orchestration is not possible: this cloud has no Gatekeeper (the Orchestrator runs with gatekeeper_is_present=false).")
+    bad("Inter-cloud orchestration is not possible: this cloud has no Gatekeeper (inter-cloud orchestration is not built yet).")
 }
 
 impl Orchestrator {

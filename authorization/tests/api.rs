@@ -520,9 +520,16 @@ fn token_multi_answers_each_request_with_its_consumer() {
             &client("orchestrator"),
             &auth.url("/token/multi"),
             &json!([])
+        ),
+        (
+            400,
+            error(
+                "Request list is null or empty.",
+                400,
+                "BAD_PAYLOAD",
+                Some("/authorization/token/multi")
+            )
         )
-        .0,
-        400
     );
     assert_eq!(
         post(

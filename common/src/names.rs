@@ -396,6 +396,22 @@ impl PageQuery {
     }
 }
 
+/// The size of the Java schema's `varchar(255)` columns (names, definitions, interfaces).
+pub const MAX_VARCHAR: usize = 255;
+
+/// Column sizes of the Java schema: a longer value is a client mistake (400 naming it), not a
+/// failed insert (500).
+pub fn fits(value: &str, max: usize, what: &str, origin: &str) -> Result<(), ArrowheadError> {
+    if value.chars().count() > max {
+        Err(
+            ArrowheadError::bad_payload(format!("{what} is longer than {max} characters."))
+                .with_origin(origin),
+        )
+    } else {
+        Ok(())
+    }
+}
+
 /// Path ids must be positive (Java `ID_NOT_VALID_ERROR_MESSAGE`).
 pub fn validate_id(id: i64, origin: &str) -> Result<i64, ArrowheadError> {
     if id < 1 {

@@ -13,7 +13,8 @@ use common::dto::{format_instant, parse_instant, ListResponse, RequestMetadata, 
 use common::error::ErrorMessage;
 use common::identity::Caller;
 use common::names::{
-    metadata_to_text, normalize_metadata, text_to_metadata, validate_id, PageQuery,
+    fits, metadata_to_text, normalize_metadata, text_to_metadata, validate_id, PageQuery,
+    MAX_VARCHAR,
 };
 use common::web::request_url;
 use common::ArrowheadError;
@@ -130,12 +131,14 @@ pub struct Event {
 }
 
 fn event_type_name(raw: Option<&str>, origin: &str) -> Result<String, ArrowheadError> {
-    raw.map(str::trim)
+    let name = raw
+        .map(str::trim)
         .filter(|t| !t.is_empty())
-        .map(str::to_uppercase)
         .ok_or_else(|| {
             ArrowheadError::bad_payload("Event type is null or blank.").with_origin(origin)
-        })
+        })?;
+    fits(name, MAX_VARCHAR, "Event type", origin)?;
+    Ok(name.to_uppercase())
 }
 
 /// A subscription request checked as far as it can be without the database.

@@ -579,12 +579,37 @@ fn validation_and_access() {
             Some("Request.MatchMetaData is true but Request.FilterMetaData is null or blank.")
         )
     );
-    let (status, _) = cloud.subscribe(
+    let (status, got) = cloud.subscribe(
         "consumer",
         5000,
         json!({"startDate": "2020-01-01T00:00:00Z"}),
     );
-    assert_eq!(status, 400);
+    assert_eq!(
+        (status, got),
+        (
+            400,
+            error(
+                "Start date must be in the future.",
+                400,
+                "BAD_PAYLOAD",
+                Some("/eventhandler/subscribe")
+            )
+        )
+    );
+    // Longer than the event_type column: a client mistake, not a failed insert.
+    let (status, got) = cloud.subscribe("consumer", 5000, json!({"eventType": "E".repeat(256)}));
+    assert_eq!(
+        (status, got),
+        (
+            400,
+            error(
+                "Event type is longer than 255 characters.",
+                400,
+                "BAD_PAYLOAD",
+                Some("/eventhandler/subscribe")
+            )
+        )
+    );
     let (status, got) = cloud.subscribe("consumer", 5001, json!({}));
     assert_eq!(
         (status, got["exceptionType"].as_str()),
@@ -657,9 +682,16 @@ fn validation_and_access() {
             &client("authorization"),
             &cloud.url("/publish/authupdate"),
             &wrong
+        ),
+        (
+            400,
+            error(
+                "Event type must be SUBSCRIBER_AUTH_UPDATE.",
+                400,
+                "BAD_PAYLOAD",
+                Some("/eventhandler/publish/authupdate")
+            )
         )
-        .0,
-        400
     );
 
     // Management: get, update, delete.

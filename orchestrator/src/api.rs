@@ -10,8 +10,8 @@ use common::dto::{CloudRequest, ListResponse, RequestMetadata, SystemRequest};
 use common::error::ErrorMessage;
 use common::identity::Caller;
 use common::names::{
-    metadata_to_text, normalize_address, normalize_interface, normalize_metadata, normalize_name,
-    validate_id, validate_interface, validate_port, PageQuery,
+    fits, metadata_to_text, normalize_address, normalize_interface, normalize_metadata,
+    normalize_name, validate_id, validate_interface, validate_port, PageQuery, MAX_VARCHAR,
 };
 use common::web::request_url;
 use common::ArrowheadError;
@@ -213,6 +213,13 @@ fn new_entry(r: &StoreRuleRequest) -> Result<NewEntry, ArrowheadError> {
         MGMT_STORE,
     )?;
     validate_interface(interface, false).map_err(|e| e.with_origin(MGMT_STORE))?;
+    fits(
+        &definition,
+        MAX_VARCHAR,
+        "Service definition name",
+        MGMT_STORE,
+    )?;
+    fits(interface, MAX_VARCHAR, "Service interface name", MGMT_STORE)?;
     let provider = r
         .provider_system
         .as_ref()

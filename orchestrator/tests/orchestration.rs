@@ -430,7 +430,10 @@ fn flags_shape_the_answer() {
         .as_object_mut()
         .unwrap()
         .remove("requestedService");
-    assert_eq!(orchestrate(&cloud, "consumer", &no_service).0, 400);
+    assert_eq!(
+        orchestrate(&cloud, "consumer", &no_service),
+        (400, error("Requested service can not be null when \"overrideStore\" or \"triggerInterCloud\" is TRUE", 400, "BAD_PAYLOAD", Some("/orchestrator/orchestration")))
+    );
     let two = json!({"requestedService": {"serviceDefinitionRequirement": "temperature", "interfaceRequirements": ["HTTP-SECURE-JSON", "HTTP-SECURE-XML"]}});
     let (status, got) = orchestrate(&cloud, "consumer", &consumer_form(json!({}), two));
     assert_eq!(
@@ -466,8 +469,11 @@ fn flags_shape_the_answer() {
         "consumer",
         &consumer_form(json!({"overrideStore": true}), bad_version),
     );
-    assert_eq!(status, 400, "{got}");
-    assert_eq!(got["origin"], "/serviceregistry/query");
+    assert_eq!(
+        (status, &got["exceptionType"], &got["origin"]),
+        (400, &json!("BAD_PAYLOAD"), &json!("/serviceregistry/query")),
+        "{got}"
+    );
 }
 
 /// Started without the Authorization system, the Orchestrator answers with a clear 503 naming

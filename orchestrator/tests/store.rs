@@ -117,7 +117,11 @@ fn store_management() {
         &url,
         &json!([entry("p1", 6001, 1), entry("p2", 6002, 1)]),
     );
-    assert_eq!(status, 400, "duplicate provider: {got}");
+    assert_eq!(
+        (status, got),
+        (400, error(&format!("OrchestratorStore entry for consumer {consumer}, service temperature, interface HTTP-SECURE-JSON and provider p1 already exists."), 400, "INVALID_PARAMETER", None)),
+        "duplicate provider"
+    );
     let (status, got) = post(&sysop, &url, &json!([entry("nobody", 1, 1)]));
     assert_eq!(
         (status, got),
@@ -125,10 +129,47 @@ fn store_management() {
     );
     let mut unknown_cloud = entry("remote", 7000, 1);
     unknown_cloud["cloud"] = json!({"operator": "x", "name": "y"});
-    assert_eq!(post(&sysop, &url, &json!([unknown_cloud])).0, 400);
+    assert_eq!(
+        post(&sysop, &url, &json!([unknown_cloud])),
+        (
+            400,
+            error(
+                "Cloud with operator x and name y is not available in database",
+                400,
+                "INVALID_PARAMETER",
+                None
+            )
+        )
+    );
+    // Longer than the schema's columns: a client mistake, not a failed insert.
+    let mut long = entry("p1", 6001, 1);
+    long["serviceDefinitionName"] = json!("d".repeat(256));
+    assert_eq!(
+        post(&sysop, &url, &json!([long])),
+        (
+            400,
+            error(
+                "Service definition name is longer than 255 characters.",
+                400,
+                "BAD_PAYLOAD",
+                Some("/orchestrator/mgmt/store")
+            )
+        )
+    );
     let (_, list) = read(sysop.get(&url).send().unwrap());
     assert_eq!(list["count"], 4);
-    assert_eq!(post(&sysop, &url, &json!([])).0, 400);
+    assert_eq!(
+        post(&sysop, &url, &json!([])),
+        (
+            400,
+            error(
+                "Request is empty.",
+                400,
+                "BAD_PAYLOAD",
+                Some("/orchestrator/mgmt/store")
+            )
+        )
+    );
 
     // Views.
     let (status, top) = read(
@@ -198,7 +239,11 @@ fn store_management() {
         &modify,
         &json!({"priorityMap": {p1.to_string(): 1, p2.to_string(): 2}}),
     );
-    assert_eq!(status, 400, "must cover the whole group: {got}");
+    assert_eq!(
+        (status, got),
+        (400, error("The given PriorityMap has different size than the size of consumer-serviceDefinition-interface pairs in DB", 400, "INVALID_PARAMETER", None)),
+        "must cover the whole group"
+    );
     let (status, _) = post(
         &sysop,
         &modify,

@@ -74,21 +74,8 @@ fn bad(msg: impl Into<String>, origin: &str) -> ArrowheadError {
     ArrowheadError::bad_payload(msg).with_origin(origin)
 }
 
-/// Column sizes of the Java schema: longer values are a client mistake (400), not a failed
-/// insert (500).
-pub const MAX_VARCHAR: usize = 255;
+pub use common::names::{fits, MAX_VARCHAR};
 pub const MAX_AUTHENTICATION_INFO: usize = 2047;
-
-fn fits(value: &str, max: usize, what: &str, origin: &str) -> Result<(), ArrowheadError> {
-    if value.chars().count() > max {
-        Err(bad(
-            format!("{what} is longer than {max} characters."),
-            origin,
-        ))
-    } else {
-        Ok(())
-    }
-}
 
 fn blank(s: &Option<String>) -> bool {
     s.as_deref().is_none_or(|v| v.trim().is_empty())

@@ -16,8 +16,7 @@ use common::dto::{
 use common::error::ErrorMessage;
 use common::identity::{Caller, SystemIdentity};
 use common::names::{
-    normalize_address, normalize_interface, normalize_name, validate_id, validate_interface,
-    validate_port, PageQuery,
+    normalize_interface, normalize_name, validate_id, validate_interface, PageQuery,
 };
 use common::web::request_url;
 use common::ArrowheadError;
@@ -262,26 +261,8 @@ fn system_key(
     what: &str,
     origin: &str,
 ) -> Result<(String, String, i32), ArrowheadError> {
-    let bad = |m: String| ArrowheadError::bad_payload(m).with_origin(origin);
-    let s = s.ok_or_else(|| bad(format!("{what} is null.")))?;
-    let name = s
-        .system_name
-        .as_deref()
-        .map(str::trim)
-        .filter(|n| !n.is_empty())
-        .ok_or_else(|| bad(format!("{what} system name is null or blank.")))?;
-    let address = s
-        .address
-        .as_deref()
-        .map(str::trim)
-        .filter(|a| !a.is_empty())
-        .ok_or_else(|| bad(format!("{what} address is null or blank.")))?;
-    let port = validate_port(s.port).map_err(|e| e.with_origin(origin))?;
-    Ok((
-        normalize_name(name),
-        normalize_address(address),
-        i32::from(port),
-    ))
+    s.ok_or_else(|| ArrowheadError::bad_payload(format!("{what} is null.")).with_origin(origin))?
+        .key(what, origin)
 }
 
 /// `providerIdsWithInterfaceIds` of a check request as (provider, interfaces) pairs.

@@ -65,10 +65,7 @@ pub async fn start(settings: Settings, db_wait: Duration) -> Result<Started, Str
             )?)),
             None => None,
         },
-        public_key: match &base.tls {
-            Some(t) => Some(t.keystore.public_key_base64().map_err(|e| e.to_string())?),
-            None => None,
-        },
+        public_key: base.public_key.clone(),
         identity: base.tls.as_ref().map(|t| t.identity.clone()),
         notifier: settings
             .eventhandler_is_present

@@ -23,6 +23,8 @@ pub struct Foundation {
     /// `None` in insecure mode.
     pub tls: Option<TlsContext>,
     pub pool: DbPool,
+    /// Base64 DER of this system's public key (secure mode): its `authenticationInfo`.
+    pub public_key: Option<String>,
     /// Registers this system's services; its client calls the peers.
     pub registrar: Registrar,
 }
@@ -64,11 +66,12 @@ impl Foundation {
             system,
             &core.domain_name,
             core.domain_port,
-            public_key,
+            public_key.clone(),
         );
         Ok(Self {
             tls,
             pool,
+            public_key,
             registrar,
         })
     }

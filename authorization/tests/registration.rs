@@ -7,16 +7,8 @@ use common::config::{CoreSettings, Properties};
 use common::identity::CoreSystem;
 use serde_json::{json, Value};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
-use testing::{client, read, RunningServer, StartFuture, TestDb};
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+use std::time::Duration;
+use testing::{client, free_port, read, wait_for, RunningServer, StartFuture, TestDb};
 
 fn query(sr_port: u16, definition: &str) -> Option<Value> {
     let resp = client("orchestrator")
@@ -25,14 +17,6 @@ fn query(sr_port: u16, definition: &str) -> Option<Value> {
         .send()
         .ok()?;
     Some(read(resp).1)
-}
-
-fn wait_for(what: &str, mut ok: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !ok() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(200));
-    }
 }
 
 #[test]
@@ -56,7 +40,7 @@ fn registers_when_the_registry_appears_and_leaves_on_shutdown() {
         .spawn()
         .unwrap();
     // Up and answering before any registry exists.
-    wait_for("authorization", || {
+    wait_for("authorization", Duration::from_secs(20), || {
         client("sysop")
             .get(format!("https://localhost:{auth_port}/authorization/echo"))
             .send()
@@ -65,7 +49,7 @@ fn registers_when_the_registry_appears_and_leaves_on_shutdown() {
 
     let _sr = start_registry(&db, sr_port);
 
-    wait_for("registration", || {
+    wait_for("registration", Duration::from_secs(20), || {
         query(sr_port, "auth-public-key").is_some_and(|v| v["unfilteredHits"] == 1)
     });
     let got = query(sr_port, "token-generation").unwrap();
@@ -216,7 +200,7 @@ fn rule_changes_reach_the_event_handler() {
             .unwrap(),
     );
     assert_eq!(status, 201, "{created}");
-    wait_for("the create notification", || {
+    wait_for("the create notification", Duration::from_secs(20), || {
         received.lock().unwrap().len() == 1
     });
     let event = received.lock().unwrap()[0].clone();
@@ -235,7 +219,7 @@ fn rule_changes_reach_the_event_handler() {
         .0,
         200
     );
-    wait_for("the delete notification", || {
+    wait_for("the delete notification", Duration::from_secs(20), || {
         received.lock().unwrap().len() == 2
     });
     assert_eq!(received.lock().unwrap()[1]["payload"], consumer.to_string());

@@ -10,23 +10,7 @@ use diesel::connection::SimpleConnection;
 use serde_json::{json, Value};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use testing::{client, error, read, RunningServer, StartFuture, TestDb};
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn wait_for(what: &str, limit: Duration, mut ok: impl FnMut() -> bool) {
-    let deadline = Instant::now() + limit;
-    while !ok() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
+use testing::{client, error, free_port, read, wait_for, RunningServer, StartFuture, TestDb};
 
 fn post(c: &reqwest::blocking::Client, url: &str, body: &Value) -> (u16, Value) {
     read(c.post(url).json(body).send().unwrap())

@@ -8,24 +8,9 @@ use common::config::{CoreSettings, Properties};
 use common::identity::CoreSystem;
 use reqwest::blocking::Client;
 use serde_json::{json, Value};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use testing::{client, read, RunningServer, StartFuture, TestDb};
-
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-pub fn wait_for(what: &str, mut ok: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !ok() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
+pub use testing::{free_port, wait_for};
 
 pub fn post(c: &Client, url: &str, body: &Value) -> (u16, Value) {
     read(c.post(url).json(body).send().unwrap())
@@ -178,7 +163,7 @@ impl Cloud {
     }
 
     pub fn wait_registered(&self, observer: &Client, definition: &str) {
-        wait_for(definition, || {
+        wait_for(definition, Duration::from_secs(20), || {
             observer
                 .post(self.sr_url("/query"))
                 .json(&json!({"serviceDefinitionRequirement": definition}))

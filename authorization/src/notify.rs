@@ -21,8 +21,8 @@ impl AuthUpdateNotifier {
     pub fn notify(&self, consumer_ids: Vec<i64>) {
         let registrar = self.registrar.clone();
         actix_web::rt::spawn(async move {
-            let url = match registrar.locate(AUTH_UPDATE).await {
-                Ok(u) => u,
+            let at = match registrar.locate(AUTH_UPDATE).await {
+                Ok(at) => at,
                 Err(e) => {
                     tracing::warn!(error = %e, "Event Handler not notified of an authorization change");
                     return;
@@ -40,7 +40,7 @@ impl AuthUpdateNotifier {
                 });
                 if let Err(e) = registrar
                     .client()
-                    .send_raw(reqwest::Method::POST, &url, Some(&event))
+                    .send_raw(at.system, reqwest::Method::POST, &at.url, Some(&event))
                     .await
                 {
                     tracing::warn!(consumer = id, error = %e, "Event Handler rejected an authorization update");

@@ -3,26 +3,28 @@
 //! call chains as in the Java systems, and an unreachable peer is a clear 503 naming the URL.
 
 use crate::error::{ArrowheadError, ErrorMessage};
-use crate::identity::SystemIdentity;
-use crate::tls::{common_name, TlsContext};
-use openssl::x509::X509;
+use crate::https::{CallError, Expect, HttpsClient, Limits};
+use crate::identity::CoreSystem;
+use crate::tls::TlsContext;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+/// Largest answer read from a core system (a full registry listing fits easily).
+const MAX_CORE_ANSWER: usize = 64 * 1024 * 1024;
+
+/// Calls to the other core systems. Each call names the core system it expects to reach; the
+/// handshake refuses any other peer (see [`crate::https`]), so a look-alike provider registered
+/// for a core service never receives a request.
 #[derive(Clone)]
 pub struct CoreClient {
-    http: reqwest::Client,
-    /// In secure mode, the cloud every peer must belong to.
-    own_cloud: Option<String>,
-    /// Peer certificates (DER) already found to belong to `own_cloud`. Decoding a certificate
-    /// takes OpenSSL 3 hundreds of microseconds under its global locks, and every response
-    /// carries one; whether a given certificate passes never changes, so the answer is kept.
-    trusted_peers: std::sync::Arc<std::sync::Mutex<std::collections::HashSet<Vec<u8>>>>,
+    tls: Option<TlsContext>,
+    limits: Limits,
+    /// One pooled client per expected core system, made on first use.
+    clients: Arc<Mutex<HashMap<CoreSystem, HttpsClient>>>,
 }
-
-/// Bound on remembered peer certificates (a cloud has a handful of core systems).
-const MAX_TRUSTED_PEERS: usize = 256;
 
 impl CoreClient {
     pub fn new(
@@ -31,33 +33,51 @@ impl CoreClient {
         timeout: Duration,
         accept_invalid_hostnames: bool,
     ) -> Result<Self, String> {
-        let b = client_builder(tls, connect_timeout, timeout, accept_invalid_hostnames)?;
+        let mut limits = Limits::new(connect_timeout, timeout);
+        limits.accept_invalid_hostnames = accept_invalid_hostnames;
+        limits.max_response_bytes = MAX_CORE_ANSWER;
+        // Fail at startup, not on the first call, when the material cannot make a client.
+        HttpsClient::new(tls, Expect::OwnCloud, limits.clone())?;
         Ok(Self {
-            http: b
-                .tls_info(tls.is_some())
-                .build()
-                .map_err(|e| e.to_string())?,
-            own_cloud: tls.map(|t| t.identity.cloud_cn()),
-            trusted_peers: Default::default(),
+            tls: tls.cloned(),
+            limits,
+            clients: Arc::default(),
         })
     }
 
     pub fn scheme(&self) -> &'static str {
-        if self.own_cloud.is_some() {
+        if self.tls.is_some() {
             "https"
         } else {
             "http"
         }
     }
 
-    /// Sends a request and decodes a JSON answer (or the peer's Arrowhead error).
+    fn client_for(&self, peer: CoreSystem) -> Result<HttpsClient, ArrowheadError> {
+        let mut clients = self.clients.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(c) = clients.get(&peer) {
+            return Ok(c.clone());
+        }
+        let c = HttpsClient::new(
+            self.tls.as_ref(),
+            Expect::System(peer.name().to_owned()),
+            self.limits.clone(),
+        )
+        .map_err(ArrowheadError::internal)?;
+        clients.insert(peer, c.clone());
+        Ok(c)
+    }
+
+    /// Sends a request to core system `peer` and decodes a JSON answer (or the peer's
+    /// Arrowhead error).
     pub async fn send<B: Serialize + ?Sized, R: DeserializeOwned>(
         &self,
+        peer: CoreSystem,
         method: reqwest::Method,
         url: &str,
         body: Option<&B>,
     ) -> Result<R, ArrowheadError> {
-        let text = self.send_raw(method, url, body).await?;
+        let text = self.send_raw(peer, method, url, body).await?;
         let text = if text.is_empty() {
             "null".to_owned()
         } else {
@@ -70,39 +90,40 @@ impl CoreClient {
     /// Like [`CoreClient::send`] but returns the body text.
     pub async fn send_raw<B: Serialize + ?Sized>(
         &self,
+        peer: CoreSystem,
         method: reqwest::Method,
         url: &str,
         body: Option<&B>,
     ) -> Result<String, ArrowheadError> {
-        let mut req = self.http.request(method, url);
-        if let Some(b) = body {
-            req = req.json(b);
-        }
-        let resp = req.send().await.map_err(|e| {
-            let chain = error_chain(&e);
-            if chain.contains("certificate verify failed") {
-                ArrowheadError::auth(format!(
-                    "The system at {url} is not part of the same certificate chain of trust!"
-                ))
-            } else {
-                ArrowheadError::unavailable(format!("Could not get any response from: {url}"))
-            }
-        })?;
-        if let Some(cloud) = &self.own_cloud {
-            let der = resp
-                .extensions()
-                .get::<reqwest::tls::TlsInfo>()
-                .and_then(|i| i.peer_certificate());
-            if !der.is_some_and(|der| self.peer_in_cloud(der, cloud)) {
-                return Err(ArrowheadError::auth(format!(
-                    "The system at {url} is not part of the same certificate chain of trust!"
-                )));
-            }
-        }
-        let status = resp.status();
-        let text = resp.text().await.map_err(|_| {
-            ArrowheadError::unavailable(format!("Could not get any response from: {url}"))
-        })?;
+        let json = match body {
+            Some(b) => Some(
+                serde_json::to_vec(b)
+                    .map_err(|e| ArrowheadError::internal(e.to_string()))?
+                    .into(),
+            ),
+            None => None,
+        };
+        let answer = self
+            .client_for(peer)?
+            .call(method, url, json)
+            .await
+            .map_err(|e| match e {
+                CallError::Refused(why) => {
+                    tracing::warn!(%url, expected = peer.name(), reason = %why, "peer refused");
+                    ArrowheadError::auth(format!(
+                        "The system at {url} is not part of the same certificate chain of trust!"
+                    ))
+                }
+                CallError::TooLarge(max) => ArrowheadError::internal(format!(
+                    "The answer of {url} is longer than {max} bytes."
+                )),
+                other => {
+                    tracing::debug!(%url, error = %other, "core call failed");
+                    ArrowheadError::unavailable(format!("Could not get any response from: {url}"))
+                }
+            })?;
+        let status = answer.status;
+        let text = String::from_utf8_lossy(&answer.body).into_owned();
         if status.is_success() {
             return Ok(text);
         }
@@ -112,68 +133,4 @@ impl CoreClient {
                 .with_code(status.as_u16())),
         }
     }
-}
-
-impl CoreClient {
-    /// Whether the peer certificate names a system of `cloud` (remembered per certificate).
-    fn peer_in_cloud(&self, der: &[u8], cloud: &str) -> bool {
-        let lock = || self.trusted_peers.lock().unwrap_or_else(|p| p.into_inner());
-        if lock().contains(der) {
-            return true;
-        }
-        let ok = X509::from_der(der)
-            .ok()
-            .and_then(|c| common_name(&c))
-            .and_then(|cn| SystemIdentity::from_cn(&cn))
-            .is_some_and(|p| p.same_cloud(cloud));
-        if ok {
-            let mut set = lock();
-            if set.len() >= MAX_TRUSTED_PEERS {
-                set.clear();
-            }
-            set.insert(der.to_vec());
-        }
-        ok
-    }
-}
-
-/// A client presenting this system's certificate and trusting this cloud (or plain HTTP in
-/// insecure mode): the base of [`CoreClient`] and of calls to application systems (event
-/// delivery).
-pub fn client_builder(
-    tls: Option<&TlsContext>,
-    connect_timeout: Duration,
-    timeout: Duration,
-    accept_invalid_hostnames: bool,
-) -> Result<reqwest::ClientBuilder, String> {
-    let mut b = reqwest::Client::builder()
-        .tls_backend_native()
-        .connect_timeout(connect_timeout)
-        .timeout(timeout)
-        .pool_idle_timeout(Duration::from_secs(60));
-    if let Some(tls) = tls {
-        let mut roots = Vec::new();
-        for r in tls.client_roots() {
-            roots.push(
-                reqwest::Certificate::from_der(&r.to_der().map_err(|e| e.to_string())?)
-                    .map_err(|e| e.to_string())?,
-            );
-        }
-        b = b
-            .identity(tls.reqwest_identity().map_err(|e| e.to_string())?)
-            .tls_certs_only(roots)
-            .danger_accept_invalid_hostnames(accept_invalid_hostnames);
-    }
-    Ok(b)
-}
-
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut cur = e.source();
-    while let Some(c) = cur {
-        s.push_str(": ");
-        s.push_str(&c.to_string());
-        cur = c.source();
-    }
-    s
 }

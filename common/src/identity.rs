@@ -197,12 +197,6 @@ impl SystemIdentity {
     }
 }
 
-/// Picks the identity from a peer's certificate chain as Java does: the first common name with
-/// exactly five labels ending `arrowhead.eu`. The leaf comes first.
-pub fn identity_from_chain<'a>(cns: impl IntoIterator<Item = &'a str>) -> Option<SystemIdentity> {
-    cns.into_iter().find_map(SystemIdentity::from_cn)
-}
-
 /// The caller of a request, established once per connection by the TLS layer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Caller {
@@ -242,21 +236,21 @@ impl Caller {
     }
 }
 
-/// The base check of every secured request: a valid Arrowhead name from the server's own cloud.
-/// Denials use the Java message and carry the full request URL as origin.
+/// The base check of every secured request: the verified peer (see [`crate::peer`]) is a system
+/// of the server's own cloud. `peer` is the identity the TLS layer established, or the name to
+/// show in the refusal. Denials use the Java message and carry the full request URL as origin.
 pub fn authenticate(
-    cn_chain: &[String],
+    peer: Result<&SystemIdentity, &str>,
     own_cloud_cn: &str,
     url: &str,
 ) -> Result<Caller, ArrowheadError> {
-    let id = identity_from_chain(cn_chain.iter().map(String::as_str));
-    match id {
-        Some(id) if id.same_cloud(own_cloud_cn) => Ok(Caller::classify(id)),
-        _ => {
-            let shown = cn_chain
-                .first()
-                .map(String::as_str)
-                .unwrap_or("<no certificate>");
+    match peer {
+        Ok(id) if id.same_cloud(own_cloud_cn) => Ok(Caller::classify(id.clone())),
+        other => {
+            let shown = match other {
+                Ok(id) => id.cn(),
+                Err(shown) => shown.to_owned(),
+            };
             Err(
                 ArrowheadError::auth(format!("{shown} is unauthorized to access {url}"))
                     .with_origin(url),
@@ -346,17 +340,6 @@ mod tests {
     }
 
     #[test]
-    fn first_five_label_cn_in_chain_wins() {
-        let chain = [
-            "testcloud2.aitia.arrowhead.eu",
-            "x.testcloud2.aitia.arrowhead.eu",
-            "arrowhead.eu",
-        ];
-        assert_eq!(identity_from_chain(chain).unwrap().system, "x");
-        assert!(identity_from_chain(["arrowhead.eu"]).is_none());
-    }
-
-    #[test]
     fn core_system_names_both_generations() {
         let cases = [
             ("serviceregistry", Some(CoreSystem::ServiceRegistry)),
@@ -393,34 +376,41 @@ mod tests {
     fn authentication_table() {
         let own = "testcloud2.aitia.arrowhead.eu";
         let url = "https://localhost:8443/serviceregistry/echo";
-        let cases: &[(&[&str], Result<&str, &str>)] = &[
-            (&["sysop.testcloud2.aitia.arrowhead.eu"], Ok("sysop")),
-            (&["orchestrator.testcloud2.aitia.arrowhead.eu"], Ok("core")),
-            (&["event_handler.testcloud2.aitia.arrowhead.eu"], Ok("core")),
-            (&["client.TestCloud2.aitia.arrowhead.eu"], Ok("app")),
+        type Case<'a> = (Result<&'a str, &'a str>, Result<&'a str, &'a str>);
+        let cases: &[Case] = &[
+            (Ok("sysop.testcloud2.aitia.arrowhead.eu"), Ok("sysop")),
+            (Ok("orchestrator.testcloud2.aitia.arrowhead.eu"), Ok("core")),
             (
-                &["client.testcloud1.aitia.arrowhead.eu"],
+                Ok("event_handler.testcloud2.aitia.arrowhead.eu"),
+                Ok("core"),
+            ),
+            (Ok("client.TestCloud2.aitia.arrowhead.eu"), Ok("app")),
+            (
+                Ok("client.testcloud1.aitia.arrowhead.eu"),
                 Err("client.testcloud1.aitia.arrowhead.eu is unauthorized"),
             ),
             (
-                &["testcloud2.aitia.arrowhead.eu"],
+                Err("testcloud2.aitia.arrowhead.eu"),
                 Err("testcloud2.aitia.arrowhead.eu is unauthorized"),
             ),
-            (&[], Err("<no certificate> is unauthorized")),
+            (
+                Err("<no certificate>"),
+                Err("<no certificate> is unauthorized"),
+            ),
         ];
-        for (chain, expected) in cases {
-            let chain: Vec<String> = chain.iter().map(|s| s.to_string()).collect();
-            let got = authenticate(&chain, own, url);
+        for (peer, expected) in cases {
+            let id = peer.map(|cn| SystemIdentity::from_cn(cn).unwrap());
+            let got = authenticate(id.as_ref().map_err(|e| *e), own, url);
             match (got, expected) {
                 (Ok(Caller::Sysop(_)), Ok("sysop"))
                 | (Ok(Caller::Core(..)), Ok("core"))
                 | (Ok(Caller::Application(_)), Ok("app")) => {}
                 (Err(e), Err(prefix)) => {
-                    assert!(e.message.starts_with(prefix), "{chain:?}: {}", e.message);
+                    assert!(e.message.starts_with(prefix), "{peer:?}: {}", e.message);
                     assert_eq!(e.status().as_u16(), 401);
                     assert_eq!(e.origin.as_deref(), Some(url));
                 }
-                (got, _) => panic!("{chain:?}: unexpected {got:?}"),
+                (got, _) => panic!("{peer:?}: unexpected {got:?}"),
             }
         }
     }

@@ -30,6 +30,13 @@ pub fn registered_services(system: CoreSystem) -> impl Iterator<Item = &'static 
     core_services::of(system).filter(|s| !NOT_REGISTERED.contains(&s.definition))
 }
 
+/// A core service's location and the core system that provides it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Located {
+    pub url: String,
+    pub system: CoreSystem,
+}
+
 #[derive(Clone)]
 pub struct Registrar {
     client: CoreClient,
@@ -94,6 +101,7 @@ impl Registrar {
     ) -> Result<ServiceQueryResult, ArrowheadError> {
         self.client
             .send(
+                CoreSystem::ServiceRegistry,
                 reqwest::Method::POST,
                 &format!("{}/query", self.registry),
                 Some(form),
@@ -101,14 +109,16 @@ impl Registrar {
             .await
     }
 
-    /// Removes this system's entries of `definition` (any address or port: earlier runs).
+    /// Removes this instance's entries of `definition`: this system at this instance's own
+    /// address and port. Other instances of the same system (same name, other address or port)
+    /// are left alone, so one instance starting or stopping never unregisters another.
     async fn remove_stale(&self, definition: &str) -> Result<(), ArrowheadError> {
         let found = self.query(definition).await?;
-        for e in found
-            .service_query_data
-            .iter()
-            .filter(|e| e.provider.system_name == self.system.name())
-        {
+        for e in found.service_query_data.iter().filter(|e| {
+            crate::peer::is_system(&e.provider.system_name, self.system.name())
+                && e.provider.address.eq_ignore_ascii_case(&self.address)
+                && i64::from(e.provider.port) == i64::from(self.port)
+        }) {
             let url = format!(
                 "{}/unregister?service_definition={}&system_name={}&address={}&port={}&service_uri={}",
                 self.registry,
@@ -119,7 +129,12 @@ impl Registrar {
                 query_escape(&e.service_uri)
             );
             self.client
-                .send_raw::<()>(reqwest::Method::DELETE, &url, None)
+                .send_raw::<()>(
+                    CoreSystem::ServiceRegistry,
+                    reqwest::Method::DELETE,
+                    &url,
+                    None,
+                )
                 .await?;
         }
         Ok(())
@@ -145,6 +160,7 @@ impl Registrar {
             };
             self.client
                 .send_raw(
+                    CoreSystem::ServiceRegistry,
                     reqwest::Method::POST,
                     &format!("{}/register", self.registry),
                     Some(&request),
@@ -172,24 +188,39 @@ impl Registrar {
         }
     }
 
-    /// The URL of a service as the Service Registry knows it now (Java's URI crawler: the last
-    /// entry, `https` unless the entry is NOT_SECURE). Looked up on each call: peers move.
-    pub async fn locate(&self, definition: &str) -> Result<String, ArrowheadError> {
+    /// Where a core service is, as the Service Registry knows it now (Java's URI crawler: the
+    /// last entry, `https` unless the entry is NOT_SECURE), with the core system that must
+    /// answer there. Only entries whose provider is the service's own core system count: a
+    /// look-alike provider filed under the same definition is never called.
+    pub async fn locate(&self, definition: &str) -> Result<Located, ArrowheadError> {
+        let owner = crate::core_services::find(definition)
+            .and_then(|s| s.system)
+            .ok_or_else(|| {
+                ArrowheadError::internal(format!("{definition} is not a core service"))
+            })?;
         let found = self.query(definition).await?;
-        let e = found.service_query_data.last().ok_or_else(|| {
-            ArrowheadError::unavailable(format!(
-                "No provider of {definition} is registered in the Service Registry."
-            ))
-        })?;
+        let e = found
+            .service_query_data
+            .iter()
+            .rev()
+            .find(|e| crate::peer::is_system(&e.provider.system_name, owner.name()))
+            .ok_or_else(|| {
+                ArrowheadError::unavailable(format!(
+                    "No provider of {definition} is registered in the Service Registry."
+                ))
+            })?;
         let scheme = if e.secure == "NOT_SECURE" {
             "http"
         } else {
             "https"
         };
-        Ok(format!(
-            "{scheme}://{}:{}{}",
-            e.provider.address, e.provider.port, e.service_uri
-        ))
+        Ok(Located {
+            url: format!(
+                "{scheme}://{}:{}{}",
+                e.provider.address, e.provider.port, e.service_uri
+            ),
+            system: owner,
+        })
     }
 
     /// The client this registrar calls with (the system's own identity).
@@ -221,7 +252,7 @@ pub struct Locator {
     registrar: Registrar,
     ttl: Duration,
     known: std::sync::Arc<
-        std::sync::Mutex<std::collections::HashMap<&'static str, (String, std::time::Instant)>>,
+        std::sync::Mutex<std::collections::HashMap<&'static str, (Located, std::time::Instant)>>,
     >,
 }
 
@@ -234,8 +265,8 @@ impl Locator {
         }
     }
 
-    /// The URL of `definition`, from memory when recent.
-    pub async fn url(&self, definition: &'static str) -> Result<String, ArrowheadError> {
+    /// Where `definition` is, from memory when recent.
+    pub async fn url(&self, definition: &'static str) -> Result<Located, ArrowheadError> {
         if let Some((url, at)) = self.lock().get(definition) {
             if at.elapsed() < self.ttl {
                 return Ok(url.clone());
@@ -251,7 +282,7 @@ impl Locator {
         &self,
     ) -> std::sync::MutexGuard<
         '_,
-        std::collections::HashMap<&'static str, (String, std::time::Instant)>,
+        std::collections::HashMap<&'static str, (Located, std::time::Instant)>,
     > {
         self.known.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -263,22 +294,20 @@ impl Locator {
         definition: &'static str,
         body: &B,
     ) -> Result<R, ArrowheadError> {
-        let url = self.url(definition).await?;
-        match self
-            .registrar
-            .client()
-            .send(reqwest::Method::POST, &url, Some(body))
+        let at = self.url(definition).await?;
+        let client = self.registrar.client();
+        match client
+            .send(at.system, reqwest::Method::POST, &at.url, Some(body))
             .await
         {
             Err(e) if e.kind == crate::ExceptionType::Unavailable => {
                 self.lock().remove(definition);
                 let fresh = self.url(definition).await?;
-                if fresh == url {
+                if fresh == at {
                     return Err(e);
                 }
-                self.registrar
-                    .client()
-                    .send(reqwest::Method::POST, &fresh, Some(body))
+                client
+                    .send(fresh.system, reqwest::Method::POST, &fresh.url, Some(body))
                     .await
             }
             other => other,

@@ -1,8 +1,8 @@
 //! TLS material and mutual-TLS configuration, built in one place on OpenSSL. Keystores are the
 //! PKCS#12 files of the Java world — including the legacy RC2/3DES-encrypted ones the Java
 //! tooling produces, which need OpenSSL's legacy provider — or PEM files. Trust stores usually
-//! hold only the cloud certificate, so verification accepts a partial chain ending there: that is
-//! what makes "same cloud" a TLS-level guarantee, as in Arrowhead.
+//! hold only the cloud certificate, so verification accepts a partial chain ending there; who the
+//! peer is, is then decided from the verified chain by [`crate::peer`].
 
 use crate::config::{KeyMaterial, SslSettings, TrustMaterial};
 use crate::identity::SystemIdentity;
@@ -11,8 +11,6 @@ use openssl::pkcs12::Pkcs12;
 use openssl::pkey::{PKey, Private};
 use openssl::provider::Provider;
 use openssl::ssl::{SslAcceptor, SslAcceptorBuilder, SslMethod, SslVerifyMode};
-use openssl::x509::store::X509StoreBuilder;
-use openssl::x509::verify::X509VerifyFlags;
 use openssl::x509::X509;
 use std::path::Path;
 use std::sync::OnceLock;
@@ -225,31 +223,14 @@ impl TlsContext {
         }
         b.set_private_key(&self.keystore.key)?;
         b.check_private_key()?;
-        let mut store = X509StoreBuilder::new()?;
         for ca in &self.trust {
             b.add_client_ca(ca)?;
-            store.add_cert(ca.clone())?;
         }
-        store.set_flags(X509VerifyFlags::PARTIAL_CHAIN)?;
-        b.set_verify_cert_store(store.build())?;
+        b.set_verify_cert_store(crate::peer::anchor_store(&self.trust)?)?;
         b.set_verify(SslVerifyMode::PEER | SslVerifyMode::FAIL_IF_NO_PEER_CERT);
         // Keep-alive connections from many clients: let sessions resume instead of full handshakes.
         b.set_session_id_context(b"arrowhead")?;
         Ok(b)
-    }
-
-    /// Trust anchors for outgoing calls. OpenSSL clients (native-tls) cannot accept a partial
-    /// chain, so the self-signed roots found in the own keystore chain are added; the same-cloud
-    /// guarantee is then enforced on the peer certificate by [`crate::client::CoreClient`].
-    pub fn client_roots(&self) -> Vec<X509> {
-        let mut roots = self.trust.clone();
-        for c in &self.keystore.chain {
-            let self_signed = c.issued(c) == openssl::x509::X509VerifyResult::OK;
-            if self_signed && !roots.iter().any(|r| r.to_der().ok() == c.to_der().ok()) {
-                roots.push(c.clone());
-            }
-        }
-        roots
     }
 
     /// A reqwest identity (leaf + chain, PKCS#8 key).

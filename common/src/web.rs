@@ -5,8 +5,9 @@
 //! root, and graceful shutdown.
 
 use crate::error::ArrowheadError;
-use crate::identity::{authenticate, Caller};
-use crate::tls::{common_name, TlsContext};
+use crate::identity::{authenticate, Caller, SystemIdentity};
+use crate::peer::{judge_chain, Anchors, Refusal};
+use crate::tls::TlsContext;
 use actix_tls::accept::openssl::TlsStream;
 use actix_web::body::{BoxBody, EitherBody, MessageBody};
 use actix_web::dev::{Extensions, Payload, Server, ServiceRequest, ServiceResponse};
@@ -17,31 +18,40 @@ use actix_web::rt::net::TcpStream;
 use actix_web::{web, App, FromRequest, HttpRequest, HttpResponse, HttpServer};
 use futures_util::future::{ready, Ready};
 use std::net::{SocketAddr, TcpListener};
+use std::sync::Arc;
 use std::time::Instant;
 use utoipa_swagger_ui::SwaggerUi;
 
-/// The CNs of the peer's certificate chain, leaf first; read once per TLS connection.
-#[derive(Debug, Clone, Default)]
-pub struct PeerCns(pub Vec<String>);
+/// Who the client of a TLS connection is, judged once per connection by [`peer_identity`].
+#[derive(Debug, Clone)]
+pub struct PeerIdentity(pub Result<SystemIdentity, Refusal>);
 
-/// Captures the client certificate chain when a TLS connection is accepted.
-pub fn on_connect(conn: &dyn std::any::Any, ext: &mut Extensions) {
-    if let Some(tls) = conn.downcast_ref::<TlsStream<TcpStream>>() {
-        let ssl = tls.ssl();
-        let mut cns = Vec::new();
-        if let Some(leaf) = ssl.peer_certificate() {
-            cns.extend(common_name(&leaf));
+/// Judges the client of a freshly accepted TLS connection from the chain OpenSSL verified
+/// (never from certificates the client merely appended). A resumed session has no verified
+/// chain, so its stored certificates are verified again against the same anchors.
+pub fn peer_identity(ssl: &openssl::ssl::SslRef, anchors: &Anchors) -> PeerIdentity {
+    let judged = match ssl.verified_chain() {
+        Some(chain) if !chain.is_empty() => judge_chain(chain.iter()),
+        _ => match ssl.peer_certificate() {
+            Some(leaf) => anchors.verify_and_judge(&leaf, ssl.peer_cert_chain()),
+            None => Err(Refusal {
+                cn: None,
+                reason: "no client certificate".into(),
+            }),
+        },
+    };
+    if let Err(refusal) = &judged {
+        tracing::warn!(%refusal, "client certificate refused");
+    }
+    PeerIdentity(judged)
+}
+
+/// The `on_connect` hook of a TLS server: records the [`PeerIdentity`] of each connection.
+fn on_connect_with(anchors: Arc<Anchors>) -> impl Fn(&dyn std::any::Any, &mut Extensions) {
+    move |conn, ext| {
+        if let Some(tls) = conn.downcast_ref::<TlsStream<TcpStream>>() {
+            ext.insert(peer_identity(tls.ssl(), &anchors));
         }
-        if let Some(chain) = ssl.peer_cert_chain() {
-            for c in chain {
-                if let Some(cn) = common_name(c) {
-                    if cns.first() != Some(&cn) {
-                        cns.push(cn);
-                    }
-                }
-            }
-        }
-        ext.insert(PeerCns(cns));
     }
 }
 
@@ -70,11 +80,12 @@ impl FromRequest for Caller {
         ready(match own {
             None => Ok(Caller::Insecure),
             Some(cloud) => {
-                let cns = req
-                    .conn_data::<PeerCns>()
-                    .map(|p| p.0.clone())
-                    .unwrap_or_default();
-                authenticate(&cns, &cloud, &request_url(req))
+                let peer = match req.conn_data::<PeerIdentity>().map(|p| &p.0) {
+                    Some(Ok(id)) => Ok(id),
+                    Some(Err(Refusal { cn: Some(cn), .. })) => Err(cn.as_str()),
+                    _ => Err("<no certificate>"),
+                };
+                authenticate(peer, &cloud, &request_url(req))
             }
         })
     }
@@ -296,8 +307,10 @@ where
             let acceptor = tls
                 .acceptor()
                 .map_err(|e| std::io::Error::other(e.to_string()))?;
+            let anchors =
+                Anchors::new(&tls.trust).map_err(|e| std::io::Error::other(e.to_string()))?;
             server
-                .on_connect(on_connect)
+                .on_connect(on_connect_with(Arc::new(anchors)))
                 .listen_openssl(listener, acceptor)?
         }
         None => server.listen(listener)?,

@@ -454,6 +454,7 @@ pub async fn publish(
             t.subscriber.id,
             Delivery {
                 url: notify_url(&t.subscriber, &t.subscription.notify_uri),
+                subscriber: t.subscriber.system_name.clone(),
                 body: bytes.clone(),
                 subscription_id: t.subscription.id,
             },

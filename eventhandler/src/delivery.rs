@@ -2,15 +2,25 @@
 //! system has its own queue and its own sender task, so events reach a subscriber in publish
 //! order and a slow or dead subscriber only ever delays itself. A failed delivery (no answer,
 //! 5xx, 408, 429) is retried with doubling backoff up to `max_attempts`; then the event is given
-//! up, logged and counted. Connections are pooled and kept alive. The queues live in this
-//! process: an event is delivered by the instance that accepted it. A sender task, once started
-//! for a subscriber system, stays for the life of the process (one idle task per subscriber).
+//! up, logged and counted. The queues live in this process: an event is delivered by the
+//! instance that accepted it.
+//!
+//! Memory is bounded: a subscriber's queue holds at most `queue_size` events and `queue_bytes`
+//! bytes (new events beyond either are dropped and counted), a subscriber's answer is read up to
+//! [`MAX_ANSWER_BYTES`] only, and a sender that has had nothing to do for `idle_sender` ends and
+//! leaves the map. Each sender talks only to its subscriber: the handshake refuses a peer whose
+//! verified certificate is not that system of this cloud.
 
+use common::https::{CallError, Expect, HttpsClient, Limits};
+use common::tls::TlsContext;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::mpsc;
+
+/// What is read of a subscriber's answer: only its status matters.
+pub const MAX_ANSWER_BYTES: usize = 64 * 1024;
 
 /// Retry and queue settings.
 #[derive(Debug, Clone)]
@@ -22,6 +32,10 @@ pub struct DeliveryPolicy {
     pub max_backoff: Duration,
     /// Events waiting per subscriber before new ones are dropped (and counted).
     pub queue_size: usize,
+    /// Bytes of event bodies waiting per subscriber before new ones are dropped (and counted).
+    pub queue_bytes: usize,
+    /// A sender with nothing to do for this long ends (a new event starts a new one).
+    pub idle_sender: Duration,
 }
 
 /// What happened to deliveries since startup.
@@ -57,25 +71,38 @@ impl Counters {
 #[derive(Debug, Clone)]
 pub struct Delivery {
     pub url: String,
+    /// The subscriber's system name: the only peer this delivery may reach.
+    pub subscriber: String,
     /// The serialized `EventDTO`, shared by all subscribers of the event.
     pub body: bytes::Bytes,
     pub subscription_id: i64,
 }
 
+/// A subscriber's queue as the dispatcher sees it.
+struct Queue {
+    tx: mpsc::Sender<Delivery>,
+    /// Bytes of the bodies waiting in `tx` (shared with the sender, which subtracts).
+    bytes: Arc<AtomicUsize>,
+}
+
 pub struct Dispatcher {
-    client: reqwest::Client,
+    tls: Option<TlsContext>,
+    limits: Limits,
     policy: DeliveryPolicy,
     counters: Arc<Counters>,
-    queues: Mutex<HashMap<i64, mpsc::Sender<Delivery>>>,
+    queues: Arc<Mutex<HashMap<i64, Queue>>>,
 }
 
 impl Dispatcher {
-    pub fn new(client: reqwest::Client, policy: DeliveryPolicy) -> Self {
+    pub fn new(tls: Option<TlsContext>, limits: Limits, policy: DeliveryPolicy) -> Self {
+        let mut limits = limits;
+        limits.max_response_bytes = MAX_ANSWER_BYTES;
         Self {
-            client,
+            tls,
+            limits,
             policy,
             counters: Arc::default(),
-            queues: Mutex::default(),
+            queues: Arc::default(),
         }
     }
 
@@ -83,85 +110,155 @@ impl Dispatcher {
         &self.counters
     }
 
+    /// Sender tasks alive now (one per subscriber system with recent events).
+    pub fn senders(&self) -> usize {
+        self.queues.lock().unwrap_or_else(|p| p.into_inner()).len()
+    }
+
     /// Queues an event for a subscriber system without waiting; must be called on the server's
-    /// runtime (the subscriber's sender task is started there on first use).
+    /// runtime (the subscriber's sender task is started there when it has none).
     pub fn enqueue(&self, subscriber_id: i64, delivery: Delivery) {
         let mut queues = self.queues.lock().unwrap_or_else(|p| p.into_inner());
-        let sender = queues
+        if queues.get(&subscriber_id).is_some_and(|q| q.tx.is_closed()) {
+            // The sender task ended (its runtime stopped); start a new one.
+            queues.remove(&subscriber_id);
+        }
+        let queue = queues
             .entry(subscriber_id)
             .or_insert_with(|| self.start_sender(subscriber_id));
-        match sender.try_send(delivery) {
-            Ok(()) => {}
-            Err(mpsc::error::TrySendError::Full(d)) => {
-                self.counters.dropped.fetch_add(1, Ordering::Relaxed);
-                tracing::warn!(subscriber = subscriber_id, subscription = d.subscription_id, url = %d.url,
-                    "event dropped: the subscriber's queue is full");
+        let size = delivery.body.len();
+        let waiting = queue.bytes.load(Ordering::Relaxed);
+        if waiting.saturating_add(size) > self.policy.queue_bytes.max(1) {
+            self.drop_one(subscriber_id, &delivery, "bytes");
+            return;
+        }
+        match queue.tx.try_send(delivery) {
+            Ok(()) => {
+                queue.bytes.fetch_add(size, Ordering::Relaxed);
             }
-            Err(mpsc::error::TrySendError::Closed(d)) => {
-                // The sender task ended (its runtime stopped); start a new one.
-                let fresh = self.start_sender(subscriber_id);
-                let _ = fresh.try_send(d);
-                queues.insert(subscriber_id, fresh);
+            Err(mpsc::error::TrySendError::Full(d) | mpsc::error::TrySendError::Closed(d)) => {
+                self.drop_one(subscriber_id, &d, "events");
             }
         }
     }
 
-    fn start_sender(&self, subscriber_id: i64) -> mpsc::Sender<Delivery> {
+    fn drop_one(&self, subscriber_id: i64, d: &Delivery, limit: &str) {
+        self.counters.dropped.fetch_add(1, Ordering::Relaxed);
+        tracing::warn!(subscriber = subscriber_id, subscription = d.subscription_id, url = %d.url, limit,
+            "event dropped: the subscriber's queue is full");
+    }
+
+    fn start_sender(&self, subscriber_id: i64) -> Queue {
         let (tx, rx) = mpsc::channel(self.policy.queue_size.max(1));
-        actix_web::rt::spawn(send_in_order(
-            subscriber_id,
-            rx,
-            self.client.clone(),
-            self.policy.clone(),
-            self.counters.clone(),
-        ));
-        tx
+        let bytes = Arc::new(AtomicUsize::new(0));
+        actix_web::rt::spawn(
+            Sender {
+                subscriber_id,
+                tls: self.tls.clone(),
+                limits: self.limits.clone(),
+                policy: self.policy.clone(),
+                counters: self.counters.clone(),
+                queues: self.queues.clone(),
+                bytes: bytes.clone(),
+                client: None,
+            }
+            .run(rx),
+        );
+        Queue { tx, bytes }
     }
 }
 
 /// Whether a failed attempt is worth repeating.
-fn retryable(status: reqwest::StatusCode) -> bool {
+fn retryable(status: hyper::StatusCode) -> bool {
     status.is_server_error()
-        || status == reqwest::StatusCode::REQUEST_TIMEOUT
-        || status == reqwest::StatusCode::TOO_MANY_REQUESTS
+        || status == hyper::StatusCode::REQUEST_TIMEOUT
+        || status == hyper::StatusCode::TOO_MANY_REQUESTS
 }
 
 /// One subscriber's sender: its events one after the other, each retried before the next.
-async fn send_in_order(
+struct Sender {
     subscriber_id: i64,
-    mut rx: mpsc::Receiver<Delivery>,
-    client: reqwest::Client,
+    tls: Option<TlsContext>,
+    limits: Limits,
     policy: DeliveryPolicy,
     counters: Arc<Counters>,
-) {
-    while let Some(d) = rx.recv().await {
+    queues: Arc<Mutex<HashMap<i64, Queue>>>,
+    bytes: Arc<AtomicUsize>,
+    /// The client for the subscriber name it was made for (a renamed system gets a new one).
+    client: Option<(String, HttpsClient)>,
+}
+
+impl Sender {
+    async fn run(mut self, mut rx: mpsc::Receiver<Delivery>) {
+        loop {
+            let next = match tokio::time::timeout(self.policy.idle_sender, rx.recv()).await {
+                Ok(Some(d)) => d,
+                Ok(None) => return,
+                Err(_idle) => {
+                    // Leave only with an empty queue, decided under the dispatcher's lock so
+                    // that no event can be queued for a sender that is gone.
+                    let mut queues = self.queues.lock().unwrap_or_else(|p| p.into_inner());
+                    match rx.try_recv() {
+                        Ok(d) => d,
+                        Err(_) => {
+                            queues.remove(&self.subscriber_id);
+                            tracing::debug!(subscriber = self.subscriber_id, "idle sender ended");
+                            return;
+                        }
+                    }
+                }
+            };
+            self.bytes.fetch_sub(next.body.len(), Ordering::Relaxed);
+            self.deliver(next).await;
+        }
+    }
+
+    fn client(&mut self, subscriber: &str) -> Result<HttpsClient, String> {
+        if let Some((name, c)) = &self.client {
+            if name == subscriber {
+                return Ok(c.clone());
+            }
+        }
+        let c = HttpsClient::new(
+            self.tls.as_ref(),
+            Expect::System(subscriber.to_owned()),
+            self.limits.clone(),
+        )?;
+        self.client = Some((subscriber.to_owned(), c.clone()));
+        Ok(c)
+    }
+
+    async fn deliver(&mut self, d: Delivery) {
+        let subscriber_id = self.subscriber_id;
+        let policy = self.policy.clone();
         let mut wait = policy.first_backoff;
         let mut attempt = 1;
         loop {
-            let outcome = client
-                .post(&d.url)
-                .header(reqwest::header::CONTENT_TYPE, "application/json")
-                .body(d.body.clone())
-                .send()
-                .await;
+            let outcome = match self.client(&d.subscriber) {
+                Ok(c) => c
+                    .call(hyper::Method::POST, &d.url, Some(d.body.clone()))
+                    .await
+                    .map(|a| a.status),
+                Err(e) => Err(CallError::Invalid(e)),
+            };
             let (again, why) = match outcome {
-                Ok(r) if r.status().is_success() => {
-                    // Drain the body so the connection goes back to the pool.
-                    let _ = r.bytes().await;
-                    counters.delivered.fetch_add(1, Ordering::Relaxed);
+                Ok(status) if status.is_success() => {
+                    self.counters.delivered.fetch_add(1, Ordering::Relaxed);
                     tracing::debug!(subscriber = subscriber_id, url = %d.url, attempt, "event delivered");
-                    break;
+                    return;
                 }
-                Ok(r) => (retryable(r.status()), format!("answered {}", r.status())),
-                Err(e) => (true, format!("not reachable: {e}")),
+                Ok(status) => (retryable(status), format!("answered {status}")),
+                Err(CallError::TooLarge(max)) => (false, format!("answered more than {max} bytes")),
+                Err(e @ (CallError::Refused(_) | CallError::Invalid(_))) => (false, e.to_string()),
+                Err(e) => (true, e.to_string()),
             };
             if !again || attempt >= policy.max_attempts.max(1) {
-                counters.failed.fetch_add(1, Ordering::Relaxed);
+                self.counters.failed.fetch_add(1, Ordering::Relaxed);
                 tracing::warn!(subscriber = subscriber_id, subscription = d.subscription_id, url = %d.url,
                     attempts = attempt, reason = %why, "event not delivered");
-                break;
+                return;
             }
-            counters.retried.fetch_add(1, Ordering::Relaxed);
+            self.counters.retried.fetch_add(1, Ordering::Relaxed);
             tracing::info!(subscriber = subscriber_id, url = %d.url, attempt, reason = %why,
                 retry_in_ms = wait.as_millis() as u64, "event delivery failed; retrying");
             tokio::time::sleep(wait).await;

@@ -37,8 +37,8 @@ pub struct Settings {
     pub delivery: delivery::DeliveryPolicy,
     /// Time limit of one delivery attempt.
     pub delivery_timeout: Duration,
-    /// Idle delivery connections kept per subscriber host: several subscriber systems on one
-    /// host each keep their connection instead of paying a TLS handshake per event.
+    /// Idle delivery connections kept per subscriber system (its sender sends one event at a
+    /// time, so one is used; more help only a subscriber reached under several addresses).
     pub idle_connections_per_host: usize,
     pub peer_refresh: Duration,
 }
@@ -60,6 +60,10 @@ impl Settings {
                     p.parse_or("event_delivery_max_backoff_ms", 10_000)?,
                 ),
                 queue_size: p.parse_or("event_delivery_queue_size", 10_000)?,
+                queue_bytes: p.parse_or("event_delivery_queue_bytes", 64 * 1024 * 1024)?,
+                idle_sender: Duration::from_secs(
+                    p.parse_or("event_delivery_idle_sender_seconds", 300)?,
+                ),
             },
             delivery_timeout: Duration::from_millis(
                 p.parse_or("event_delivery_timeout_ms", 10_000)?,
@@ -84,16 +88,13 @@ pub async fn start(settings: Settings, db_wait: Duration) -> Result<Started, Str
         Foundation::prepare(core, CoreSystem::EventHandler, REQUIRED_TABLES, db_wait).await?;
     let registrar = base.registrar.clone();
     let pool = base.pool.clone();
-    let delivery_client = common::client::client_builder(
-        base.tls.as_ref(),
+    let mut limits = common::https::Limits::new(
         Duration::from_millis(core.http_client_connection_timeout_ms)
             .min(settings.delivery_timeout),
         settings.delivery_timeout,
-        core.disable_hostname_verifier,
-    )?
-    .pool_max_idle_per_host(settings.idle_connections_per_host)
-    .build()
-    .map_err(|e| e.to_string())?;
+    );
+    limits.accept_invalid_hostnames = core.disable_hostname_verifier;
+    limits.max_idle_per_host = settings.idle_connections_per_host;
     let auth = authsync::AuthSync {
         pool: pool.clone(),
         locator: Locator::new(registrar.clone(), settings.peer_refresh),
@@ -101,7 +102,7 @@ pub async fn start(settings: Settings, db_wait: Duration) -> Result<Started, Str
     let state = actix_web::web::Data::new(api::AppState {
         pool: pool.clone(),
         auth: auth.clone(),
-        dispatcher: delivery::Dispatcher::new(delivery_client, settings.delivery.clone()),
+        dispatcher: delivery::Dispatcher::new(base.tls.clone(), limits, settings.delivery.clone()),
         tolerance: settings.tolerance,
     });
     let running = base.serve(core, api::ApiDoc::openapi(), state, api::configure)?;

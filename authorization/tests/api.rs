@@ -705,3 +705,10 @@ fn inter_cloud_rules_and_check() {
         json!([])
     );
 }
+
+/// Hostile certificates (forged chains, look-alike names, another cloud's CA) are never the sysop.
+#[test]
+fn hostile_certificates_are_refused() {
+    let auth = Auth::start();
+    testing::assert_hostile_refused(&auth.url("/mgmt/intracloud"));
+}

@@ -307,6 +307,7 @@ pub const PUBLIC_CORE_SERVICES: &[&str] = &[
     "time",
 ];
 
+/// The core service with exactly this definition (after trimming and lowercasing).
 pub fn find(definition: &str) -> Option<&'static CoreService> {
     let d = definition.trim().to_lowercase();
     CORE_SERVICES.iter().find(|s| s.definition == d)
@@ -314,6 +315,34 @@ pub fn find(definition: &str) -> Option<&'static CoreService> {
 
 pub fn is_reserved(definition: &str) -> bool {
     find(definition).is_some()
+}
+
+/// The form two definitions share when a reader would take one for the other: lowercased,
+/// accents and other combining marks dropped (after compatibility decomposition, so `ﬁ` is `fi`),
+/// `_` and spaces read as `-`.
+pub fn skeleton(definition: &str) -> String {
+    use unicode_normalization::char::is_combining_mark;
+    use unicode_normalization::UnicodeNormalization;
+    definition
+        .trim()
+        .nfkd()
+        .filter(|c| !is_combining_mark(*c))
+        .flat_map(char::to_lowercase)
+        .map(|c| {
+            if c == '_' || c.is_whitespace() {
+                '-'
+            } else {
+                c
+            }
+        })
+        .collect()
+}
+
+/// The core service a definition is or imitates (same [`skeleton`]), if any: only its owner may
+/// register it, and only under its exact name.
+pub fn imitated(definition: &str) -> Option<&'static CoreService> {
+    let s = skeleton(definition);
+    CORE_SERVICES.iter().find(|c| c.definition == s)
 }
 
 pub fn is_public(definition: &str) -> bool {
@@ -326,4 +355,27 @@ pub fn of(system: CoreSystem) -> impl Iterator<Item = &'static CoreService> {
     CORE_SERVICES
         .iter()
         .filter(move |s| s.system == Some(system))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn look_alikes_of_core_definitions() {
+        let cases = [
+            ("authorization-control-intra", Some(Authorization)),
+            ("Authorization-Control-Intra", Some(Authorization)),
+            ("authorizatión-control-intra", Some(Authorization)),
+            ("authorization_control_intra", Some(Authorization)),
+            (" AUTHORIZATİON-control-intra ", Some(Authorization)),
+            ("authorisation-control-intra", None),
+            ("service-register", Some(ServiceRegistry)),
+            ("servíce_régister", Some(ServiceRegistry)),
+            ("temperature", None),
+        ];
+        for (def, owner) in cases {
+            assert_eq!(imitated(def).and_then(|s| s.system), owner, "{def}");
+        }
+    }
 }

@@ -815,3 +815,10 @@ fn subscribers_without_a_key_get_plain_http() {
     subscriber.wait_count(1);
     assert_eq!(subscriber.payloads(), ["plain"]);
 }
+
+/// Hostile certificates (forged chains, look-alike names, another cloud's CA) are never the sysop.
+#[test]
+fn hostile_certificates_are_refused() {
+    let cloud = Cloud::start();
+    testing::assert_hostile_refused(&cloud.url("/mgmt/subscriptions"));
+}

@@ -416,3 +416,10 @@ fn java_sample_cloud_orchestrates() {
     );
     assert_eq!(got["response"][0]["serviceUri"], "/t");
 }
+
+/// Hostile certificates (forged chains, look-alike names, another cloud's CA) are never the sysop.
+#[test]
+fn hostile_certificates_are_refused() {
+    let cloud = Cloud::start();
+    testing::assert_hostile_refused(&cloud.orch_url("/mgmt/store"));
+}

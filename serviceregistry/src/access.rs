@@ -85,11 +85,19 @@ pub fn check(caller: &Caller, endpoint: Endpoint<'_>, url: &str) -> Result<(), A
                     provider.trim()
                 ));
             }
-            match definition {
-                Some(d) if !matches!(caller, Caller::Core(..)) && core_services::is_reserved(d) => {
-                    auth(format!("Service definition ({}) is a reserved arrowhead core service definition.", d.trim().to_lowercase()))
+            // A core service definition, or a look-alike of one (case, accents, underscores),
+            // is registered only by its own core system and only under its exact name.
+            match definition.and_then(|d| core_services::imitated(d).map(|c| (d, c))) {
+                Some((d, core)) => {
+                    let exact = d.trim().to_lowercase() == core.definition;
+                    let owner = matches!(caller, Caller::Core(c, _) if Some(*c) == core.system);
+                    if exact && owner {
+                        Ok(())
+                    } else {
+                        auth(format!("Service definition ({}) is a reserved arrowhead core service definition.", d.trim().to_lowercase()))
+                    }
                 }
-                _ => Ok(()),
+                None => Ok(()),
             }
         }
         Endpoint::Unregister { system_name } => {
@@ -175,6 +183,14 @@ mod tests {
             ("sysop", reg("provider", "temperature"), false),
             ("orchestrator", reg("orchestrator", "orchestration-service"), true),
             ("event_handler", reg("eventhandler", "event-publish"), true),
+            // Core definitions and their look-alikes: only the owner, only the exact name.
+            ("provider", reg("provider", "authorizatión-control-intra"), false),
+            ("provider", reg("provider", "Authorization-Control-Intra"), false),
+            ("provider", reg("provider", "authorization_control_intra"), false),
+            ("orchestrator", reg("orchestrator", "authorization-control-intra"), false),
+            ("authorization", reg("authorization", "authorization-control-intra"), true),
+            ("authorization", reg("authorization", "authorization_control_intra"), false),
+            ("authorization", reg("authorization", "Authorization-Control-Intra"), true),
             ("translator", reg("anything", "temperature"), true),
             ("provider", E::Register { provider: None, definition: None }, true),
             ("provider", E::Unregister { system_name: "provider" }, true),

@@ -122,18 +122,115 @@ fn access_matrix_over_tls() {
     );
 }
 
+/// The TLS alert a refused handshake ends with, from the client's error chain.
+fn handshake_alert(result: Result<reqwest::blocking::Response, reqwest::Error>) -> String {
+    let e = result
+        .err()
+        .expect("the handshake should have been refused");
+    let chain = common::https::error_chain(&e);
+    assert!(chain.contains("alert"), "not a TLS alert: {chain}");
+    chain
+}
+
 #[test]
 fn no_certificate_or_another_clouds_certificate_fails_the_handshake() {
     let sr = TestServer::secure();
     let pki = test_pki();
-    assert!(anonymous_client(&pki.master)
-        .get(sr.url("/echo"))
-        .send()
-        .is_err());
-    assert!(client("other-provider")
-        .get(sr.url("/echo"))
-        .send()
-        .is_err());
+    let chain = handshake_alert(anonymous_client(&pki.master).get(sr.url("/echo")).send());
+    assert!(chain.contains("certificate required"), "{chain}");
+    let chain = handshake_alert(client("other-provider").get(sr.url("/echo")).send());
+    assert!(chain.contains("unknown ca"), "{chain}");
+}
+
+/// Certificates the TLS layer accepts but that are not this cloud's sysop: a forged "sysop"
+/// appended to a trusted non-system certificate, this cloud's sysop name issued by another
+/// cloud's CA, accented/underscored/dotted look-alikes, a name of another cloud signed by ours.
+#[test]
+fn hostile_certificates_are_refused() {
+    let sr = TestServer::secure();
+    testing::assert_hostile_refused(&sr.url("/mgmt/systems"));
+    // The forged name appended to a trusted certificate is not the identity, whatever asks.
+    let pki = test_pki();
+    let forged = client_from(&pki.keystore("hostile-appended-sysop"), &pki.master);
+    let (status, got) = send(&forged, "GET", &sr.url("/echo"), None).unwrap();
+    assert_eq!(status, 401, "{got}");
+    assert!(
+        got["errorMessage"]
+            .as_str()
+            .unwrap()
+            .starts_with("intruder.example.com is unauthorized"),
+        "{got}"
+    );
+}
+
+/// With the master trusted, every cloud under it passes TLS: only a sysop certificate signed by
+/// this cloud's certificate is the sysop.
+#[test]
+fn hostile_certificates_are_refused_with_the_master_trusted() {
+    let db = TestDb::new();
+    let pki = test_pki();
+    let props = format!(
+        "{}server.ssl.trust-store={}\n",
+        support::secure_properties(&db),
+        pki.master_truststore().display()
+    );
+    let sr = TestServer::start(&props, db);
+    testing::assert_hostile_refused(&sr.url("/mgmt/systems"));
+    let (status, _) = send(
+        &client_from(&pki.keystore("hostile-foreign-sysop"), &pki.master),
+        "POST",
+        &sr.url("/mgmt/systems"),
+        Some(&json!({"systemName": "planted", "address": "10.0.0.1", "port": 1})),
+    )
+    .unwrap();
+    assert_eq!(status, 401);
+}
+
+/// The Java sample truststore also trusts `relay.arrowhead.eu`: its relay certificate with a
+/// self-signed "sysop" appended must not become the operator.
+#[test]
+fn java_relay_certificate_with_an_appended_sysop_is_refused() {
+    let db = TestDb::new();
+    let sr = TestServer::start(&java_sample_properties(&db), db);
+    let master = Keystore::from_pkcs12_file(&java_fixture("master.p12"), "123456")
+        .unwrap()
+        .cert;
+    let relay = Keystore::from_pkcs12_file(&java_fixture("relay1/relay1.p12"), "123456").unwrap();
+    let key = pki::generate_key().unwrap();
+    let forged = pki::sign_certificate(
+        "sysop.testcloud2.aitia.arrowhead.eu",
+        &key,
+        None,
+        Some(&key),
+        pki::Profile::Root,
+        1,
+    )
+    .unwrap();
+    let mut chain = vec![&forged];
+    chain.extend(relay.chain.iter());
+    let issued = pki::Issued {
+        cert: relay.cert.clone(),
+        key: relay.key.clone(),
+    };
+    let path = std::env::temp_dir().join(format!("ah-relay-forged-{}.p12", std::process::id()));
+    std::fs::write(
+        &path,
+        pki::keystore_p12("relay", &issued, &chain, "123456").unwrap(),
+    )
+    .unwrap();
+    let c = client_from(&path, &master);
+    std::fs::remove_file(&path).ok();
+    for (method, path) in [("GET", "/mgmt/systems"), ("GET", "/echo")] {
+        let (status, got) = send(&c, method, &sr.url(path), None).unwrap();
+        assert_eq!(status, 401, "{path}: {got}");
+    }
+    let sysop = client_from(&java_fixture("testcloud2/sysop.p12"), &master);
+    assert_eq!(
+        send(&sysop, "GET", &sr.url("/mgmt/systems"), None)
+            .unwrap()
+            .0,
+        200
+    );
 }
 
 /// When the operator trusts the master (all clouds pass TLS), the same-cloud check answers 401.
@@ -242,10 +339,8 @@ fn java_fixture(path: &str) -> PathBuf {
 
 /// The registry starts from the Java sample keystores (legacy PKCS#12) and serves the Java
 /// sysop keystore and an application certificate issued by the Java sample cloud CA.
-#[test]
-fn starts_from_the_java_sample_keystores() {
-    let db = TestDb::new();
-    let props = format!(
+fn java_sample_properties(db: &TestDb) -> String {
+    format!(
         "server.address=127.0.0.1\nserver.port=0\nserver.ssl.key-store={}\nserver.ssl.key-store-password=123456\n\
          server.ssl.key-alias=serviceregistry\nserver.ssl.key-password=123456\nserver.ssl.trust-store={}\n\
          server.ssl.trust-store-password=123456\nspring.datasource.url={}\nspring.datasource.username={}\n\
@@ -255,8 +350,13 @@ fn starts_from_the_java_sample_keystores() {
         db.jdbc_url(),
         db.settings.username,
         db.settings.password,
-    );
-    let sr = TestServer::start(&props, db);
+    )
+}
+
+#[test]
+fn starts_from_the_java_sample_keystores() {
+    let db = TestDb::new();
+    let sr = TestServer::start(&java_sample_properties(&db), db);
     let master = Keystore::from_pkcs12_file(&java_fixture("master.p12"), "123456")
         .unwrap()
         .cert;

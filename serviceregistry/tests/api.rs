@@ -5,6 +5,7 @@
 
 mod support;
 
+use diesel::connection::SimpleConnection;
 use reqwest::blocking::Client;
 use serde_json::{json, Value};
 use support::TestServer;
@@ -1407,4 +1408,63 @@ fn cached_queries_see_every_write() {
         query(&b),
         json!({"serviceQueryData": [], "unfilteredHits": 0})
     );
+}
+
+/// Look-alikes of a core service definition (accent, case, underscore) are refused for anyone
+/// but the owning core system under the exact name, with the strict verifier on and off; in the
+/// database a look-alike is a row of its own, never the core definition.
+#[test]
+fn look_alike_core_definitions_cannot_be_registered() {
+    for strict in ["true", "false"] {
+        let sr = TestServer::secure_with(&format!(
+            "use_strict_service_definition_verifier={strict}\n"
+        ));
+        let reg = |who: &str, def: &str| {
+            post(
+                &client(who),
+                &sr.url("/register"),
+                &json!({"serviceDefinition": def,
+                        "providerSystem": {"systemName": who, "address": "127.0.0.1", "port": 9100, "authenticationInfo": "a2V5"},
+                        "serviceUri": "/authorization/intracloud/check", "secure": "CERTIFICATE",
+                        "interfaces": ["HTTP-SECURE-JSON"]}),
+            )
+        };
+        for def in [
+            "authorizatión-control-intra",
+            "Authorization-Control-Intra",
+            "authorization_control_intra",
+            "authorization-control-intra",
+        ] {
+            let (status, got) = reg("provider", def);
+            assert_eq!(status, 401, "strict={strict} {def}: {got}");
+            // Another core system may not take it over either.
+            let (status, got) = reg("orchestrator", def);
+            assert_eq!(status, 401, "strict={strict} orchestrator {def}: {got}");
+        }
+        let (status, got) = reg("authorization", "authorization-control-intra");
+        assert_eq!(status, 201, "{got}");
+        let (status, got) = post(
+            &client("sysop"),
+            &sr.url("/mgmt/services"),
+            &json!({"serviceDefinition": "authorizatión-control-intra"}),
+        );
+        assert_eq!(status, 400, "{got}");
+        // A look-alike written by someone else (a Java system, by hand) is its own row.
+        sr.db
+            .connect()
+            .batch_execute(
+                "INSERT INTO service_definition (service_definition) VALUES ('authorizatión-control-intra')",
+            )
+            .unwrap();
+        let (_, got) = post(
+            &client("orchestrator"),
+            &sr.url("/query"),
+            &json!({"serviceDefinitionRequirement": "authorization-control-intra"}),
+        );
+        assert_eq!(got["unfilteredHits"], 1, "{got}");
+        assert_eq!(
+            got["serviceQueryData"][0]["provider"]["systemName"],
+            "authorization"
+        );
+    }
 }

@@ -17,10 +17,14 @@ use support::TestServer;
 use testing::{client, pki, read, TestDb};
 
 fn core_client(name: &str) -> CoreClient {
+    core_client_trusting(name, &pki().truststore())
+}
+
+fn core_client_trusting(name: &str, truststore: &std::path::Path) -> CoreClient {
     let pki = pki();
     let ks = Keystore::from_pkcs12_file(&pki.keystore(name), testing::PASSWORD).unwrap();
     let trust = load_trust(&TrustMaterial::Pkcs12 {
-        path: pki.truststore(),
+        path: truststore.to_owned(),
         password: testing::PASSWORD.into(),
     })
     .unwrap();
@@ -144,6 +148,146 @@ fn core_client_refuses_a_peer_of_another_cloud() {
             err.message,
             format!("The system at {url} is not part of the same certificate chain of trust!")
         );
+    });
+}
+
+/// A registry started with another keystore of the generated PKI.
+fn server_as(keystore: &str) -> TestServer {
+    let db = TestDb::new();
+    let pki = pki();
+    let props = support::secure_properties(&db).replace(
+        &format!(
+            "server.ssl.key-store={}",
+            pki.keystore("serviceregistry").display()
+        ),
+        &format!("server.ssl.key-store={}", pki.keystore(keystore).display()),
+    );
+    TestServer::start(&props, db)
+}
+
+fn refused(err: &common::ArrowheadError, url: &str) {
+    assert_eq!(
+        (err.kind, err.status().as_u16(), err.message.as_str()),
+        (
+            ExceptionType::Auth,
+            401,
+            format!("The system at {url} is not part of the same certificate chain of trust!")
+                .as_str()
+        )
+    );
+}
+
+/// A core client reaches only the core system it expects: a genuine system of the cloud in the
+/// wrong place (an application, another core system) is refused in the handshake.
+#[test]
+fn core_client_refuses_a_peer_that_is_not_the_expected_core_system() {
+    let sr = TestServer::secure();
+    let impostor = server_as("provider");
+    let operator = server_as("sysop");
+    let url = sr.url("/echo");
+    let others = [impostor.url("/echo"), operator.url("/echo")];
+    let errors = actix_web::rt::System::new().block_on(async move {
+        let orch = core_client("orchestrator");
+        let genuine = orch
+            .send_raw::<()>(
+                CoreSystem::ServiceRegistry,
+                reqwest::Method::GET,
+                &url,
+                None,
+            )
+            .await;
+        let mut errors = vec![(
+            url.clone(),
+            orch.send_raw::<()>(CoreSystem::Authorization, reqwest::Method::GET, &url, None)
+                .await,
+        )];
+        for other in others {
+            let got = orch
+                .send_raw::<()>(
+                    CoreSystem::ServiceRegistry,
+                    reqwest::Method::GET,
+                    &other,
+                    None,
+                )
+                .await;
+            errors.push((other, got));
+        }
+        assert_eq!(genuine.unwrap(), "Got it!");
+        errors
+    });
+    for (url, got) in errors {
+        refused(&got.unwrap_err(), &url);
+    }
+    drop((impostor, operator));
+}
+
+/// With the master trusted by the client, a server certificate of another cloud's CA that
+/// claims this cloud's Service Registry name is still refused.
+#[test]
+fn core_client_refuses_a_look_alike_issued_by_another_cloud() {
+    let db = TestDb::new();
+    let pki = pki();
+    // A "serviceregistry.testcloud..." certificate signed by the other cloud's CA.
+    let master =
+        Keystore::from_pkcs12_file(&pki.dir.join("master.p12"), testing::PASSWORD).unwrap();
+    let other = certificate_authority::pki::make_cloud(
+        &certificate_authority::pki::Issued {
+            cert: master.cert.clone(),
+            key: master.key.clone(),
+        },
+        "othercloud",
+        testing::OPERATOR,
+        1,
+    )
+    .unwrap();
+    let key = certificate_authority::pki::generate_key().unwrap();
+    let hosts = ["localhost".to_owned(), "127.0.0.1".to_owned()];
+    let cert = certificate_authority::pki::sign_certificate(
+        &format!(
+            "serviceregistry.{}.{}.arrowhead.eu",
+            testing::CLOUD,
+            testing::OPERATOR
+        ),
+        &key,
+        Some(&other),
+        None,
+        certificate_authority::pki::Profile::Leaf { hosts: &hosts },
+        1,
+    )
+    .unwrap();
+    let path = std::env::temp_dir().join(format!("ah-lookalike-sr-{}.p12", std::process::id()));
+    std::fs::write(
+        &path,
+        certificate_authority::pki::keystore_p12(
+            "serviceregistry",
+            &certificate_authority::pki::Issued { cert, key },
+            &[&other.cert, &master.cert],
+            testing::PASSWORD,
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let props = format!(
+        "{}server.ssl.key-store={}\nserver.ssl.trust-store={}\n",
+        support::secure_properties(&db),
+        path.display(),
+        pki.master_truststore().display()
+    );
+    let fake = TestServer::start(&props, db);
+    std::fs::remove_file(&path).ok();
+    let url = fake.url("/echo");
+    actix_web::rt::System::new().block_on(async move {
+        let orch = core_client_trusting("orchestrator", &pki.master_truststore());
+        let err = orch
+            .send_raw::<()>(
+                CoreSystem::ServiceRegistry,
+                reqwest::Method::GET,
+                &url,
+                None,
+            )
+            .await
+            .unwrap_err();
+        refused(&err, &url);
     });
 }
 

@@ -171,11 +171,120 @@ pub fn pki() -> &'static Pki {
             &[&cloud_issued.cert, &master.cert],
         );
         std::fs::write(dir.join("master.pem"), master.cert.to_pem().unwrap()).unwrap();
+        write_hostile(&dir, &master_issued, &cloud_issued, &other_cloud);
         Pki {
             dir,
             master: master.cert,
         }
     })
+}
+
+/// The hostile identities of [`HOSTILE`], and `master-truststore.p12`, a truststore holding only
+/// the master (as deployments that trust every cloud under it have).
+fn write_hostile(dir: &Path, master: &Issued, cloud: &Issued, other_cloud: &Issued) {
+    let sysop_cn = format!("sysop.{CLOUD}.{OPERATOR}.arrowhead.eu");
+    let leaf = |cn: &str, issuer: &Issued| {
+        let key = pki::generate_key().unwrap();
+        let cert = pki::sign_certificate(
+            cn,
+            &key,
+            Some(issuer),
+            None,
+            Profile::Leaf { hosts: &[] },
+            30,
+        )
+        .unwrap();
+        Issued { cert, key }
+    };
+    // A trusted certificate without a system name, with a self-signed "sysop" appended.
+    let wrong = Keystore::from_pkcs12_file(&dir.join("wrong-cn.p12"), PASSWORD).unwrap();
+    let forged_key = pki::generate_key().unwrap();
+    let forged = pki::sign_certificate(
+        &sysop_cn,
+        &forged_key,
+        None,
+        Some(&forged_key),
+        Profile::Root,
+        30,
+    )
+    .unwrap();
+    write_identity(
+        dir,
+        "hostile-appended-sysop",
+        &Issued {
+            cert: wrong.cert,
+            key: wrong.key,
+        },
+        &[&forged, &cloud.cert, &master.cert],
+    );
+    // This cloud's sysop name, issued by another cloud's CA under the same master.
+    write_identity(
+        dir,
+        "hostile-foreign-sysop",
+        &leaf(&sysop_cn, other_cloud),
+        &[&other_cloud.cert, &master.cert],
+    );
+    // Issued by this cloud's CA, but not names of this cloud's systems.
+    for (file, system) in [
+        ("hostile-accented-sysop", "sýsop"),
+        ("hostile-underscored-sysop", "sys_op"),
+        ("hostile-dotted", "sysop.x"),
+    ] {
+        let cn = format!("{system}.{CLOUD}.{OPERATOR}.arrowhead.eu");
+        write_identity(dir, file, &leaf(&cn, cloud), &[&cloud.cert, &master.cert]);
+    }
+    // Claims another cloud's name although this cloud's CA signed it.
+    write_identity(
+        dir,
+        "hostile-misissued",
+        &leaf(&format!("sysop.othercloud.{OPERATOR}.arrowhead.eu"), cloud),
+        &[&cloud.cert, &master.cert],
+    );
+    std::fs::write(
+        dir.join("master-truststore.p12"),
+        pki::truststore_p12(&[&master.cert], PASSWORD).unwrap(),
+    )
+    .unwrap();
+}
+
+/// Client identities that must never be served as this cloud's operator: each is trusted by the
+/// TLS layer (a master-trusting store accepts `hostile-foreign-sysop` too) but is not the sysop
+/// certificate issued by this cloud's certificate. `hostile-underscored-sysop` is a valid but
+/// different system (`sys_op`); the others are not systems of this cloud at all.
+pub const HOSTILE: &[&str] = &[
+    "hostile-appended-sysop",
+    "hostile-foreign-sysop",
+    "hostile-accented-sysop",
+    "hostile-underscored-sysop",
+    "hostile-dotted",
+    "hostile-misissued",
+];
+
+/// Checks a sysop-only endpoint: the sysop gets 200, every [`HOSTILE`] identity an Arrowhead
+/// 401 (or, where the server's truststore does not reach its issuer, a refused handshake).
+pub fn assert_hostile_refused(url: &str) {
+    let pki = pki();
+    assert_eq!(
+        read(client("sysop").get(url).send().unwrap()).0,
+        200,
+        "sysop at {url}"
+    );
+    for name in HOSTILE {
+        match client_from(&pki.keystore(name), &pki.master)
+            .get(url)
+            .send()
+        {
+            Ok(resp) => {
+                let (status, body) = read(resp);
+                assert_eq!(status, 401, "{name} at {url}: {body}");
+                assert_eq!(body["exceptionType"], "AUTH", "{name} at {url}: {body}");
+            }
+            Err(e) => {
+                let chain = common::https::error_chain(&e);
+                assert!(chain.contains("alert"), "{name} at {url}: {chain}");
+            }
+        }
+    }
 }
 
 fn write_identity(dir: &Path, name: &str, issued: &Issued, chain: &[&X509]) {
@@ -189,6 +298,10 @@ impl Pki {
     }
     pub fn truststore(&self) -> PathBuf {
         self.dir.join("truststore.p12")
+    }
+    /// A truststore holding only the master certificate.
+    pub fn master_truststore(&self) -> PathBuf {
+        self.dir.join("master-truststore.p12")
     }
     pub fn master_pem(&self) -> PathBuf {
         self.dir.join("master.pem")

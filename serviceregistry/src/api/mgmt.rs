@@ -545,7 +545,7 @@ fn definition_body(
     origin: &str,
 ) -> Result<String, ArrowheadError> {
     let def = validate::definition(b.service_definition.as_deref(), &state.policy, origin)?;
-    if common::core_services::is_reserved(&def) {
+    if common::core_services::imitated(&def).is_some() {
         return Err(ArrowheadError::bad_payload(format!(
             "Service definition '{def}' is a reserved arrowhead core service definition."
         ))

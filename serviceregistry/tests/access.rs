@@ -124,9 +124,7 @@ fn access_matrix_over_tls() {
 
 /// The TLS alert a refused handshake ends with, from the client's error chain.
 fn handshake_alert(result: Result<reqwest::blocking::Response, reqwest::Error>) -> String {
-    let e = result
-        .err()
-        .expect("the handshake should have been refused");
+    let e = result.expect_err("the handshake should have been refused");
     let chain = common::https::error_chain(&e);
     assert!(chain.contains("alert"), "not a TLS alert: {chain}");
     chain

@@ -371,6 +371,14 @@ fn prepare_token_request(
         for i in interfaces {
             validate_interface(i, false).map_err(|e| e.with_origin(origin))?;
         }
+        // Java's field is an Integer: longer durations never reached it (its JSON reader
+        // refuses them), and here they would overflow the expiry time.
+        if p.token_duration.is_some_and(|d| d > i64::from(i32::MAX)) {
+            return Err(bad(format!(
+                "Token duration must be at most {} seconds.",
+                i32::MAX
+            )));
+        }
         let duration = p
             .token_duration
             .filter(|d| *d > 0)

@@ -712,3 +712,46 @@ fn hostile_certificates_are_refused() {
     let auth = Auth::start();
     testing::assert_hostile_refused(&auth.url("/mgmt/intracloud"));
 }
+
+/// A `tokenDuration` beyond Java's Integer range is a 400 naming it, never an overflow (500).
+#[test]
+fn huge_token_durations_are_refused() {
+    let auth = Auth::start();
+    let provider =
+        Keystore::from_pkcs12_file(&pki().keystore("provider"), testing::PASSWORD).unwrap();
+    let key = provider.public_key_base64().unwrap();
+    let body = |duration: Value| {
+        json!({
+            "consumer": {"systemName": "consumer", "address": "127.0.0.1", "port": 5000},
+            "service": "temperature",
+            "providers": [{"provider": {"systemName": "provider", "address": "127.0.0.1", "port": 6000,
+                                        "authenticationInfo": key},
+                           "serviceInterfaces": ["HTTP-SECURE-JSON"], "tokenDuration": duration}]
+        })
+    };
+    for huge in [
+        json!(i64::MAX),
+        json!(i64::MAX - 1),
+        json!(i64::from(i32::MAX) + 1),
+    ] {
+        let (status, got) = post(&client("orchestrator"), &auth.url("/token"), &body(huge));
+        assert_eq!(
+            (status, got),
+            (
+                400,
+                error(
+                    &format!("Token duration must be at most {} seconds.", i32::MAX),
+                    400,
+                    "BAD_PAYLOAD",
+                    Some("/authorization/token")
+                )
+            )
+        );
+    }
+    let (status, got) = post(
+        &client("orchestrator"),
+        &auth.url("/token"),
+        &body(json!(i32::MAX)),
+    );
+    assert_eq!(status, 200, "{got}");
+}

@@ -9,6 +9,20 @@ use crate::identity::CoreSystem;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
+use std::time::Duration;
+
+/// The longest duration any setting may name (ten years): far beyond any sensible interval or
+/// lifetime, far below where `Instant`/`SystemTime` arithmetic overflows.
+pub const MAX_SETTING_DURATION: Duration = Duration::from_secs(10 * 365 * 86_400);
+/// Whole milliseconds of a bounded setting (never truncates: settings are at most ten years).
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// Units for [`Properties::duration_or`].
+pub const MILLIS: Duration = Duration::from_millis(1);
+pub const SECONDS: Duration = Duration::from_secs(1);
+pub const MINUTES: Duration = Duration::from_secs(60);
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum ConfigError {
@@ -131,6 +145,32 @@ impl Properties {
                 .parse::<T>()
                 .map_err(|e| ConfigError::invalid(key, &v, e.to_string())),
         }
+    }
+
+    /// A duration setting counted in `unit`s. Refused (naming the key) when it is not a whole
+    /// number or longer than [`MAX_SETTING_DURATION`], so no arithmetic on it (times, sleeps,
+    /// deadlines) can overflow or wrap.
+    pub fn duration_or(
+        &self,
+        key: &str,
+        default: u64,
+        unit: Duration,
+    ) -> Result<Duration, ConfigError> {
+        let n: u64 = self.parse_or(key, default)?;
+        u32::try_from(n)
+            .ok()
+            .and_then(|n| unit.checked_mul(n))
+            .filter(|d| *d <= MAX_SETTING_DURATION)
+            .ok_or_else(|| {
+                ConfigError::invalid(
+                    key,
+                    &n.to_string(),
+                    format!(
+                        "longer than the largest accepted duration ({} days)",
+                        MAX_SETTING_DURATION.as_secs() / 86_400
+                    ),
+                )
+            })
     }
 
     pub fn bool_or(&self, key: &str, default: bool) -> Result<bool, ConfigError> {
@@ -396,9 +436,16 @@ impl CoreSettings {
             sr_address: props.string("sr_address", "localhost"),
             sr_port: props.parse_or("sr_port", 8443)?,
             disable_hostname_verifier: props.bool_or("disable.hostname.verifier", false)?,
-            http_client_connection_timeout_ms: props
-                .parse_or("http.client.connection.timeout", 30_000)?,
-            http_client_socket_timeout_ms: props.parse_or("http.client.socket.timeout", 30_000)?,
+            http_client_connection_timeout_ms: millis(props.duration_or(
+                "http.client.connection.timeout",
+                30_000,
+                MILLIS,
+            )?),
+            http_client_socket_timeout_ms: millis(props.duration_or(
+                "http.client.socket.timeout",
+                30_000,
+                MILLIS,
+            )?),
             db_pool_size: props.parse_or("spring.datasource.hikari.maximum-pool-size", 10)?,
             workers: match props.parse_or::<usize>("server.workers", 0)? {
                 0 => None,
@@ -602,5 +649,30 @@ mod tests {
         assert_eq!(d.diesel_url(), "mysql://u:p%40ss@db.local:3307/ah");
         assert!(DatabaseSettings::from_jdbc("jdbc:mysql://host:3306/", "u", "p").is_err());
         assert!(DatabaseSettings::from_jdbc("jdbc:mysql://host:99999/x", "u", "p").is_err());
+    }
+
+    #[test]
+    fn overflowing_durations_are_refused_naming_the_key() {
+        let p = Properties::parse(
+            "a=18446744073709551615\nb=307445734561825861\nc=5\nd=-1\ne=5256000\n",
+        )
+        .with_env(std::iter::empty());
+        for key in ["a", "b", "d"] {
+            let e = p.duration_or(key, 1, MINUTES).unwrap_err().to_string();
+            assert!(e.contains(key), "{e}");
+        }
+        assert_eq!(
+            p.duration_or("c", 1, MINUTES).unwrap(),
+            Duration::from_secs(300)
+        );
+        assert_eq!(
+            p.duration_or("e", 1, MINUTES).unwrap(),
+            MAX_SETTING_DURATION
+        );
+        assert!(p.duration_or("e", 1, SECONDS).is_ok());
+        assert_eq!(
+            p.duration_or("missing", 7, MILLIS).unwrap(),
+            Duration::from_millis(7)
+        );
     }
 }

@@ -111,7 +111,10 @@ impl Issuer {
         payload.set_issued_at(&now);
         payload.set_not_before(&(now - Duration::from_secs(60)));
         if let Some(d) = duration {
-            payload.set_expires_at(&(now + d));
+            let expires = now
+                .checked_add(d)
+                .ok_or_else(|| TokenError::Create("token lifetime too long".into()))?;
+            payload.set_expires_at(&expires);
         }
         payload
             .set_claim("cid", Some(Value::String(grant.consumer.to_lowercase())))

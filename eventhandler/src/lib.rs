@@ -9,7 +9,7 @@ pub mod authsync;
 pub mod delivery;
 pub mod subscriptions;
 
-use common::config::{ConfigError, CoreSettings};
+use common::config::{ConfigError, CoreSettings, MILLIS, MINUTES, SECONDS};
 use common::identity::CoreSystem;
 use common::registration::Locator;
 use common::startup::Foundation;
@@ -25,6 +25,9 @@ pub const REQUIRED_TABLES: &[&str] = &[
     "subscription_publisher_connection",
     "logs",
 ];
+
+/// Largest accepted `event_delivery_queue_size` (events per subscriber).
+const MAX_QUEUE_SIZE: usize = 10_000_000;
 
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -47,30 +50,33 @@ impl Settings {
     pub fn from_core(core: CoreSettings) -> Result<Self, ConfigError> {
         let p = &core.properties;
         let ttl = p.bool_or("event_handler_ttl_scheduled", false)?;
-        let ttl_minutes: u64 = p.parse_or("event_handler_ttl_interval", 10)?;
+        let ttl_every = p
+            .duration_or("event_handler_ttl_interval", 10, MINUTES)?
+            .max(MINUTES);
         Ok(Self {
-            tolerance: Duration::from_secs(p.parse_or("time_stamp_tolerance_seconds", 120)?),
-            ttl_interval: ttl.then(|| Duration::from_secs(ttl_minutes.max(1) * 60)),
+            tolerance: p.duration_or("time_stamp_tolerance_seconds", 120, SECONDS)?,
+            ttl_interval: ttl.then_some(ttl_every),
             delivery: delivery::DeliveryPolicy {
                 max_attempts: p.parse_or("event_delivery_max_attempts", 6)?,
-                first_backoff: Duration::from_millis(
-                    p.parse_or("event_delivery_first_backoff_ms", 250)?,
-                ),
-                max_backoff: Duration::from_millis(
-                    p.parse_or("event_delivery_max_backoff_ms", 10_000)?,
-                ),
-                queue_size: p.parse_or("event_delivery_queue_size", 10_000)?,
+                first_backoff: p.duration_or("event_delivery_first_backoff_ms", 250, MILLIS)?,
+                max_backoff: p.duration_or("event_delivery_max_backoff_ms", 10_000, MILLIS)?,
+                queue_size: match p.parse_or("event_delivery_queue_size", 10_000)? {
+                    n @ 1..=MAX_QUEUE_SIZE => n,
+                    n => {
+                        return Err(ConfigError::invalid(
+                            "event_delivery_queue_size",
+                            &n.to_string(),
+                            format!("must be between 1 and {MAX_QUEUE_SIZE}"),
+                        ))
+                    }
+                },
                 queue_bytes: p.parse_or("event_delivery_queue_bytes", 64 * 1024 * 1024)?,
-                idle_sender: Duration::from_secs(
-                    p.parse_or("event_delivery_idle_sender_seconds", 300)?,
-                ),
+                idle_sender: p.duration_or("event_delivery_idle_sender_seconds", 300, SECONDS)?,
             },
-            delivery_timeout: Duration::from_millis(
-                p.parse_or("event_delivery_timeout_ms", 10_000)?,
-            ),
+            delivery_timeout: p.duration_or("event_delivery_timeout_ms", 10_000, MILLIS)?,
             idle_connections_per_host: p
                 .parse_or("event_delivery_idle_connections_per_host", 256)?,
-            peer_refresh: Duration::from_secs(p.parse_or("peer_refresh_in_seconds", 60)?),
+            peer_refresh: p.duration_or("peer_refresh_in_seconds", 60, SECONDS)?,
             core,
         })
     }

@@ -8,7 +8,7 @@ pub mod api;
 pub mod orchestration;
 pub mod store;
 
-use common::config::{ConfigError, CoreSettings};
+use common::config::{ConfigError, CoreSettings, MINUTES, SECONDS};
 use common::identity::CoreSystem;
 use common::registration::Locator;
 use common::startup::Foundation;
@@ -54,19 +54,18 @@ impl Settings {
         }
         // Java passes the minutes unconverted into a seconds field; here they are minutes.
         let ttl_minutes: i64 = p.parse_or("auth_token_ttl_in_minutes", -1)?;
-        let token_lifetime = u64::try_from(ttl_minutes)
-            .ok()
-            .filter(|m| *m > 0)
-            .map(|m| Duration::from_secs(m.saturating_mul(60)));
+        let token_lifetime = if ttl_minutes > 0 {
+            Some(p.duration_or("auth_token_ttl_in_minutes", 0, MINUTES)?)
+        } else {
+            None
+        };
         Ok(Self {
             policy: orchestration::Policy {
                 gatekeeper_is_present: p.bool_or("gatekeeper_is_present", false)?,
                 token_lifetime,
-                expiring_window: Duration::from_secs(
-                    p.parse_or("ttl_expiring_warning_in_seconds", 120)?,
-                ),
+                expiring_window: p.duration_or("ttl_expiring_warning_in_seconds", 120, SECONDS)?,
             },
-            peer_refresh: Duration::from_secs(p.parse_or("peer_refresh_in_seconds", 60)?),
+            peer_refresh: p.duration_or("peer_refresh_in_seconds", 60, SECONDS)?,
             core,
         })
     }

@@ -10,7 +10,7 @@ pub mod registry;
 pub mod tasks;
 pub mod validate;
 
-use common::config::{ConfigError, CoreSettings};
+use common::config::{ConfigError, CoreSettings, MILLIS, MINUTES};
 use common::identity::CoreSystem;
 use common::names::{normalize_address, verify_address, AddressPolicy, AddressType};
 use common::tls::TlsContext;
@@ -57,15 +57,17 @@ impl Settings {
             secure: core.ssl.is_some(),
         };
         let minutes = |key: &str, default: u64| -> Result<Duration, ConfigError> {
-            match p.parse_or(key, default)? {
-                0 => Err(ConfigError::invalid(key, "0", "must be at least 1 minute")),
-                m => Ok(Duration::from_secs(m * 60)),
+            match p.duration_or(key, default, MINUTES)? {
+                d if d.is_zero() => {
+                    Err(ConfigError::invalid(key, "0", "must be at least 1 minute"))
+                }
+                d => Ok(d),
             }
         };
         Ok(Self {
             policy,
             ping_scheduled: p.bool_or("ping_scheduled", false)?,
-            ping_timeout: Duration::from_millis(p.parse_or("ping_timeout", 5000)?),
+            ping_timeout: p.duration_or("ping_timeout", 5000, MILLIS)?,
             ping_interval: minutes("ping_interval", 60)?,
             ttl_scheduled: p.bool_or("ttl_scheduled", false)?,
             ttl_interval: minutes("ttl_interval", 13)?,

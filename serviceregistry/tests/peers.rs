@@ -344,3 +344,57 @@ fn ping_clean_up_removes_unreachable_providers() {
     assert_eq!(got["serviceQueryData"][0]["serviceUri"], "/alive");
     drop(listener);
 }
+
+/// Two instances of one system (same name, other ports) registering, restarting and stopping:
+/// each touches only its own entries.
+#[test]
+fn instances_of_one_system_leave_each_other_registered() {
+    use common::registration::Registrar;
+    let sr = TestServer::secure();
+    let sr_port = sr.port;
+    let query_url = sr.url("/query");
+    let ports = actix_web::rt::System::new().block_on(async move {
+        let instance = |port: u16| {
+            Registrar::new(
+                core_client("authorization"),
+                "localhost",
+                sr_port,
+                CoreSystem::Authorization,
+                "127.0.0.1",
+                port,
+                Some("a2V5".into()),
+            )
+        };
+        let (a, b) = (instance(7001), instance(7002));
+        let observer = core_client("orchestrator");
+        let ports = || async {
+            let got: Value = observer
+                .send(
+                    CoreSystem::ServiceRegistry,
+                    reqwest::Method::POST,
+                    &query_url,
+                    Some(&json!({"serviceDefinitionRequirement": "authorization-control-intra"})),
+                )
+                .await
+                .unwrap();
+            let mut ports: Vec<i64> = got["serviceQueryData"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| e["provider"]["port"].as_i64().unwrap())
+                .collect();
+            ports.sort();
+            ports
+        };
+        let mut seen = Vec::new();
+        a.register_all().await.unwrap();
+        b.register_all().await.unwrap();
+        seen.push(ports().await);
+        a.register_all().await.unwrap(); // a restarts
+        seen.push(ports().await);
+        a.unregister_all().await; // a stops
+        seen.push(ports().await);
+        seen
+    });
+    assert_eq!(ports, vec![vec![7001, 7002], vec![7001, 7002], vec![7002]]);
+}

@@ -114,8 +114,8 @@ impl CoreClient {
                         "The system at {url} is not part of the same certificate chain of trust!"
                     ))
                 }
-                CallError::TooLarge(max) => ArrowheadError::internal(format!(
-                    "The answer of {url} is longer than {max} bytes."
+                CallError::TooLarge { limit, .. } => ArrowheadError::internal(format!(
+                    "The answer of {url} is longer than {limit} bytes."
                 )),
                 other => {
                     tracing::debug!(%url, error = %other, "core call failed");

@@ -69,8 +69,9 @@ pub enum CallError {
     Unreachable(String),
     #[error("no complete answer within {0:?}")]
     Timeout(Duration),
-    #[error("the answer is longer than {0} bytes")]
-    TooLarge(usize),
+    /// The peer answered `status` with a body longer than `limit` bytes (not read further).
+    #[error("the answer ({status}) is longer than {limit} bytes")]
+    TooLarge { status: StatusCode, limit: usize },
     #[error("invalid request: {0}")]
     Invalid(String),
 }
@@ -165,7 +166,7 @@ impl HttpsClient {
                     if e.downcast_ref::<http_body_util::LengthLimitError>()
                         .is_some()
                     {
-                        CallError::TooLarge(max)
+                        CallError::TooLarge { status, limit: max }
                     } else {
                         CallError::Unreachable(e.to_string())
                     }

@@ -241,6 +241,11 @@ impl Sender {
                     .map(|a| a.status),
                 Err(e) => Err(CallError::Invalid(e)),
             };
+            let outcome = match outcome {
+                // Only the status matters; the rest of an oversized answer is not read.
+                Err(CallError::TooLarge { status, .. }) => Ok(status),
+                other => other,
+            };
             let (again, why) = match outcome {
                 Ok(status) if status.is_success() => {
                     self.counters.delivered.fetch_add(1, Ordering::Relaxed);
@@ -248,7 +253,6 @@ impl Sender {
                     return;
                 }
                 Ok(status) => (retryable(status), format!("answered {status}")),
-                Err(CallError::TooLarge(max)) => (false, format!("answered more than {max} bytes")),
                 Err(e @ (CallError::Refused(_) | CallError::Invalid(_))) => (false, e.to_string()),
                 Err(e) => (true, e.to_string()),
             };
@@ -265,5 +269,128 @@ impl Sender {
             wait = (wait * 2).min(policy.max_backoff);
             attempt += 1;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    fn policy(queue_bytes: usize, idle: Duration) -> DeliveryPolicy {
+        DeliveryPolicy {
+            max_attempts: 1,
+            first_backoff: Duration::from_millis(10),
+            max_backoff: Duration::from_millis(10),
+            queue_size: 1000,
+            queue_bytes,
+            idle_sender: idle,
+        }
+    }
+
+    fn delivery(port: u16, size: usize) -> Delivery {
+        Delivery {
+            url: format!("http://127.0.0.1:{port}/notify"),
+            subscriber: "subscriber".into(),
+            body: bytes::Bytes::from(vec![b'x'; size]),
+            subscription_id: 1,
+        }
+    }
+
+    /// A plain-HTTP subscriber answering 200 to each request once `open` lets it.
+    async fn subscriber(open: Arc<tokio::sync::Notify>) -> u16 {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        actix_web::rt::spawn(async move {
+            while let Ok((mut conn, _)) = listener.accept().await {
+                let open = open.clone();
+                actix_web::rt::spawn(async move {
+                    let mut buf = vec![0u8; 1 << 16];
+                    loop {
+                        match conn.read(&mut buf).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(_) => {}
+                        }
+                        open.notified().await;
+                        open.notify_one();
+                        let answer = b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n";
+                        if conn.write_all(answer).await.is_err() {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        port
+    }
+
+    /// Waiting bytes, not only waiting events, bound a subscriber's queue.
+    #[test]
+    fn queues_are_bounded_by_bytes() {
+        actix_web::rt::System::new().block_on(async {
+            let open = Arc::new(tokio::sync::Notify::new());
+            let port = subscriber(open.clone()).await;
+            let d = Dispatcher::new(
+                None,
+                Limits::new(Duration::from_secs(1), Duration::from_secs(5)),
+                policy(10_000, Duration::from_secs(60)),
+            );
+            // The first event is taken by the sender (and waits on the closed subscriber);
+            // then 10 kB fit in the queue: four events of 2.5 kB, the fifth and sixth are dropped.
+            d.enqueue(1, delivery(port, 2500));
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            for _ in 0..6 {
+                d.enqueue(1, delivery(port, 2500));
+            }
+            assert_eq!(d.counters().snapshot().dropped, 2);
+            open.notify_one();
+            for _ in 0..100 {
+                if d.counters().snapshot().delivered == 5 {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            assert_eq!(d.counters().snapshot().delivered, 5);
+            // Delivered bytes are given back: the queue takes events again.
+            d.enqueue(1, delivery(port, 9000));
+            assert_eq!(d.counters().snapshot().dropped, 2);
+        });
+    }
+
+    /// A sender with nothing to do ends and leaves the map; the next event starts a new one.
+    #[test]
+    fn idle_senders_end() {
+        actix_web::rt::System::new().block_on(async {
+            let open = Arc::new(tokio::sync::Notify::new());
+            open.notify_one();
+            let port = subscriber(open).await;
+            let d = Dispatcher::new(
+                None,
+                Limits::new(Duration::from_secs(1), Duration::from_secs(5)),
+                policy(1 << 20, Duration::from_millis(300)),
+            );
+            for id in 1..=3 {
+                d.enqueue(id, delivery(port, 10));
+            }
+            assert_eq!(d.senders(), 3);
+            for _ in 0..100 {
+                if d.senders() == 0 {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            assert_eq!(d.senders(), 0);
+            assert_eq!(d.counters().snapshot().delivered, 3);
+            d.enqueue(1, delivery(port, 10));
+            assert_eq!(d.senders(), 1);
+            for _ in 0..100 {
+                if d.counters().snapshot().delivered == 4 {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            assert_eq!(d.counters().snapshot().delivered, 4);
+        });
     }
 }

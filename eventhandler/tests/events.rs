@@ -241,6 +241,8 @@ struct Behaviour {
     delay: Duration,
     /// Plain HTTP (a subscriber that registered no key).
     plain: bool,
+    /// Answers 200 with a gigabyte of body (streamed, never held in memory here).
+    huge: bool,
 }
 
 /// A subscriber: a real mTLS server with an application certificate of this cloud.
@@ -280,6 +282,7 @@ impl Subscriber {
                             actix_web::web::post().to(move |body: actix_web::web::Json<Value>| {
                                 let sink = sink.clone();
                                 let delay = behaviour.delay;
+                                let huge = behaviour.huge;
                                 async move {
                                     if !delay.is_zero() {
                                         tokio::time::sleep(delay).await;
@@ -287,6 +290,16 @@ impl Subscriber {
                                     sink.lock()
                                         .unwrap()
                                         .push((body.into_inner(), Instant::now()));
+                                    if huge {
+                                        let chunk = bytes::Bytes::from(vec![b' '; 64 * 1024]);
+                                        let gigabyte =
+                                            futures_util::stream::iter((0..16 * 1024).map(
+                                                move |_| Ok::<_, std::io::Error>(chunk.clone()),
+                                            ));
+                                        return actix_web::HttpResponse::Ok()
+                                            .content_type("application/json")
+                                            .streaming(gigabyte);
+                                    }
                                     actix_web::HttpResponse::Ok().finish()
                                 }
                             }),
@@ -821,4 +834,64 @@ fn subscribers_without_a_key_get_plain_http() {
 fn hostile_certificates_are_refused() {
     let cloud = Cloud::start();
     testing::assert_hostile_refused(&cloud.url("/mgmt/subscriptions"));
+}
+
+/// Resident memory of this test process (Event Handler and subscriber run in it), in bytes.
+fn resident_bytes() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let kb: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap();
+    kb * 1024
+}
+
+/// A subscriber that answers each event with a gigabyte: the Event Handler reads a few
+/// kilobytes of it, counts the delivery and stays small.
+#[test]
+fn a_subscriber_answering_a_gigabyte_costs_no_memory() {
+    let cloud = Cloud::start();
+    let port = free_port();
+    let consumer = cloud.system("consumer", port);
+    let provider = cloud.system("provider", 6000);
+    let subscriber = Subscriber::start(
+        "consumer",
+        port,
+        Behaviour {
+            huge: true,
+            ..Default::default()
+        },
+    );
+    cloud.allow(consumer, provider);
+    assert_eq!(cloud.subscribe("consumer", port, json!({})).0, 200);
+    let before = resident_bytes();
+    for i in 0..3 {
+        assert_eq!(
+            cloud
+                .publish("provider", 6000, &format!("e{i}"), json!({}))
+                .0,
+            200
+        );
+    }
+    subscriber.wait_count(3);
+    let delivered = || {
+        read(
+            client("sysop")
+                .get(cloud.url("/mgmt/deliveries"))
+                .send()
+                .unwrap(),
+        )
+        .1
+    };
+    wait_for("3 deliveries counted", Duration::from_secs(20), || {
+        delivered()["delivered"] == 3
+    });
+    assert_eq!(
+        delivered(),
+        json!({"delivered": 3, "retried": 0, "failed": 0, "dropped": 0})
+    );
+    assert_eq!(subscriber.payloads(), ["e0", "e1", "e2"]);
+    let grown = resident_bytes().saturating_sub(before);
+    assert!(grown < 128 * 1024 * 1024, "grew by {grown} bytes");
 }

@@ -44,6 +44,16 @@ ensure_cargo() {
   command -v cargo >/dev/null 2>&1 || export PATH="$HOME/.cargo/bin:$PATH"
 }
 
+# Whether user mysql can reach $1: every folder above it must let it pass.
+mysql_can_use() {
+  id mysql >/dev/null 2>&1 || return 1
+  if command -v runuser >/dev/null 2>&1; then
+    runuser -u mysql -- sh -c 'cd "$1"' _ "$1" 2>/dev/null
+  else
+    su -s /bin/sh mysql -c "cd '$1'" 2>/dev/null
+  fi
+}
+
 db_ping() { mariadb-admin --protocol=socket --socket="$DB_DIR/mysqld.sock" -uroot ping >/dev/null 2>&1; }
 
 # Starts (or reuses) the private MariaDB on loopback. Idempotent.
@@ -51,11 +61,20 @@ start_private_mariadb() {
   mkdir -p "$STATE_DIR"
   if db_ping; then return 0; fi
   local as_user=()
-  [ "$(id -u)" -eq 0 ] && as_user=(--user=mysql)
+  mkdir -p "$DB_DIR"
+  if [ "$(id -u)" -eq 0 ]; then
+    # As root, MariaDB normally drops to user mysql, which cannot enter a private folder
+    # (a clone under /root or any 0700 home). Then it runs as root: it is a private database
+    # on loopback, and its files stay in the folder of the one who started it.
+    if mysql_can_use "$DB_DIR"; then
+      as_user=(--user=mysql)
+      chown -R mysql:mysql "$DB_DIR"
+    else
+      as_user=(--user=root)
+    fi
+  fi
   if [ ! -d "$DB_DIR/mysql" ]; then
     log "initialising private MariaDB in $DB_DIR"
-    mkdir -p "$DB_DIR"
-    [ "$(id -u)" -eq 0 ] && chown -R mysql:mysql "$DB_DIR"
     mariadb-install-db "${as_user[@]}" --datadir="$DB_DIR" --auth-root-authentication-method=socket \
       --skip-test-db >"$STATE_DIR/mariadb-install.log" 2>&1 || die "mariadb-install-db failed, see $STATE_DIR/mariadb-install.log"
   fi

@@ -16,6 +16,9 @@ if [ -z "${ARROWHEAD_TEST_DB_URL:-}" ] && [ -n "${DATABASE_URL:-}" ]; then
   export ARROWHEAD_TEST_DB_URL="$(printf '%s' "$DATABASE_URL" | sed -E 's#^(mysql://[^/]+).*#\1#')"
 fi
 if [ -z "${ARROWHEAD_TEST_DB_URL:-}" ]; then
+  # The state folder is private (0700), as a home folder is: the database must start from it
+  # whoever runs this (as root, MariaDB cannot drop to user mysql there).
+  mkdir -p "$STATE_DIR" && chmod 0700 "$STATE_DIR"
   start_private_mariadb
   create_database_and_user
   started_db=1

@@ -197,6 +197,21 @@ impl SystemIdentity {
     }
 }
 
+/// Whether two system names name the same system: the one rule every name comparison uses
+/// (certificates, registry entries, requests, tokens). Core systems match under either
+/// spelling (`serviceregistry` / `service_registry`); other names compare ignoring ASCII case,
+/// as Arrowhead stores system names lowercased.
+pub fn same_system(actual: &str, expected: &str) -> bool {
+    match (
+        CoreSystem::from_system_name(actual),
+        CoreSystem::from_system_name(expected),
+    ) {
+        (Some(a), Some(e)) => a == e,
+        (None, None) => actual.trim().eq_ignore_ascii_case(expected.trim()),
+        _ => false,
+    }
+}
+
 /// The caller of a request, established once per connection by the TLS layer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Caller {
@@ -292,7 +307,7 @@ pub fn require_named(
     let (Some(own), Some(requester)) = (caller.system_name(), requester.map(str::trim)) else {
         return Ok(());
     };
-    if requester.is_empty() || requester.eq_ignore_ascii_case(own) {
+    if requester.is_empty() || same_system(requester, own) {
         return Ok(());
     }
     Err(ArrowheadError::auth(format!(
@@ -429,5 +444,17 @@ mod tests {
         assert!(require_core(&orch, &[CoreSystem::Gatekeeper], "u").is_err());
         assert!(require_core(&sysop, &[CoreSystem::Orchestrator], "u").is_err());
         assert!(require_core(&app, &[CoreSystem::Orchestrator], "u").is_err());
+    }
+
+    #[test]
+    fn expected_system_names() {
+        assert!(same_system("service_registry", "serviceregistry"));
+        assert!(same_system("serviceregistry", "service_registry"));
+        assert!(same_system("EventHandler", "event_handler"));
+        assert!(same_system("Subscriber", "subscriber"));
+        assert!(!same_system("orchestrator", "authorization"));
+        assert!(!same_system("service-registry", "serviceregistry"));
+        assert!(!same_system("servicerégistry", "serviceregistry"));
+        assert!(!same_system("authorization", "authorisation"));
     }
 }

@@ -10,7 +10,8 @@
 //! The second point is what stops another cloud's CA under a shared master from issuing
 //! `sysop.<our cloud>`: chain verification alone accepts it when the master is trusted.
 
-use crate::identity::{CoreSystem, SystemIdentity};
+pub use crate::identity::same_system as is_system;
+use crate::identity::SystemIdentity;
 use crate::tls::common_name;
 use openssl::nid::Nid;
 use openssl::stack::{Stack, StackRef};
@@ -100,20 +101,6 @@ pub fn judge_chain<'a>(
     Ok(id)
 }
 
-/// Whether a certificate system name is the expected system. Core systems match under either
-/// spelling (`serviceregistry` / `service_registry`); other names compare ignoring ASCII case,
-/// as Arrowhead stores system names lowercased.
-pub fn is_system(actual: &str, expected: &str) -> bool {
-    match (
-        CoreSystem::from_system_name(actual),
-        CoreSystem::from_system_name(expected),
-    ) {
-        (Some(a), Some(e)) => a == e,
-        (None, None) => actual.trim().eq_ignore_ascii_case(expected.trim()),
-        _ => false,
-    }
-}
-
 /// The trust anchors, kept to verify a chain again where OpenSSL's verified chain is not at
 /// hand (a resumed TLS session carries the peer's certificates but no verified chain).
 pub struct Anchors {
@@ -188,17 +175,5 @@ mod tests {
         for bad in ["", "1abc", "sýsop", "-a", "a-", "a b", "a.b", "_a"] {
             assert!(!is_certificate_system_label(bad), "{bad}");
         }
-    }
-
-    #[test]
-    fn expected_system_names() {
-        assert!(is_system("service_registry", "serviceregistry"));
-        assert!(is_system("serviceregistry", "service_registry"));
-        assert!(is_system("EventHandler", "event_handler"));
-        assert!(is_system("Subscriber", "subscriber"));
-        assert!(!is_system("orchestrator", "authorization"));
-        assert!(!is_system("service-registry", "serviceregistry"));
-        assert!(!is_system("servicerégistry", "serviceregistry"));
-        assert!(!is_system("authorization", "authorisation"));
     }
 }

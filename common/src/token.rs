@@ -218,7 +218,7 @@ pub fn verify(
         interface: text("iid")?,
     };
     let token_consumer = grant.consumer.split('.').next().unwrap_or_default();
-    if !token_consumer.eq_ignore_ascii_case(consumer_system.trim()) {
+    if !crate::identity::same_system(token_consumer, consumer_system) {
         return Err(invalid(format!(
             "issued to {token_consumer}, presented by {consumer_system}"
         )));

@@ -58,11 +58,10 @@ pub enum Endpoint<'a> {
     Mgmt,
 }
 
-/// Names match ignoring case and the underscores of pre-4.4 certificate names.
+/// Names match by the one rule of [`common::identity::same_system`] (case, and both spellings
+/// of the core-system names).
 fn same_name(a: &str, b: &str) -> bool {
-    a.trim()
-        .replace('_', "")
-        .eq_ignore_ascii_case(&b.trim().replace('_', ""))
+    common::identity::same_system(a, b)
 }
 
 pub fn check(caller: &Caller, endpoint: Endpoint<'_>, url: &str) -> Result<(), ArrowheadError> {

@@ -512,7 +512,7 @@ pub fn unregister(
     name: &str,
     address: &str,
     port: i32,
-    uri: &str,
+    uri: Option<&str>,
 ) -> Result<(), ArrowheadError> {
     conn.transaction(|conn| {
         let d = models::find_service_definition(conn, def)?
@@ -520,17 +520,22 @@ pub fn unregister(
         let s = models::find_system(conn, name, address, port)?.ok_or_else(|| {
             ArrowheadError::invalid_parameter(format!("No system with name: {name}, address: {address} and port: {port} exists."))
         })?;
-        let n = diesel::delete(
-            service_registry::table
-                .filter(service_registry::service_id.eq(d.id))
-                .filter(service_registry::system_id.eq(s.id))
-                .filter(service_registry::service_uri.eq(uri)),
-        )
-        .execute(conn)?;
+        let entries = service_registry::table
+            .filter(service_registry::service_id.eq(d.id))
+            .filter(service_registry::system_id.eq(s.id));
+        let n = match uri {
+            Some(uri) => diesel::delete(entries.filter(service_registry::service_uri.eq(uri))).execute(conn)?,
+            None => diesel::delete(entries).execute(conn)?,
+        };
         if n == 0 {
-            return Err(ArrowheadError::invalid_parameter(format!(
-                "No Service Registry entry with provider: ({name}, {address}:{port}), service definition: {def} and service URI: {uri} exists."
-            )));
+            return Err(ArrowheadError::invalid_parameter(match uri {
+                Some(uri) => format!(
+                    "No Service Registry entry with provider: ({name}, {address}:{port}), service definition: {def} and service URI: {uri} exists."
+                ),
+                None => format!(
+                    "No Service Registry entry with provider: ({name}, {address}:{port}) and service definition: {def} exists."
+                ),
+            }));
         }
         Ok(())
     })

@@ -1468,3 +1468,63 @@ fn look_alike_core_definitions_cannot_be_registered() {
         );
     }
 }
+
+/// Clients written for 4.3 and earlier unregister without `service_uri`: every entry of that
+/// provider for that definition goes (whatever its URI), nothing else.
+#[test]
+fn unregister_without_service_uri_removes_the_providers_entries_of_the_definition() {
+    let sr = TestServer::secure();
+    let c = client("provider");
+    for (def, uri) in [
+        ("temperature", "/a"),
+        ("temperature", "/b"),
+        ("humidity", "/a"),
+    ] {
+        let mut body = registration("provider", def);
+        body["serviceUri"] = json!(uri);
+        assert_eq!(post(&c, &sr.url("/register"), &body).0, 201);
+    }
+    let other = registration("client", "temperature");
+    assert_eq!(post(&client("client"), &sr.url("/register"), &other).0, 201);
+    let q = "service_definition=temperature&system_name=provider&address=127.0.0.1&port=9001";
+    assert_eq!(
+        delete(&c, &sr.url(&format!("/unregister?{q}"))),
+        (200, json!(""))
+    );
+    let uris = |def: &str| {
+        let (_, got) = post(
+            &client("orchestrator"),
+            &sr.url("/query"),
+            &json!({"serviceDefinitionRequirement": def}),
+        );
+        let mut found: Vec<String> = got["serviceQueryData"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                format!(
+                    "{}{}",
+                    e["provider"]["systemName"].as_str().unwrap(),
+                    e["serviceUri"].as_str().unwrap()
+                )
+            })
+            .collect();
+        found.sort();
+        found
+    };
+    assert_eq!(uris("temperature"), ["client/temperature"]);
+    assert_eq!(uris("humidity"), ["provider/a"]);
+    let (status, got) = delete(&c, &sr.url(&format!("/unregister?{q}")));
+    assert_eq!(
+        (status, got),
+        (
+            400,
+            error(
+                "No Service Registry entry with provider: (provider, 127.0.0.1:9001) and service definition: temperature exists.",
+                400,
+                "INVALID_PARAMETER",
+                None
+            )
+        )
+    );
+}

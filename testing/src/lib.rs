@@ -179,6 +179,95 @@ pub fn pki() -> &'static Pki {
     })
 }
 
+/// A cloud as the common Python tooling (and older Java tooling) makes it: master
+/// `arrowhead.eu` → organisation `aitia.arrowhead.eu` → cloud `fourcloud.aitia.arrowhead.eu` →
+/// systems, the core systems under their pre-4.4 underscore names (`service_registry`,
+/// `event_handler`, ...). Its truststore holds the cloud certificate only; keystores carry the
+/// chain up to the master.
+pub struct FourLevelPki {
+    pub dir: PathBuf,
+    pub master: X509,
+}
+
+pub const FOUR_LEVEL_CLOUD: &str = "fourcloud";
+
+impl FourLevelPki {
+    /// The keystore of a system (underscore names for the core systems that have one).
+    pub fn keystore(&self, system: &str) -> PathBuf {
+        let file = common::identity::CoreSystem::from_system_name(system)
+            .and_then(|c| c.legacy_name())
+            .unwrap_or(system);
+        self.dir.join(format!("{file}.p12"))
+    }
+    pub fn truststore(&self) -> PathBuf {
+        self.dir.join("truststore.p12")
+    }
+    pub fn client(&self, system: &str) -> reqwest::blocking::Client {
+        client_from(&self.keystore(system), &self.master)
+    }
+}
+
+pub fn four_level_pki() -> &'static FourLevelPki {
+    static PKI: OnceLock<FourLevelPki> = OnceLock::new();
+    PKI.get_or_init(|| {
+        let dir = std::env::temp_dir().join(format!("ah-test-pki4-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let master = pki::make_root(30).unwrap();
+        let org_key = pki::generate_key().unwrap();
+        let org_cert = pki::sign_certificate(
+            &format!("{OPERATOR}.arrowhead.eu"),
+            &org_key,
+            Some(&master),
+            None,
+            Profile::Root,
+            30,
+        )
+        .unwrap();
+        let org = Issued {
+            cert: org_cert,
+            key: org_key,
+        };
+        let cloud = pki::make_cloud(&org, FOUR_LEVEL_CLOUD, OPERATOR, 30).unwrap();
+        for name in [
+            "service_registry",
+            "authorization",
+            "orchestrator",
+            "event_handler",
+            "sysop",
+            "consumer",
+            "provider",
+            "client",
+        ] {
+            let key = pki::generate_key().unwrap();
+            let cert = pki::sign_certificate(
+                &format!("{name}.{FOUR_LEVEL_CLOUD}.{OPERATOR}.arrowhead.eu"),
+                &key,
+                Some(&cloud),
+                None,
+                Profile::Leaf { hosts: &[] },
+                30,
+            )
+            .unwrap();
+            write_identity(
+                &dir,
+                name,
+                &Issued { cert, key },
+                &[&cloud.cert, &org.cert, &master.cert],
+            );
+        }
+        std::fs::write(
+            dir.join("truststore.p12"),
+            pki::truststore_p12(&[&cloud.cert], PASSWORD).unwrap(),
+        )
+        .unwrap();
+        FourLevelPki {
+            dir,
+            master: master.cert,
+        }
+    })
+}
+
 /// The hostile identities of [`HOSTILE`], and `master-truststore.p12`, a truststore holding only
 /// the master (as deployments that trust every cloud under it have).
 fn write_hostile(dir: &Path, master: &Issued, cloud: &Issued, other_cloud: &Issued) {
@@ -338,11 +427,30 @@ pub fn anonymous_client(root: &X509) -> reqwest::blocking::Client {
 }
 
 /// Status and body (JSON when it parses, else a JSON string) of a response.
+///
+/// Every JSON answer must say so: a body that parses as JSON without a `Content-Type:
+/// application/json` header fails the test (clients that decode by content type need it), so
+/// every endpoint any test reads is checked. Text answers (`/echo`) do not parse as JSON.
 pub fn read(resp: reqwest::blocking::Response) -> (u16, serde_json::Value) {
     let status = resp.status().as_u16();
+    let url = resp.url().to_string();
+    let content_type = resp
+        .headers()
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
     let text = resp.text().unwrap();
-    let body = serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text));
-    (status, body)
+    match serde_json::from_str(&text) {
+        Ok(body) => {
+            assert!(
+                content_type.starts_with("application/json"),
+                "{url} answered JSON with Content-Type '{content_type}': {text}"
+            );
+            (status, body)
+        }
+        Err(_) => (status, serde_json::Value::String(text)),
+    }
 }
 
 /// A core system running in-process (real listener, its own thread and actix runtime), stopped

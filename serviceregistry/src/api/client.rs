@@ -67,7 +67,9 @@ pub struct UnregisterParams {
     pub system_name: String,
     pub address: Option<String>,
     pub port: i64,
-    pub service_uri: String,
+    /// Without it (clients written for 4.3 and earlier), every entry of that provider for that
+    /// service definition goes, whatever its URI; Java 4.6.2 answers 400 and keeps them.
+    pub service_uri: Option<String>,
 }
 
 /// Removes a service of the calling provider.
@@ -98,9 +100,9 @@ pub async fn unregister(
     let address = state.request_address(params.address.as_deref(), &req, UNREGISTER)?;
     let def = normalize_name(&params.service_definition);
     let name = normalize_name(&params.system_name);
-    let uri = params.service_uri.trim().to_owned();
+    let uri = params.service_uri.as_deref().map(|u| u.trim().to_owned());
     db::run(&state.pool, move |c| {
-        registry::unregister(c, &def, &name, &address, i32::from(port), &uri)
+        registry::unregister(c, &def, &name, &address, i32::from(port), uri.as_deref())
     })
     .await?;
     Ok(HttpResponse::Ok().finish())

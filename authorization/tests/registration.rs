@@ -22,7 +22,8 @@ fn query(sr_port: u16, definition: &str) -> Option<Value> {
 #[test]
 fn registers_when_the_registry_appears_and_leaves_on_shutdown() {
     let db = TestDb::new();
-    let (sr_port, auth_port) = (free_port(), free_port());
+    // The Authorization system is a child process: it binds its own port.
+    let (sr_port, auth_port) = (free_port(), testing::closed_port());
     let config = std::env::temp_dir().join(format!("ah-auth-{}.properties", std::process::id()));
     std::fs::write(
         &config,

@@ -1,7 +1,8 @@
 //! `--only events`: the Event Handler under load. The benchmark is its own subscriber: an mTLS
 //! server in this process receives the deliveries, so publish-to-delivery latency is measured on
 //! one clock (the payload carries the publish time). Subscriber systems get certificates issued
-//! in memory by the cloud's key, because each must subscribe under its own name.
+//! in memory by the cloud's key, because each must subscribe under its own name and receive on a
+//! connection that presents it.
 
 use crate::{call, cleanup, client, print, run, Args, Scenario, Stats};
 use certificate_authority::pki;
@@ -28,85 +29,122 @@ pub fn publish_body() -> Value {
 /// Latencies (µs) of the deliveries received so far.
 type Received = Arc<Mutex<Vec<u32>>>;
 
-/// Starts the subscribers' HTTPS server (in its own thread and actix system); returns its port.
-fn start_receiver(args: &Args, received: Received) -> Result<u16, String> {
-    let ks = Keystore::from_pkcs12_file(&args.certs.join("benchconsumer.p12"), &args.password)
-        .map_err(|e| e.to_string())?;
-    let trust = ks.chain.clone();
-    let tls = TlsContext::new(ks, trust).map_err(|e| e.to_string())?;
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        actix_web::rt::System::new().block_on(async move {
-            let sink = received.clone();
-            let started = common::web::start(common::web::ServerSpec {
-                address: "127.0.0.1".into(),
-                port: 0,
-                tls: Some(tls),
-                workers: Some(1),
-                openapi: utoipa::openapi::OpenApiBuilder::new().build(),
-                configure: move |cfg: &mut actix_web::web::ServiceConfig| {
-                    let sink = sink.clone();
-                    cfg.route(
-                        "/notify/{i}",
-                        actix_web::web::post().to(move |body: actix_web::web::Json<Value>| {
-                            let now = micros();
-                            if let Some(sent) =
-                                body["payload"].as_str().and_then(|p| p.parse::<u64>().ok())
-                            {
-                                let lat = now.saturating_sub(sent).min(u64::from(u32::MAX)) as u32;
-                                sink.lock().unwrap_or_else(|p| p.into_inner()).push(lat);
-                            }
-                            async { actix_web::HttpResponse::Ok().finish() }
-                        }),
-                    );
-                },
-            });
-            match started {
-                Ok(running) => {
-                    let _ = tx.send(Ok(running.addr.port()));
-                    let _ = running.server.await;
-                }
-                Err(e) => {
-                    let _ = tx.send(Err(e.to_string()));
-                }
-            }
-        })
-    });
-    rx.recv().map_err(|e| e.to_string())?
+/// Subscriber systems `bench-sub-<i>`, each with a certificate issued in memory by the cloud's
+/// key: the Event Handler delivers to a subscriber only over a connection presenting that
+/// subscriber's own certificate.
+struct Subscribers {
+    names: Vec<String>,
+    keystores: Vec<Keystore>,
+    /// The cloud certificate (what the subscribers' server trusts).
+    cloud: openssl::x509::X509,
+    root: Vec<u8>,
 }
 
-/// Registers subscriber systems `from..to`, allows them to hear benchprovider and subscribes
-/// each (with its own in-memory certificate).
-async fn add_subscribers(
-    args: &Args,
-    port: u16,
-    range: std::ops::Range<usize>,
-    ids: &(Value, Value, Value),
-) -> Result<(), String> {
-    let sysop = client(args, "sysop")?;
+fn subscriber_identities(args: &Args, n: usize) -> Result<Subscribers, String> {
     let cloud = Keystore::from_pkcs12_file(
         &args.certs.join(format!("{}.p12", cloud_name(args)?)),
         &args.password,
     )
     .map_err(|e| e.to_string())?;
-    let master = cloud
-        .chain
-        .first()
-        .cloned()
-        .ok_or("cloud keystore without master")?;
     let issuer = pki::Issued {
         cert: cloud.cert.clone(),
         key: cloud.key.clone(),
     };
     let key = pki::generate_key().map_err(|e| e.to_string())?;
-    let root = std::fs::read(args.certs.join("master.crt")).map_err(|e| e.to_string())?;
-    for i in range {
+    let mut names = Vec::new();
+    let mut keystores = Vec::new();
+    for i in 0..n {
         let name = format!("bench-sub-{i}");
+        let cert = pki::sign_leaf(&issuer, &name, &key, &[], 1).map_err(|e| e.to_string())?;
+        let mut chain = vec![cloud.cert.clone()];
+        chain.extend(cloud.chain.iter().cloned());
+        keystores.push(Keystore {
+            cert,
+            chain,
+            key: key.clone(),
+        });
+        names.push(name);
+    }
+    Ok(Subscribers {
+        names,
+        keystores,
+        cloud: cloud.cert,
+        root: std::fs::read(args.certs.join("master.crt")).map_err(|e| e.to_string())?,
+    })
+}
+
+/// Starts the subscribers' HTTPS server (in its own thread and actix system): one listener per
+/// subscriber system, each presenting that system's certificate. Returns the ports.
+fn start_receiver(subs: &Subscribers, received: Received) -> Result<Vec<u16>, String> {
+    let mut bound = Vec::new();
+    for ks in &subs.keystores {
+        let tls =
+            TlsContext::new(ks.clone(), vec![subs.cloud.clone()]).map_err(|e| e.to_string())?;
+        let acceptor = tls.acceptor().map_err(|e| e.to_string())?;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
+        bound.push((listener, acceptor));
+    }
+    let ports = bound
+        .iter()
+        .map(|(l, _)| l.local_addr().map(|a| a.port()).map_err(|e| e.to_string()))
+        .collect::<Result<Vec<_>, _>>()?;
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        actix_web::rt::System::new().block_on(async move {
+            let sink = received.clone();
+            let mut server = actix_web::HttpServer::new(move || {
+                let sink = sink.clone();
+                actix_web::App::new().route(
+                    "/notify/{i}",
+                    actix_web::web::post().to(move |body: actix_web::web::Json<Value>| {
+                        let now = micros();
+                        if let Some(sent) =
+                            body["payload"].as_str().and_then(|p| p.parse::<u64>().ok())
+                        {
+                            let lat = now.saturating_sub(sent).min(u64::from(u32::MAX)) as u32;
+                            sink.lock().unwrap_or_else(|p| p.into_inner()).push(lat);
+                        }
+                        async { actix_web::HttpResponse::Ok().finish() }
+                    }),
+                )
+            })
+            .workers(1);
+            for (listener, acceptor) in bound {
+                server = match server.listen_openssl(listener, acceptor) {
+                    Ok(s) => s,
+                    Err(e) => {
+                        let _ = tx.send(Err(e.to_string()));
+                        return;
+                    }
+                };
+            }
+            let _ = tx.send(Ok(()));
+            let _ = server.run().await;
+        })
+    });
+    rx.recv().map_err(|e| e.to_string())??;
+    Ok(ports)
+}
+
+/// Registers subscriber systems `from..to`, allows them to hear benchprovider and subscribes
+/// each (with its own certificate).
+async fn add_subscribers(
+    args: &Args,
+    subs: &Subscribers,
+    ports: &[u16],
+    range: std::ops::Range<usize>,
+    ids: &(Value, Value, Value),
+) -> Result<(), String> {
+    let sysop = client(args, "sysop")?;
+    for i in range {
+        let (name, port) = (&subs.names[i], ports[i]);
+        let ks = &subs.keystores[i];
+        let public_key = ks.public_key_base64().map_err(|e| e.to_string())?;
         let system = call(
             &sysop,
             reqwest::Method::POST,
             format!("{}/serviceregistry/mgmt/systems", args.url),
-            Some(json!({"systemName": name, "address": "127.0.0.1", "port": port, "authenticationInfo": "YmVuY2g="})),
+            Some(json!({"systemName": name, "address": "127.0.0.1", "port": port, "authenticationInfo": public_key})),
         )
         .await?;
         call(
@@ -116,19 +154,19 @@ async fn add_subscribers(
             Some(json!({"consumerId": system["id"], "providerIds": [ids.0], "serviceDefinitionIds": [ids.1], "interfaceIds": [ids.2]})),
         )
         .await?;
-        let cert = pki::sign_leaf(&issuer, &name, &key, &[], 1).map_err(|e| e.to_string())?;
-        let mut pem = cert.to_pem().map_err(|e| e.to_string())?;
-        pem.extend(cloud.cert.to_pem().map_err(|e| e.to_string())?);
-        pem.extend(master.to_pem().map_err(|e| e.to_string())?);
         let identity = reqwest::Identity::from_pkcs8_pem(
-            &pem,
-            &key.private_key_to_pem_pkcs8().map_err(|e| e.to_string())?,
+            &ks.chain_pem().map_err(|e| e.to_string())?,
+            &ks.key
+                .private_key_to_pem_pkcs8()
+                .map_err(|e| e.to_string())?,
         )
         .map_err(|e| e.to_string())?;
         let subscriber = reqwest::Client::builder()
             .tls_backend_native()
             .identity(identity)
-            .tls_certs_only([reqwest::Certificate::from_pem(&root).map_err(|e| e.to_string())?])
+            .tls_certs_only(
+                [reqwest::Certificate::from_pem(&subs.root).map_err(|e| e.to_string())?],
+            )
             .build()
             .map_err(|e| e.to_string())?;
         call(
@@ -209,7 +247,8 @@ pub async fn bench_events(args: &Args) -> Result<(), String> {
     );
     cleanup(args).await?;
     let received: Received = Arc::default();
-    let port = start_receiver(args, received.clone())?;
+    let subs = subscriber_identities(args, 100)?;
+    let ports = start_receiver(&subs, received.clone())?;
     let sysop = client(args, "sysop")?;
     let key = Keystore::from_pkcs12_file(&args.certs.join("benchprovider.p12"), &args.password)
         .map_err(|e| e.to_string())?
@@ -233,7 +272,7 @@ pub async fn bench_events(args: &Args) -> Result<(), String> {
     print("eventhandler echo", &echo, echo.rps);
     for (subscribers, paced_rate) in [(1usize, 200.0), (100, 20.0)] {
         let have = if subscribers == 1 { 0 } else { 1 };
-        add_subscribers(args, port, have..subscribers, &ids).await?;
+        add_subscribers(args, &subs, &ports, have..subscribers, &ids).await?;
         received.lock().unwrap_or_else(|p| p.into_inner()).clear();
         let max = run(args, Scenario::Publish, d, None, 1, 0).await?;
         let (lat, waited) = drain(&received, max.requests * subscribers).await;

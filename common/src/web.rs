@@ -246,6 +246,33 @@ pub struct Running {
     pub server: Server,
 }
 
+/// Listeners bound in advance by the process that embeds the systems (the tests), by port.
+static HANDED_OVER: std::sync::Mutex<Vec<TcpListener>> = std::sync::Mutex::new(Vec::new());
+
+/// Hands a bound listener to the next server of this process started on its port. A process
+/// that runs several systems (the tests) reserves ports by binding them (port 0) and keeping the
+/// listener, so no other process can take a port between choosing it and serving on it.
+pub fn hand_over_listener(listener: TcpListener) {
+    HANDED_OVER
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .push(listener);
+}
+
+/// The handed-over listener for `port`, else a fresh bind of `address:port`.
+fn bind(address: &str, port: u16) -> std::io::Result<TcpListener> {
+    if port != 0 {
+        let mut held = HANDED_OVER.lock().unwrap_or_else(|p| p.into_inner());
+        let found = held
+            .iter()
+            .position(|l| l.local_addr().is_ok_and(|a| a.port() == port));
+        if let Some(i) = found {
+            return Ok(held.swap_remove(i));
+        }
+    }
+    TcpListener::bind((address, port))
+}
+
 /// Binds and starts the server (the returned `Server` future must be awaited or spawned).
 pub fn start<F>(spec: ServerSpec<F>) -> std::io::Result<Running>
 where
@@ -258,7 +285,7 @@ where
     let info = web::Data::new(ServerInfo { own_cloud_cn });
     let configure = spec.configure;
     let openapi = spec.openapi;
-    let listener = TcpListener::bind((spec.address.as_str(), spec.port))?;
+    let listener = bind(&spec.address, spec.port)?;
     let addr = listener.local_addr()?;
     let factory = move || {
         let configure = configure.clone();

@@ -120,8 +120,9 @@ pub async fn start(settings: Settings, db_wait: Duration) -> Result<Started, Str
     Ok(Started { running, registrar })
 }
 
-/// The optional clean-up task: subscriptions past their end date are removed.
-async fn remove_expired(pool: common::db::DbPool, every: Duration) {
+/// The optional clean-up task: subscriptions past their end date are removed, at once and then
+/// every `every`.
+pub async fn remove_expired(pool: common::db::DbPool, every: Duration) {
     let mut tick = tokio::time::interval(every);
     loop {
         tick.tick().await;

@@ -331,9 +331,16 @@ impl Subscriber {
     }
 }
 
-/// Long enough for a delivery that is going to happen to have happened.
-fn settle() {
-    std::thread::sleep(Duration::from_millis(700));
+/// Publishes a barrier event from `provider` (port 6000), with `extra` so that it passes the
+/// subscription's filters, waits until it arrives and takes it out again. Delivery to one
+/// subscriber keeps publish order, so once the barrier is there, every event published before
+/// it that was going to arrive has arrived: "nothing else arrived" needs no sleep.
+fn barrier(cloud: &Cloud, subscriber: &Subscriber, extra: Value) {
+    assert_eq!(cloud.publish("provider", 6000, "barrier", extra).0, 200);
+    wait_for("the barrier event", Duration::from_secs(15), || {
+        subscriber.payloads().last().map(String::as_str) == Some("barrier")
+    });
+    subscriber.received.lock().unwrap().pop();
 }
 
 #[test]
@@ -367,7 +374,7 @@ fn authorized_publishers_reach_subscribers_as_they_asked() {
         200
     );
     subscriber.wait_count(1);
-    settle();
+    barrier(&cloud, &subscriber, json!({}));
     let got = subscriber.received.lock().unwrap().clone();
     assert_eq!(got.len(), 1);
     let event = &got[0].0;
@@ -412,7 +419,11 @@ fn authorized_publishers_reach_subscribers_as_they_asked() {
         json!({"metaData": {"unit": "CELSIUS"}}),
     );
     subscriber.wait_count(3);
-    settle();
+    barrier(
+        &cloud,
+        &subscriber,
+        json!({"metaData": {"unit": "celsius"}}),
+    );
     assert_eq!(subscriber.payloads()[2..], ["CELSIUS"]);
 
     // Start and end dates, compared with the event's time stamp.
@@ -431,7 +442,7 @@ fn authorized_publishers_reach_subscribers_as_they_asked() {
     cloud.publish("provider", 6000, "in time", json!({"timeStamp": at(60)}));
     cloud.publish("provider", 6000, "too late", json!({"timeStamp": at(100)}));
     subscriber.wait_count(4);
-    settle();
+    barrier(&cloud, &subscriber, json!({"timeStamp": at(60)}));
     assert_eq!(subscriber.payloads()[3..], ["in time"]);
 
     // Management view of the subscription, then unsubscribe: nothing more arrives.
@@ -461,7 +472,9 @@ fn authorized_publishers_reach_subscribers_as_they_asked() {
         .unwrap();
     assert_eq!(resp.status().as_u16(), 200);
     cloud.publish("provider", 6000, "after unsubscribe", json!({}));
-    settle();
+    // Subscribed again, the barrier queues behind anything still meant for this subscriber.
+    assert_eq!(cloud.subscribe("consumer", sub_port, json!({})).0, 200);
+    barrier(&cloud, &subscriber, json!({}));
     assert_eq!(subscriber.payloads().len(), 4);
     let (_, stats) = read(
         client("sysop")
@@ -471,14 +484,16 @@ fn authorized_publishers_reach_subscribers_as_they_asked() {
     );
     assert_eq!(
         stats,
-        json!({"delivered": 4, "retried": 0, "failed": 0, "dropped": 0})
+        // The four events and the four barriers.
+        json!({"delivered": 8, "retried": 0, "failed": 0, "dropped": 0})
     );
 }
 
 #[test]
 fn delivery_is_ordered_retried_and_isolated() {
     let cloud = Cloud::start();
-    let (fast_port, slow_port, late_port) = (free_port(), free_port(), free_port());
+    // The late subscriber is down at first: its connections are refused.
+    let (fast_port, slow_port, late_port) = (free_port(), free_port(), testing::closed_port());
     let provider = cloud.system("provider", 6000);
     for (name, port) in [
         ("consumer", fast_port),
@@ -759,21 +774,33 @@ fn validation_and_access() {
             .0,
         200
     );
-    std::thread::sleep(Duration::from_millis(1500));
-    let removed = eventhandler::subscriptions::delete_expired(
-        &mut cloud.db.connect(),
-        chrono::Utc::now().naive_utc(),
-    )
-    .unwrap();
-    assert_eq!(removed, 1);
-    let (_, list) = read(
-        client("sysop")
-            .get(cloud.url("/mgmt/subscriptions"))
-            .send()
-            .unwrap(),
+    // The task itself runs (every 200 ms here) until the expired one is gone.
+    let settings = cloud.db.settings.clone();
+    let task = std::thread::spawn(move || {
+        actix_web::rt::System::new().block_on(async move {
+            let pool = common::db::connect(&settings, 2, Duration::from_secs(5), &[]).unwrap();
+            let run = eventhandler::remove_expired(pool, Duration::from_millis(200));
+            let _ = tokio::time::timeout(Duration::from_secs(4), run).await;
+        })
+    });
+    let count = || {
+        read(
+            client("sysop")
+                .get(cloud.url("/mgmt/subscriptions"))
+                .send()
+                .unwrap(),
+        )
+        .1
+    };
+    wait_for(
+        "the expired subscription removed",
+        Duration::from_secs(4),
+        || count()["count"] == 1,
     );
+    let list = count();
     assert_eq!(list["data"][0]["eventType"]["eventTypeName"], "FOREVER");
-    assert_eq!(list["count"], 1);
+    task.join().unwrap();
+    assert_eq!(count()["count"], 1, "the unexpired one stays");
 }
 
 /// Rules that changed while the Event Handler was down are picked up when it starts again.

@@ -178,11 +178,16 @@ pub async fn start(settings: Settings, db_wait: Duration) -> Result<Running, Sta
     })?;
 
     if settings.ttl_scheduled {
-        actix_web::rt::spawn(tasks::ttl_task(pool.clone(), settings.ttl_interval));
+        actix_web::rt::spawn(tasks::ttl_task(
+            pool.clone(),
+            Duration::from_secs(15),
+            settings.ttl_interval,
+        ));
     }
     if settings.ping_scheduled {
         actix_web::rt::spawn(tasks::ping_task(
             pool,
+            Duration::from_secs(10),
             settings.ping_interval,
             settings.ping_timeout,
         ));

@@ -22,8 +22,10 @@ pub async fn reachable(address: String, port: i32, timeout: Duration) -> bool {
     )
 }
 
-pub async fn ttl_task(pool: DbPool, every: Duration) {
-    tokio::time::sleep(Duration::from_secs(15)).await;
+/// The TTL task: after `first`, and then every `every`, removes entries past their end of
+/// validity.
+pub async fn ttl_task(pool: DbPool, first: Duration, every: Duration) {
+    tokio::time::sleep(first).await;
     loop {
         let now = chrono::Utc::now().naive_utc();
         match db::run(&pool, move |c| Ok(registry::delete_expired(c, now)?)).await {
@@ -68,8 +70,10 @@ pub async fn remove_unreachable(
     Ok(n)
 }
 
-pub async fn ping_task(pool: DbPool, every: Duration, timeout: Duration) {
-    tokio::time::sleep(Duration::from_secs(10)).await;
+/// The ping task: after `first`, and then every `every`, removes entries whose provider does
+/// not accept a connection within `timeout`.
+pub async fn ping_task(pool: DbPool, first: Duration, every: Duration, timeout: Duration) {
+    tokio::time::sleep(first).await;
     loop {
         match remove_unreachable(&pool, timeout).await {
             Ok(n) if n > 0 => tracing::info!(removed = n, "ping task removed unreachable services"),

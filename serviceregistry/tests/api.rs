@@ -1265,16 +1265,35 @@ fn expired_entries_are_removed_by_the_ttl_clean_up() {
         (status, &got["endOfValidity"]),
         (201, &json!("2037-01-01T00:00:00Z"))
     );
-    let mut conn = sr.db.connect();
-    let removed =
-        serviceregistry::registry::delete_expired(&mut conn, chrono::Utc::now().naive_utc())
-            .unwrap();
-    assert_eq!(removed, 1);
-    let (_, got) = post(
-        &client("orchestrator"),
-        &sr.url("/query"),
-        &json!({"serviceDefinitionRequirement": "temperature"}),
+    // The task itself runs (at once, then every 200 ms) until the expired entry is gone.
+    let settings = sr.db.settings.clone();
+    let task = std::thread::spawn(move || {
+        actix_web::rt::System::new().block_on(async move {
+            let pool =
+                common::db::connect(&settings, 2, std::time::Duration::from_secs(5), &[]).unwrap();
+            let run = serviceregistry::tasks::ttl_task(
+                pool,
+                std::time::Duration::ZERO,
+                std::time::Duration::from_millis(200),
+            );
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(3), run).await;
+        })
+    });
+    let query = || {
+        post(
+            &client("orchestrator"),
+            &sr.url("/query"),
+            &json!({"serviceDefinitionRequirement": "temperature"}),
+        )
+        .1
+    };
+    testing::wait_for(
+        "the expired entry removed",
+        std::time::Duration::from_secs(3),
+        || query()["unfilteredHits"] == 1,
     );
+    task.join().unwrap();
+    let got = query();
     assert_eq!(got["serviceQueryData"][0]["serviceUri"], "/fresh");
     assert_eq!(got["unfilteredHits"], 1);
 }

@@ -317,30 +317,44 @@ fn ping_clean_up_removes_unreachable_providers() {
             201
         );
     }
+    // The task itself runs (at once, then every 300 ms) until the dead entry is gone; the
+    // registry's own services (port 8443 in these tests, where nothing listens) go as well,
+    // exactly as the Java ping task would remove them.
     let settings = sr.db.settings.clone();
-    let removed = actix_web::rt::System::new().block_on(async move {
-        let pool = common::db::connect(
-            &settings,
-            2,
-            Duration::from_secs(5),
-            serviceregistry::REQUIRED_TABLES,
-        )
-        .unwrap();
-        serviceregistry::tasks::remove_unreachable(&pool, Duration::from_millis(500))
-            .await
-            .unwrap()
+    let task = std::thread::spawn(move || {
+        actix_web::rt::System::new().block_on(async move {
+            let pool = common::db::connect(
+                &settings,
+                2,
+                Duration::from_secs(5),
+                serviceregistry::REQUIRED_TABLES,
+            )
+            .unwrap();
+            let run = serviceregistry::tasks::ping_task(
+                pool,
+                Duration::ZERO,
+                Duration::from_millis(300),
+                Duration::from_millis(500),
+            );
+            let _ = tokio::time::timeout(Duration::from_secs(4), run).await;
+        })
     });
-    // The dead provider's entry goes; the registry's own services (port 8443 in these tests,
-    // where nothing listens) go as well, exactly as the Java ping task would remove them.
-    assert!(removed >= 1);
-    let (_, got) = read(
-        client("orchestrator")
-            .post(sr.url("/query"))
-            .json(&json!({"serviceDefinitionRequirement": "temperature"}))
-            .send()
-            .unwrap(),
-    );
-    assert_eq!(got["unfilteredHits"], 1);
+    let query = || {
+        read(
+            client("orchestrator")
+                .post(sr.url("/query"))
+                .json(&json!({"serviceDefinitionRequirement": "temperature"}))
+                .send()
+                .unwrap(),
+        )
+        .1
+    };
+    testing::wait_for("the dead entry removed", Duration::from_secs(4), || {
+        query()["unfilteredHits"] == 1
+    });
+    task.join().unwrap();
+    let got = query();
+    assert_eq!(got["unfilteredHits"], 1, "the live one stays");
     assert_eq!(got["serviceQueryData"][0]["serviceUri"], "/alive");
     drop(listener);
 }

@@ -579,8 +579,24 @@ pub fn java_fixtures() -> std::path::PathBuf {
         })
 }
 
-/// A port nothing listens on right now (for systems that must know their port before starting).
+/// A port for a system of this test process, reserved by binding it (port 0) and kept bound:
+/// the listener is handed over to the server that is later started on this port, so no other
+/// process can take it in between. Until that server starts, connections wait in the backlog.
 pub fn free_port() -> u16 {
+    let listener =
+        std::net::TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("no free port: {e}"));
+    let port = listener
+        .local_addr()
+        .unwrap_or_else(|e| panic!("no free port: {e}"))
+        .port();
+    common::web::hand_over_listener(listener);
+    port
+}
+
+/// A port where nothing listens now (bound, then released): for a peer that must be down
+/// (connections refused) before it starts, and for systems run as child processes, which bind
+/// their port themselves. Only these take the small risk of another process taking the port.
+pub fn closed_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())

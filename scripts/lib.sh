@@ -28,6 +28,8 @@ ensure_packages() {
   pkg-config --exists openssl 2>/dev/null || missing+=(libssl-dev)
   command -v pkg-config >/dev/null 2>&1 || missing+=(pkg-config)
   command -v curl >/dev/null 2>&1 || missing+=(curl)
+  # The openssl command: a test resumes a TLS session with s_client.
+  command -v openssl >/dev/null 2>&1 || missing+=(openssl)
   # The /usr/bin/kill binary (not the shell builtin): tests stop systems with SIGTERM.
   [ -x /usr/bin/kill ] || [ -x /bin/kill ] || missing+=(procps)
   [ ${#missing[@]} -eq 0 ] && return 0

@@ -436,3 +436,59 @@ fn starts_from_the_java_sample_keystores() {
         }]
     );
 }
+
+/// A client that resumes its TLS session (browsers, Java clients) is still who its certificate
+/// says: a resumed session carries no verified chain, so the stored certificates are verified
+/// again. `openssl s_client` saves and resumes the session (reqwest does not resume).
+#[test]
+fn resumed_tls_sessions_keep_their_identity() {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let sr = TestServer::secure();
+    let pki = test_pki();
+    let ks = Keystore::from_pkcs12_file(&pki.keystore("sysop"), testing::PASSWORD).unwrap();
+    let dir = std::env::temp_dir().join(format!("ah-resume-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("cert.pem"), ks.chain_pem().unwrap()).unwrap();
+    std::fs::write(
+        dir.join("key.pem"),
+        ks.key.private_key_to_pem_pkcs8().unwrap(),
+    )
+    .unwrap();
+    let session = dir.join("session.pem");
+    let get = |resume: bool| {
+        let mut cmd = Command::new("openssl");
+        cmd.args(["s_client", "-connect", &format!("127.0.0.1:{}", sr.port)])
+            .args(["-servername", "localhost", "-tls1_2", "-ign_eof"])
+            .arg("-cert")
+            .arg(dir.join("cert.pem"))
+            .arg("-key")
+            .arg(dir.join("key.pem"))
+            .arg(if resume { "-sess_in" } else { "-sess_out" })
+            .arg(&session)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null());
+        let mut child = cmd.spawn().expect("openssl (Debian package openssl) runs");
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(
+                b"GET /serviceregistry/mgmt/systems HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
+            )
+            .unwrap();
+        let out = String::from_utf8_lossy(&child.wait_with_output().unwrap().stdout).into_owned();
+        (
+            out.lines().any(|l| l.starts_with("Reused, ")),
+            out.lines().any(|l| l.starts_with("HTTP/1.1 200")),
+            out,
+        )
+    };
+    let (reused, ok, out) = get(false);
+    assert!(!reused && ok, "first connection: {out}");
+    let (reused, ok, out) = get(true);
+    assert!(reused, "the session was not resumed: {out}");
+    assert!(ok, "resumed session refused: {out}");
+    std::fs::remove_dir_all(&dir).ok();
+}

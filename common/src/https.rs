@@ -8,8 +8,8 @@
 //! Connections are pooled and kept alive per client; TLS sessions are resumed only within the
 //! same client, so a session verified for one expected peer never stands in for another.
 
-use crate::peer::{anchor_store, is_system, judge_chain};
-use crate::tls::TlsContext;
+use crate::peer::{is_system, judge_chain};
+use crate::tls::{anchor_store, TlsContext};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::{Method, StatusCode};

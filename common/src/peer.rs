@@ -12,11 +12,10 @@
 
 pub use crate::identity::same_system as is_system;
 use crate::identity::SystemIdentity;
-use crate::tls::common_name;
+use crate::tls::{anchor_store, common_name};
 use openssl::nid::Nid;
 use openssl::stack::{Stack, StackRef};
-use openssl::x509::store::{X509Store, X509StoreBuilder};
-use openssl::x509::verify::X509VerifyFlags;
+use openssl::x509::store::X509Store;
 use openssl::x509::{X509Ref, X509StoreContext, X509};
 
 /// Why a peer certificate does not name a system of the cloud that issued it. The text is for
@@ -144,17 +143,6 @@ impl Anchors {
         .map_err(|e| fail(format!("certificate verification failed: {e}")))
         .and_then(|chain| judge_chain(chain.iter().map(|c| c.as_ref())))
     }
-}
-
-/// An OpenSSL store of `trust` accepting partial chains (the trust store's certificates are
-/// anchors whether or not they are self-signed).
-pub fn anchor_store(trust: &[X509]) -> Result<X509Store, openssl::error::ErrorStack> {
-    let mut b = X509StoreBuilder::new()?;
-    for c in trust {
-        b.add_cert(c.clone())?;
-    }
-    b.set_flags(X509VerifyFlags::PARTIAL_CHAIN)?;
-    Ok(b.build())
 }
 
 #[cfg(test)]

@@ -11,6 +11,8 @@ use openssl::pkcs12::Pkcs12;
 use openssl::pkey::{PKey, Private};
 use openssl::provider::Provider;
 use openssl::ssl::{SslAcceptor, SslAcceptorBuilder, SslMethod, SslVerifyMode};
+use openssl::x509::store::{X509Store, X509StoreBuilder};
+use openssl::x509::verify::X509VerifyFlags;
 use openssl::x509::X509;
 use std::path::Path;
 use std::sync::OnceLock;
@@ -226,7 +228,7 @@ impl TlsContext {
         for ca in &self.trust {
             b.add_client_ca(ca)?;
         }
-        b.set_verify_cert_store(crate::peer::anchor_store(&self.trust)?)?;
+        b.set_verify_cert_store(anchor_store(&self.trust)?)?;
         b.set_verify(SslVerifyMode::PEER | SslVerifyMode::FAIL_IF_NO_PEER_CERT);
         // Keep-alive connections from many clients: let sessions resume instead of full handshakes.
         b.set_session_id_context(b"arrowhead")?;
@@ -243,6 +245,17 @@ impl TlsContext {
             }
         })
     }
+}
+
+/// An OpenSSL store of `trust` accepting partial chains (the trust store's certificates are
+/// anchors whether or not they are self-signed).
+pub fn anchor_store(trust: &[X509]) -> Result<X509Store, openssl::error::ErrorStack> {
+    let mut b = X509StoreBuilder::new()?;
+    for c in trust {
+        b.add_cert(c.clone())?;
+    }
+    b.set_flags(X509VerifyFlags::PARTIAL_CHAIN)?;
+    Ok(b.build())
 }
 
 #[cfg(test)]

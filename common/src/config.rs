@@ -173,6 +173,28 @@ impl Properties {
             })
     }
 
+    /// A count setting within `min..=max` (each one starts threads or connections: a huge value
+    /// would exhaust the machine rather than fail); outside it, an error naming the key.
+    pub fn count_or(
+        &self,
+        key: &str,
+        default: u32,
+        min: u32,
+        max: u32,
+    ) -> Result<u32, ConfigError> {
+        let n: u64 = self.parse_or(key, u64::from(default))?;
+        u32::try_from(n)
+            .ok()
+            .filter(|n| (min..=max).contains(n))
+            .ok_or_else(|| {
+                ConfigError::invalid(
+                    key,
+                    &n.to_string(),
+                    format!("must be between {min} and {max}"),
+                )
+            })
+    }
+
     pub fn bool_or(&self, key: &str, default: bool) -> Result<bool, ConfigError> {
         match self.get(key) {
             None => Ok(default),
@@ -446,10 +468,15 @@ impl CoreSettings {
                 30_000,
                 MILLIS,
             )?),
-            db_pool_size: props.parse_or("spring.datasource.hikari.maximum-pool-size", 10)?,
-            workers: match props.parse_or::<usize>("server.workers", 0)? {
+            db_pool_size: props.count_or(
+                "spring.datasource.hikari.maximum-pool-size",
+                10,
+                1,
+                1000,
+            )?,
+            workers: match props.count_or("server.workers", 0, 0, 1024)? {
                 0 => None,
-                n => Some(n),
+                n => Some(n as usize),
             },
             properties: props,
         })
@@ -674,5 +701,9 @@ mod tests {
             p.duration_or("missing", 7, MILLIS).unwrap(),
             Duration::from_millis(7)
         );
+        let e = p.count_or("a", 10, 1, 1000).unwrap_err().to_string();
+        assert!(e.contains("a") && e.contains("between 1 and 1000"), "{e}");
+        assert_eq!(p.count_or("c", 10, 1, 1000).unwrap(), 5);
+        assert_eq!(p.count_or("missing", 10, 1, 1000).unwrap(), 10);
     }
 }

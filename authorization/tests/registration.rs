@@ -101,48 +101,18 @@ fn registers_when_the_registry_appears_and_leaves_on_shutdown() {
 #[test]
 fn rule_changes_reach_the_event_handler() {
     use diesel::connection::SimpleConnection;
-    use std::sync::{Arc, Mutex};
     let db = TestDb::new();
     let sr_port = free_port();
     let _sr = start_registry(&db, sr_port);
 
     // A stand-in Event Handler: a real mTLS server with the eventhandler certificate.
-    let received: Arc<Mutex<Vec<Value>>> = Arc::default();
-    let sink = received.clone();
-    let eh = RunningServer::start(true, move || -> StartFuture {
-        Box::pin(async move {
-            let pki = testing::pki();
-            let ks = common::tls::Keystore::from_pkcs12_file(
-                &pki.keystore("eventhandler"),
-                testing::PASSWORD,
-            )
-            .map_err(|e| e.to_string())?;
-            let trust = common::tls::load_trust(&common::config::TrustMaterial::Pkcs12 {
-                path: pki.truststore(),
-                password: testing::PASSWORD.into(),
-            })
-            .map_err(|e| e.to_string())?;
-            let tls = common::tls::TlsContext::new(ks, trust).map_err(|e| e.to_string())?;
-            common::web::start(common::web::ServerSpec {
-                address: "127.0.0.1".into(),
-                port: 0,
-                tls: Some(tls),
-                workers: Some(1),
-                openapi: utoipa::openapi::OpenApiBuilder::new().build(),
-                configure: move |cfg: &mut actix_web::web::ServiceConfig| {
-                    let sink = sink.clone();
-                    cfg.route(
-                        "/eventhandler/publish/authupdate",
-                        actix_web::web::post().to(move |body: actix_web::web::Json<Value>| {
-                            sink.lock().unwrap().push(body.into_inner());
-                            async { actix_web::HttpResponse::Ok().finish() }
-                        }),
-                    );
-                },
-            })
-            .map_err(|e| e.to_string())
-        })
-    });
+    let pki = testing::pki();
+    let (eh, received) = testing::recording_server(
+        &pki.keystore("eventhandler"),
+        &pki.truststore(),
+        "/eventhandler/publish/authupdate",
+        0,
+    );
     let registration = json!({"serviceDefinition": "event-publish-auth-update",
         "providerSystem": {"systemName": "eventhandler", "address": "127.0.0.1", "port": eh.port, "authenticationInfo": "a2V5"},
         "serviceUri": "/eventhandler/publish/authupdate", "secure": "CERTIFICATE", "interfaces": ["HTTP-SECURE-JSON"]});

@@ -10,7 +10,6 @@ use common::config::{CoreSettings, Properties};
 use common::identity::CoreSystem;
 use common::tls::Keystore;
 use serde_json::{json, Value};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 use testing::{four_level_pki, free_port, read, wait_for, RunningServer, StartFuture, TestDb};
 
@@ -71,42 +70,6 @@ fn post(who: &str, url: &str, body: &Value) -> (u16, Value) {
 
 fn key_of(system: &str) -> Keystore {
     Keystore::from_pkcs12_file(&four_level_pki().keystore(system), testing::PASSWORD).unwrap()
-}
-
-/// A subscriber: an mTLS server with the consumer's four-level certificate.
-fn subscriber(port: u16, sink: Arc<Mutex<Vec<Value>>>) -> RunningServer {
-    RunningServer::start(true, move || -> StartFuture {
-        Box::pin(async move {
-            let pki = four_level_pki();
-            let tls = common::tls::TlsContext::new(
-                key_of("consumer"),
-                common::tls::load_trust(&common::config::TrustMaterial::Pkcs12 {
-                    path: pki.truststore(),
-                    password: testing::PASSWORD.into(),
-                })
-                .map_err(|e| e.to_string())?,
-            )
-            .map_err(|e| e.to_string())?;
-            common::web::start(common::web::ServerSpec {
-                address: "127.0.0.1".into(),
-                port,
-                tls: Some(tls),
-                workers: Some(1),
-                openapi: utoipa::openapi::OpenApiBuilder::new().build(),
-                configure: move |cfg: &mut actix_web::web::ServiceConfig| {
-                    let sink = sink.clone();
-                    cfg.route(
-                        "/notify",
-                        actix_web::web::post().to(move |body: actix_web::web::Json<Value>| {
-                            sink.lock().unwrap().push(body.into_inner());
-                            async { actix_web::HttpResponse::Ok().finish() }
-                        }),
-                    );
-                },
-            })
-            .map_err(|e| e.to_string())
-        })
-    })
 }
 
 #[test]
@@ -215,8 +178,13 @@ fn a_four_level_cloud_with_underscore_names_works_end_to_end() {
     assert_eq!(verified.grant.consumer, "consumer.fourcloud.aitia");
 
     // Events: the consumer subscribes, the provider publishes, the event arrives over mTLS.
-    let received: Arc<Mutex<Vec<Value>>> = Arc::default();
-    let _subscriber = subscriber(sub_port, received.clone());
+    let pki = four_level_pki();
+    let (_subscriber, received) = testing::recording_server(
+        &pki.keystore("consumer"),
+        &pki.truststore(),
+        "/notify",
+        sub_port,
+    );
     let (status, got) = post(
         "consumer",
         &eh("/subscribe"),

@@ -614,3 +614,53 @@ pub fn wait_for(what: &str, limit: std::time::Duration, mut ok: impl FnMut() -> 
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
 }
+
+/// The JSON bodies a [`recording_server`] received, in arrival order.
+pub type Recorded = std::sync::Arc<std::sync::Mutex<Vec<serde_json::Value>>>;
+
+/// A real mTLS server standing in for a system (a subscriber, a stand-in Event Handler): it
+/// presents `keystore`, trusts `truststore`, answers 200 to every POST under `path` and records
+/// the bodies. `port` 0 picks one (see [`RunningServer::port`]).
+pub fn recording_server(
+    keystore: &Path,
+    truststore: &Path,
+    path: &str,
+    port: u16,
+) -> (RunningServer, Recorded) {
+    let received = Recorded::default();
+    let sink = received.clone();
+    let (keystore, truststore, path) =
+        (keystore.to_owned(), truststore.to_owned(), path.to_owned());
+    let server = RunningServer::start(true, move || -> StartFuture {
+        Box::pin(async move {
+            let ks = Keystore::from_pkcs12_file(&keystore, PASSWORD).map_err(|e| e.to_string())?;
+            let trust = common::tls::load_trust(&common::config::TrustMaterial::Pkcs12 {
+                path: truststore,
+                password: PASSWORD.into(),
+            })
+            .map_err(|e| e.to_string())?;
+            let tls = common::tls::TlsContext::new(ks, trust).map_err(|e| e.to_string())?;
+            common::web::start(common::web::ServerSpec {
+                address: "127.0.0.1".into(),
+                port,
+                tls: Some(tls),
+                workers: Some(1),
+                openapi: utoipa::openapi::OpenApiBuilder::new().build(),
+                configure: move |cfg: &mut actix_web::web::ServiceConfig| {
+                    let sink = sink.clone();
+                    cfg.route(
+                        &path,
+                        actix_web::web::post().to(
+                            move |body: actix_web::web::Json<serde_json::Value>| {
+                                sink.lock().unwrap().push(body.into_inner());
+                                async { actix_web::HttpResponse::Ok().finish() }
+                            },
+                        ),
+                    );
+                },
+            })
+            .map_err(|e| e.to_string())
+        })
+    });
+    (server, received)
+}

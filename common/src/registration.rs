@@ -114,9 +114,11 @@ impl Registrar {
     /// are left alone, so one instance starting or stopping never unregisters another.
     async fn remove_stale(&self, definition: &str) -> Result<(), ArrowheadError> {
         let found = self.query(definition).await?;
+        // The registry stores addresses normalised (lowercase, IPv6 in full form).
+        let own_address = crate::names::normalize_address(&self.address);
         for e in found.service_query_data.iter().filter(|e| {
             crate::peer::is_system(&e.provider.system_name, self.system.name())
-                && e.provider.address.eq_ignore_ascii_case(&self.address)
+                && crate::names::normalize_address(&e.provider.address) == own_address
                 && i64::from(e.provider.port) == i64::from(self.port)
         }) {
             let url = format!(

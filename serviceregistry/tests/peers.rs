@@ -368,18 +368,23 @@ fn instances_of_one_system_leave_each_other_registered() {
     let sr_port = sr.port;
     let query_url = sr.url("/query");
     let ports = actix_web::rt::System::new().block_on(async move {
-        let instance = |port: u16| {
+        let instance = |address: &str, port: u16| {
             Registrar::new(
                 core_client("authorization"),
                 "localhost",
                 sr_port,
                 CoreSystem::Authorization,
-                "127.0.0.1",
+                address,
                 port,
                 Some("a2V5".into()),
             )
         };
-        let (a, b) = (instance(7001), instance(7002));
+        // The third instance's address is stored in another spelling (IPv6 in full form).
+        let (a, b, c) = (
+            instance("127.0.0.1", 7001),
+            instance("127.0.0.1", 7002),
+            instance("::1", 7003),
+        );
         let observer = core_client("orchestrator");
         let ports = || async {
             let got: Value = observer
@@ -403,12 +408,24 @@ fn instances_of_one_system_leave_each_other_registered() {
         let mut seen = Vec::new();
         a.register_all().await.unwrap();
         b.register_all().await.unwrap();
+        c.register_all().await.unwrap();
         seen.push(ports().await);
         a.register_all().await.unwrap(); // a restarts
+        c.register_all().await.unwrap(); // c restarts
         seen.push(ports().await);
         a.unregister_all().await; // a stops
         seen.push(ports().await);
+        c.unregister_all().await; // c stops
+        seen.push(ports().await);
         seen
     });
-    assert_eq!(ports, vec![vec![7001, 7002], vec![7001, 7002], vec![7002]]);
+    assert_eq!(
+        ports,
+        vec![
+            vec![7001, 7002, 7003],
+            vec![7001, 7002, 7003],
+            vec![7002, 7003],
+            vec![7002]
+        ]
+    );
 }

@@ -368,9 +368,13 @@ pub fn assert_hostile_refused(url: &str) {
                 assert_eq!(status, 401, "{name} at {url}: {body}");
                 assert_eq!(body["exceptionType"], "AUTH", "{name} at {url}: {body}");
             }
-            Err(e) => {
-                let chain = common::https::error_chain(&e);
-                assert!(chain.contains("alert"), "{name} at {url}: {chain}");
+            Err(_) => {
+                // Refused in the handshake: assert the alert itself (see tls12_client_from).
+                handshake_alert(
+                    tls12_client_from(&pki.keystore(name), &pki.master)
+                        .get(url)
+                        .send(),
+                );
             }
         }
     }
@@ -400,6 +404,10 @@ impl Pki {
 /// A blocking HTTPS client presenting the keystore at `p12` (any password-123456 PKCS#12,
 /// legacy-encrypted ones included) and trusting `root`.
 pub fn client_from(p12: &Path, root: &X509) -> reqwest::blocking::Client {
+    client_builder_from(p12, root).build().unwrap()
+}
+
+fn client_builder_from(p12: &Path, root: &X509) -> reqwest::blocking::ClientBuilder {
     let ks = Keystore::from_pkcs12_file(p12, PASSWORD).unwrap();
     let key = ks.key.private_key_to_pem_pkcs8().unwrap();
     let identity = reqwest::Identity::from_pkcs8_pem(&ks.chain_pem().unwrap(), &key).unwrap();
@@ -407,8 +415,25 @@ pub fn client_from(p12: &Path, root: &X509) -> reqwest::blocking::Client {
         .tls_backend_native()
         .identity(identity)
         .tls_certs_only([reqwest::Certificate::from_der(&root.to_der().unwrap()).unwrap()])
+}
+
+/// Like [`client_from`], limited to TLS 1.2, for tests of refused handshakes: under TLS 1.2 the
+/// server's alert arrives during the handshake, while under TLS 1.3 the client may already be
+/// writing its request and see only a reset connection.
+pub fn tls12_client_from(p12: &Path, root: &X509) -> reqwest::blocking::Client {
+    client_builder_from(p12, root)
+        .tls_version_max(reqwest::tls::Version::TLS_1_2)
         .build()
         .unwrap()
+}
+
+/// The TLS alert a refused handshake ended with (the client's whole error chain); fails the
+/// test when the request got through or failed otherwise.
+pub fn handshake_alert(result: Result<reqwest::blocking::Response, reqwest::Error>) -> String {
+    let e = result.expect_err("the handshake should have been refused");
+    let chain = common::https::error_chain(&e);
+    assert!(chain.contains("alert"), "not a TLS alert: {chain}");
+    chain
 }
 
 /// A client of the generated PKI by system name (`sysop`, `provider`, `orchestrator`, ...).
@@ -417,10 +442,12 @@ pub fn client(name: &str) -> reqwest::blocking::Client {
     client_from(&pki.keystore(name), &pki.master)
 }
 
-/// A client without a certificate.
+/// A client without a certificate (TLS 1.2, as it is for refused handshakes: see
+/// [`tls12_client_from`]).
 pub fn anonymous_client(root: &X509) -> reqwest::blocking::Client {
     reqwest::blocking::Client::builder()
         .tls_backend_native()
+        .tls_version_max(reqwest::tls::Version::TLS_1_2)
         .tls_certs_only([reqwest::Certificate::from_der(&root.to_der().unwrap()).unwrap()])
         .build()
         .unwrap()

@@ -298,20 +298,40 @@ mod tests {
         }
     }
 
-    /// A plain-HTTP subscriber answering 200 to each request once `open` lets it.
-    async fn subscriber(open: Arc<tokio::sync::Notify>) -> u16 {
+    /// The length of the first complete HTTP request in `data`, if it is all there.
+    fn request_length(data: &[u8]) -> Option<usize> {
+        let head = data.windows(4).position(|w| w == b"\r\n\r\n")? + 4;
+        let headers = String::from_utf8_lossy(&data[..head]).to_ascii_lowercase();
+        let body: usize = headers
+            .lines()
+            .find_map(|l| l.strip_prefix("content-length:"))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(0);
+        (data.len() >= head + body).then_some(head + body)
+    }
+
+    /// A plain-HTTP subscriber answering 200 to each request once `open` lets it; `seen` counts
+    /// the requests it has read.
+    async fn subscriber(open: Arc<tokio::sync::Notify>, seen: Arc<AtomicUsize>) -> u16 {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
         actix_web::rt::spawn(async move {
             while let Ok((mut conn, _)) = listener.accept().await {
-                let open = open.clone();
+                let (open, seen) = (open.clone(), seen.clone());
                 actix_web::rt::spawn(async move {
+                    let mut pending: Vec<u8> = Vec::new();
                     let mut buf = vec![0u8; 1 << 16];
                     loop {
-                        match conn.read(&mut buf).await {
-                            Ok(0) | Err(_) => return,
-                            Ok(_) => {}
-                        }
+                        // One whole request: headers, then Content-Length bytes of body.
+                        let Some(len) = request_length(&pending) else {
+                            match conn.read(&mut buf).await {
+                                Ok(0) | Err(_) => return,
+                                Ok(n) => pending.extend_from_slice(&buf[..n]),
+                            }
+                            continue;
+                        };
+                        pending.drain(..len);
+                        seen.fetch_add(1, Ordering::SeqCst);
                         open.notified().await;
                         open.notify_one();
                         let answer = b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n";
@@ -330,7 +350,8 @@ mod tests {
     fn queues_are_bounded_by_bytes() {
         actix_web::rt::System::new().block_on(async {
             let open = Arc::new(tokio::sync::Notify::new());
-            let port = subscriber(open.clone()).await;
+            let seen = Arc::new(AtomicUsize::new(0));
+            let port = subscriber(open.clone(), seen.clone()).await;
             let d = Dispatcher::new(
                 None,
                 Limits::new(Duration::from_secs(1), Duration::from_secs(5)),
@@ -339,7 +360,9 @@ mod tests {
             // The first event is taken by the sender (and waits on the closed subscriber);
             // then 10 kB fit in the queue: four events of 2.5 kB, the fifth and sixth are dropped.
             d.enqueue(1, delivery(port, 2500));
-            tokio::time::sleep(Duration::from_millis(200)).await;
+            while seen.load(Ordering::SeqCst) == 0 {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
             for _ in 0..6 {
                 d.enqueue(1, delivery(port, 2500));
             }
@@ -364,7 +387,7 @@ mod tests {
         actix_web::rt::System::new().block_on(async {
             let open = Arc::new(tokio::sync::Notify::new());
             open.notify_one();
-            let port = subscriber(open).await;
+            let port = subscriber(open, Arc::default()).await;
             let d = Dispatcher::new(
                 None,
                 Limits::new(Duration::from_secs(1), Duration::from_secs(5)),

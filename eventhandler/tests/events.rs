@@ -919,6 +919,8 @@ fn a_subscriber_answering_a_gigabyte_costs_no_memory() {
         json!({"delivered": 3, "retried": 0, "failed": 0, "dropped": 0})
     );
     assert_eq!(subscriber.payloads(), ["e0", "e1", "e2"]);
+    // Reading an answer whole would take a gigabyte at once; the margin leaves room for the
+    // other tests of this binary running at the same time.
     let grown = resident_bytes().saturating_sub(before);
-    assert!(grown < 128 * 1024 * 1024, "grew by {grown} bytes");
+    assert!(grown < 512 * 1024 * 1024, "grew by {grown} bytes");
 }

@@ -231,3 +231,36 @@ fn start_registry(db: &TestDb, port: u16) -> RunningServer {
         })
     })
 }
+
+/// Started with another core system's keystore, the Authorization system (and every system on
+/// the shared startup path) refuses to start, naming both, before it writes or registers anything.
+#[test]
+fn refuses_another_systems_certificate() {
+    let db = TestDb::new();
+    let props = testing::secure_properties("authorization", &db).replace(
+        &format!(
+            "server.ssl.key-store={}",
+            testing::pki().keystore("authorization").display()
+        ),
+        &format!(
+            "server.ssl.key-store={}",
+            testing::pki().keystore("orchestrator").display()
+        ),
+    );
+    let settings = authorization::Settings::from_core(
+        CoreSettings::from_properties(
+            CoreSystem::Authorization,
+            Properties::parse(&props).with_env(std::iter::empty()),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let err = actix_web::rt::System::new()
+        .block_on(authorization::start(settings, Duration::from_secs(5)))
+        .err()
+        .unwrap();
+    assert!(
+        err.contains("orchestrator.testcloud.aitia.arrowhead.eu") && err.contains("AUTHORIZATION"),
+        "{err}"
+    );
+}

@@ -27,6 +27,8 @@ pub struct Foundation {
     pub public_key: Option<String>,
     /// Registers this system's services; its client calls the peers.
     pub registrar: Registrar,
+    /// The server's port, bound before anything shared (database, registry) is touched.
+    listener: std::net::TcpListener,
 }
 
 impl Foundation {
@@ -41,6 +43,15 @@ impl Foundation {
             Some(ssl) => Some(TlsContext::load(ssl).map_err(|e| e.to_string())?),
             None => None,
         };
+        if let Some(t) = &tls {
+            t.require_system(system)?;
+        }
+        let listener = crate::web::bind(&core.server_address, core.server_port).map_err(|e| {
+            format!(
+                "cannot listen on {}:{}: {e}",
+                core.server_address, core.server_port
+            )
+        })?;
         let db_settings = core.database.clone();
         let pool_size = core.db_pool_size;
         let pool = tokio::task::spawn_blocking(move || {
@@ -73,6 +84,7 @@ impl Foundation {
             pool,
             public_key,
             registrar,
+            listener,
         })
     }
 
@@ -85,17 +97,20 @@ impl Foundation {
         state: actix_web::web::Data<S>,
         configure: fn(&mut actix_web::web::ServiceConfig),
     ) -> Result<Running, String> {
-        let running = crate::web::start(ServerSpec {
-            address: core.server_address.clone(),
-            port: core.server_port,
-            tls: self.tls,
-            workers: core.workers,
-            openapi,
-            configure: move |cfg: &mut actix_web::web::ServiceConfig| {
-                cfg.app_data(state.clone());
-                configure(cfg);
+        let running = crate::web::start_on(
+            self.listener,
+            ServerSpec {
+                address: core.server_address.clone(),
+                port: core.server_port,
+                tls: self.tls,
+                workers: core.workers,
+                openapi,
+                configure: move |cfg: &mut actix_web::web::ServiceConfig| {
+                    cfg.app_data(state.clone());
+                    configure(cfg);
+                },
             },
-        })
+        )
         .map_err(|e| {
             format!(
                 "cannot listen on {}:{}: {e}",

@@ -216,6 +216,22 @@ impl TlsContext {
         })
     }
 
+    /// Refuses to run core system `system` with another system's certificate (Java checks the
+    /// same at startup): it would register and answer under the wrong identity and key.
+    pub fn require_system(&self, system: crate::identity::CoreSystem) -> Result<(), String> {
+        if crate::identity::same_system(&self.identity.system, system.name()) {
+            return Ok(());
+        }
+        Err(format!(
+            "the server certificate ({}) names system '{}', but this is the {} (core_system_name={}): \
+             start each core system with its own keystore",
+            self.identity.cn(),
+            self.identity.system,
+            system.name(),
+            system.property_name()
+        ))
+    }
+
     /// A TLS 1.2/1.3 acceptor that requires a client certificate chaining to the trust store.
     pub fn acceptor(&self) -> Result<SslAcceptorBuilder, TlsError> {
         let mut b = SslAcceptor::mozilla_intermediate_v5(SslMethod::tls_server())?;

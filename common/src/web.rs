@@ -259,8 +259,9 @@ pub fn hand_over_listener(listener: TcpListener) {
         .push(listener);
 }
 
-/// The handed-over listener for `port`, else a fresh bind of `address:port`.
-fn bind(address: &str, port: u16) -> std::io::Result<TcpListener> {
+/// The handed-over listener for `port`, else a fresh bind of `address:port`. Systems bind before
+/// they touch shared state, so a second instance on a taken port stops without changing anything.
+pub fn bind(address: &str, port: u16) -> std::io::Result<TcpListener> {
     if port != 0 {
         let mut held = HANDED_OVER.lock().unwrap_or_else(|p| p.into_inner());
         let found = held
@@ -278,6 +279,15 @@ pub fn start<F>(spec: ServerSpec<F>) -> std::io::Result<Running>
 where
     F: Fn(&mut web::ServiceConfig) + Send + Clone + 'static,
 {
+    let listener = bind(&spec.address, spec.port)?;
+    start_on(listener, spec)
+}
+
+/// Starts the server on a listener bound earlier with [`bind`] (`spec.address`/`port` unused).
+pub fn start_on<F>(listener: TcpListener, spec: ServerSpec<F>) -> std::io::Result<Running>
+where
+    F: Fn(&mut web::ServiceConfig) + Send + Clone + 'static,
+{
     let own_cloud_cn = spec.tls.as_ref().map(|t| t.identity.cloud_cn());
     if spec.tls.is_none() {
         tracing::warn!("INSECURE MODE: server.ssl.enabled=false — plain HTTP, no client certificates, no access control");
@@ -285,7 +295,6 @@ where
     let info = web::Data::new(ServerInfo { own_cloud_cn });
     let configure = spec.configure;
     let openapi = spec.openapi;
-    let listener = bind(&spec.address, spec.port)?;
     let addr = listener.local_addr()?;
     let factory = move || {
         let configure = configure.clone();

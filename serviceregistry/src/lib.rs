@@ -100,6 +100,20 @@ pub async fn start(settings: Settings, db_wait: Duration) -> Result<Running, Sta
         Some(ssl) => Some(TlsContext::load(ssl).map_err(|e| StartError(e.to_string()))?),
         None => None,
     };
+    if let Some(t) = &tls {
+        t.require_system(CoreSystem::ServiceRegistry)
+            .map_err(StartError)?;
+    }
+    // Bound before the database is touched: a second registry on a taken port stops here,
+    // without rewriting the running one's records.
+    let listen_error = |e: std::io::Error| {
+        StartError(format!(
+            "cannot listen on {}:{}: {e}",
+            core.server_address, core.server_port
+        ))
+    };
+    let listener =
+        common::web::bind(&core.server_address, core.server_port).map_err(listen_error)?;
     let db_settings = core.database.clone();
     let pool_size = core.db_pool_size;
     let pool = tokio::task::spawn_blocking(move || {
@@ -159,23 +173,21 @@ pub async fn start(settings: Settings, db_wait: Duration) -> Result<Running, Sta
         cache: std::sync::Arc::new(cache::QueryCache::new(cache_enabled)),
         generation: cache_enabled.then(|| cache::GenerationReader::new(pool.clone())),
     });
-    let running = common::web::start(ServerSpec {
-        address: core.server_address.clone(),
-        port: core.server_port,
-        tls,
-        workers: settings.core.workers,
-        openapi: api::ApiDoc::openapi(),
-        configure: move |cfg: &mut actix_web::web::ServiceConfig| {
-            cfg.app_data(state.clone());
-            api::configure(cfg);
+    let running = common::web::start_on(
+        listener,
+        ServerSpec {
+            address: core.server_address.clone(),
+            port: core.server_port,
+            tls,
+            workers: settings.core.workers,
+            openapi: api::ApiDoc::openapi(),
+            configure: move |cfg: &mut actix_web::web::ServiceConfig| {
+                cfg.app_data(state.clone());
+                api::configure(cfg);
+            },
         },
-    })
-    .map_err(|e| {
-        StartError(format!(
-            "cannot listen on {}:{}: {e}",
-            core.server_address, core.server_port
-        ))
-    })?;
+    )
+    .map_err(listen_error)?;
 
     if settings.ttl_scheduled {
         actix_web::rt::spawn(tasks::ttl_task(

@@ -126,3 +126,89 @@ fn concurrent_startups_migrate_once() {
         .unwrap();
     assert_eq!(seeded[0].n, 2);
 }
+
+fn start_error(system: CoreSystem, props: &str) -> String {
+    let core = CoreSettings::from_properties(
+        system,
+        Properties::parse(props).with_env(std::iter::empty()),
+    )
+    .unwrap();
+    actix_web::rt::System::new().block_on(async move {
+        serviceregistry::start(
+            serviceregistry::Settings::from_core(core).unwrap(),
+            Duration::from_secs(5),
+        )
+        .await
+        .err()
+        .unwrap()
+        .to_string()
+    })
+}
+
+/// A core system started with another system's keystore refuses to start, naming both.
+#[test]
+fn refuses_another_systems_certificate() {
+    let db = TestDb::new();
+    let with_keystore = |props: String, own: &str, other: &str| {
+        props.replace(
+            &format!("server.ssl.key-store={}", pki().keystore(own).display()),
+            &format!("server.ssl.key-store={}", pki().keystore(other).display()),
+        )
+    };
+    let err = start_error(
+        CoreSystem::ServiceRegistry,
+        &with_keystore(
+            support::secure_properties(&db),
+            "serviceregistry",
+            "consumer",
+        ),
+    );
+    assert!(
+        err.contains("consumer.testcloud.aitia.arrowhead.eu")
+            && err.contains("serviceregistry")
+            && err.contains("SERVICEREGISTRY"),
+        "{err}"
+    );
+    // Nothing was written: no system record.
+    use diesel::prelude::*;
+    let n: i64 = common::db::schema::system_::table
+        .count()
+        .get_result(&mut db.connect())
+        .unwrap_or(0);
+    assert_eq!(n, 0);
+}
+
+/// A second registry on a taken port, with another domain name, stops before it touches the
+/// running registry's records.
+#[test]
+fn a_second_start_on_a_taken_port_changes_nothing() {
+    use diesel::prelude::*;
+    use diesel::sql_types::{Integer, Text};
+    #[derive(QueryableByName, Debug, PartialEq)]
+    struct Own {
+        #[diesel(sql_type = Text)]
+        address: String,
+        #[diesel(sql_type = Integer)]
+        port: i32,
+        #[diesel(sql_type = Text)]
+        updated_at: String,
+    }
+    let sr = TestServer::secure();
+    let own = || -> Vec<Own> {
+        diesel::sql_query(
+            "SELECT address, port, CAST(updated_at AS CHAR) AS updated_at FROM system_ WHERE system_name = 'serviceregistry'",
+        )
+        .load(&mut sr.db.connect())
+        .unwrap()
+    };
+    let before = own();
+    assert_eq!(before.len(), 1);
+    let props = format!(
+        "{}server.port={}\ndomain.name=127.0.0.2\n",
+        support::secure_properties(&sr.db),
+        sr.port
+    );
+    let err = start_error(CoreSystem::ServiceRegistry, &props);
+    assert!(err.contains("Address already in use"), "{err}");
+    assert_eq!(own(), before);
+}

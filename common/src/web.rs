@@ -310,6 +310,12 @@ where
                 trim_trailing_slash(&mut req);
                 let method = req.method().clone();
                 let path = req.path().to_owned();
+                // HEAD is answered wherever GET is (health checks use it): served as GET, sent
+                // without the body.
+                let head = method == Method::HEAD;
+                if head {
+                    req.head_mut().method = Method::GET;
+                }
                 let outcome = match payload_check(&req) {
                     None => Ok(srv.call(req)),
                     Some(err) => Err((req.into_parts().0, err)),
@@ -322,6 +328,11 @@ where
                         }
                     };
                     tracing::info!(%method, %path, status = res.status().as_u16(), micros = started.elapsed().as_micros() as u64, "request");
+                    let res = if head {
+                        res.map_body(|_, _| EitherBody::right(BoxBody::new(())))
+                    } else {
+                        res
+                    };
                     Ok::<_, actix_web::Error>(res)
                 }
             })

@@ -1547,3 +1547,18 @@ fn unregister_without_service_uri_removes_the_providers_entries_of_the_definitio
         )
     );
 }
+
+/// HEAD answers wherever GET does (health checks), with the GET status and no body.
+#[test]
+fn head_works_where_get_does() {
+    let sr = TestServer::secure();
+    for (who, path, status) in [
+        ("provider", "/echo", 200),
+        ("sysop", "/mgmt/systems", 200),
+        ("provider", "/mgmt/systems", 401),
+    ] {
+        let resp = client(who).head(sr.url(path)).send().unwrap();
+        assert_eq!(resp.status().as_u16(), status, "{who} HEAD {path}");
+        assert_eq!(resp.text().unwrap(), "", "{who} HEAD {path}");
+    }
+}

@@ -310,6 +310,12 @@ where
                 trim_trailing_slash(&mut req);
                 let method = req.method().clone();
                 let path = req.path().to_owned();
+                // Who asked, for the request's log line: the verified name, or what was refused.
+                let caller = match req.conn_data::<PeerIdentity>().map(|p| &p.0) {
+                    Some(Ok(id)) => id.cn(),
+                    Some(Err(refusal)) => format!("refused({refusal})"),
+                    None => "-".to_owned(),
+                };
                 // HEAD is answered wherever GET is (health checks use it): served as GET, sent
                 // without the body.
                 let head = method == Method::HEAD;
@@ -327,7 +333,14 @@ where
                             ServiceResponse::new(r, actix_web::ResponseError::error_response(&err)).map_into_right_body()
                         }
                     };
-                    tracing::info!(%method, %path, status = res.status().as_u16(), micros = started.elapsed().as_micros() as u64, "request");
+                    let status = res.status().as_u16();
+                    let micros = started.elapsed().as_micros() as u64;
+                    match res.response().error() {
+                        Some(error) if status >= 400 => {
+                            tracing::info!(%method, %path, status, %caller, %error, micros, "request")
+                        }
+                        _ => tracing::info!(%method, %path, status, %caller, micros, "request"),
+                    }
                     let res = if head {
                         res.map_body(|_, _| EitherBody::right(BoxBody::new(())))
                     } else {
@@ -372,9 +385,11 @@ where
 pub fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    // Colour codes only on a terminal: log files (quickstart's) stay plain text.
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_target(false)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
         .try_init();
 }
 
@@ -388,9 +403,34 @@ pub fn init_test_tracing() {
         .try_init();
 }
 
-/// `--config <file>` from the command line (the only argument the binaries take).
-pub fn config_arg() -> Result<Option<std::path::PathBuf>, String> {
-    let mut args = std::env::args().skip(1);
+/// What the command line asks for.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Command {
+    /// Run, with `--config <file>` if given.
+    Run(Option<std::path::PathBuf>),
+    /// Print this text (usage or version) and exit successfully.
+    Print(String),
+}
+
+/// The binary's own name, as it was invoked.
+fn binary_name() -> String {
+    std::env::args()
+        .next()
+        .as_deref()
+        .map(std::path::Path::new)
+        .and_then(|p| p.file_name())
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "arrowhead".into())
+}
+
+/// Reads the command line: `--config <file>` (the only setting), `--help`, `--version`.
+pub fn parse_args(binary: &str, args: impl IntoIterator<Item = String>) -> Result<Command, String> {
+    let usage = format!(
+        "usage: {binary} [--config <application.properties>]\n\
+         Without --config, ./application.properties is read when it exists; every key can also be\n\
+         set in the environment (server.port as SERVER_PORT)."
+    );
+    let mut args = args.into_iter();
     let mut config = None;
     while let Some(a) = args.next() {
         match a.as_str() {
@@ -398,17 +438,28 @@ pub fn config_arg() -> Result<Option<std::path::PathBuf>, String> {
             s if s.starts_with("--config=") => {
                 config = Some(s.trim_start_matches("--config=").into())
             }
-            "--help" | "-h" => {
-                return Err("usage: <binary> [--config application.properties]".into())
+            "--help" | "-h" => return Ok(Command::Print(usage)),
+            "--version" | "-V" => {
+                return Ok(Command::Print(format!(
+                    "{binary} {}",
+                    env!("CARGO_PKG_VERSION")
+                )))
             }
-            other => {
-                return Err(format!(
-                    "unknown argument '{other}'; usage: <binary> [--config application.properties]"
-                ))
-            }
+            other => return Err(format!("unknown argument '{other}'\n{usage}")),
         }
     }
-    Ok(config)
+    Ok(Command::Run(config))
+}
+
+/// `--config <file>` from the command line; `--help` and `--version` print and exit.
+pub fn config_arg() -> Result<Option<std::path::PathBuf>, String> {
+    match parse_args(&binary_name(), std::env::args().skip(1))? {
+        Command::Run(config) => Ok(config),
+        Command::Print(text) => {
+            println!("{text}");
+            std::process::exit(0);
+        }
+    }
 }
 
 /// Everything a system's `main` does: logging, `--config`, settings (exit code 2 when they are
@@ -451,5 +502,35 @@ where
             tracing::error!(error = %e, "server failed");
             ExitCode::FAILURE
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn command_line() {
+        let parse = |args: &[&str]| parse_args("orchestrator", args.iter().map(|s| s.to_string()));
+        assert_eq!(parse(&[]), Ok(Command::Run(None)));
+        assert_eq!(
+            parse(&["--config", "a.properties"]),
+            Ok(Command::Run(Some("a.properties".into())))
+        );
+        assert_eq!(parse(&["--config=b"]), Ok(Command::Run(Some("b".into()))));
+        assert!(
+            matches!(parse(&["--help"]), Ok(Command::Print(t)) if t.starts_with("usage: orchestrator "))
+        );
+        assert_eq!(
+            parse(&["--version"]),
+            Ok(Command::Print(format!(
+                "orchestrator {}",
+                env!("CARGO_PKG_VERSION")
+            )))
+        );
+        assert!(parse(&["--config"]).is_err());
+        assert!(parse(&["--bogus"])
+            .unwrap_err()
+            .contains("unknown argument '--bogus'"));
     }
 }

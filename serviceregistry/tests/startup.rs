@@ -212,3 +212,95 @@ fn a_second_start_on_a_taken_port_changes_nothing() {
     assert!(err.contains("Address already in use"), "{err}");
     assert_eq!(own(), before);
 }
+
+/// A wrong database password stops startup at once, saying so (not after the wait for the
+/// database to come up).
+#[test]
+fn a_refused_database_login_fails_at_once() {
+    let db = TestDb::new();
+    let props = format!(
+        "{}spring.datasource.password=not-the-password\n",
+        support::secure_properties(&db)
+    );
+    let core = CoreSettings::from_properties(
+        CoreSystem::ServiceRegistry,
+        Properties::parse(&props).with_env(std::iter::empty()),
+    )
+    .unwrap();
+    let started = std::time::Instant::now();
+    let err = actix_web::rt::System::new()
+        .block_on(serviceregistry::start(
+            serviceregistry::Settings::from_core(core).unwrap(),
+            Duration::from_secs(30),
+        ))
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        err.contains("refused the login") && err.contains("Access denied"),
+        "{err}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+/// The binary: `--version` and `--help` name it; each request's log line names the caller and,
+/// for a refusal, the reason; a log written to a file has no colour codes.
+#[test]
+fn the_binary_logs_caller_and_reason() {
+    use std::process::{Command, Stdio};
+    let bin = env!("CARGO_BIN_EXE_serviceregistry");
+    let out = Command::new(bin).arg("--version").output().unwrap();
+    assert!(out.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        format!("serviceregistry {}", env!("CARGO_PKG_VERSION"))
+    );
+    let out = Command::new(bin).arg("--help").output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("usage: serviceregistry "));
+
+    let db = TestDb::new();
+    let port = testing::closed_port();
+    let dir = std::env::temp_dir().join(format!("ah-log-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = dir.join("sr.properties");
+    std::fs::write(
+        &config,
+        format!("{}server.port={port}\n", support::secure_properties(&db)),
+    )
+    .unwrap();
+    let log = dir.join("sr.log");
+    let mut child = Command::new(bin)
+        .arg("--config")
+        .arg(&config)
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::from(std::fs::File::create(&log).unwrap()))
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let url = format!("https://localhost:{port}/serviceregistry/mgmt/systems");
+    testing::wait_for("the registry", Duration::from_secs(20), || {
+        client("sysop").get(&url).send().is_ok()
+    });
+    assert_eq!(read(client("consumer").get(&url).send().unwrap()).0, 401);
+    let _ = child.kill();
+    let _ = child.wait();
+    let text = std::fs::read_to_string(&log).unwrap();
+    std::fs::remove_dir_all(&dir).ok();
+    assert!(!text.contains('\u{1b}'), "colour codes in a log file");
+    let line = text
+        .lines()
+        .find(|l| l.contains("status=401"))
+        .unwrap_or_else(|| panic!("no 401 line in:\n{text}"));
+    assert!(
+        line.contains("caller=consumer.testcloud.aitia.arrowhead.eu")
+            && line.contains("is unauthorized to access"),
+        "{line}"
+    );
+    assert!(text.lines().any(
+        |l| l.contains("status=200") && l.contains("caller=sysop.testcloud.aitia.arrowhead.eu")
+    ));
+}

@@ -42,6 +42,8 @@ pub enum DbSetupError {
     Unreachable(String, String),
     #[error("database migration failed: {0}")]
     Migration(String),
+    #[error("database {0} refused the login: {1}")]
+    Refused(String, String),
 }
 
 /// Connects (waiting up to `wait` for the database to come up) and applies pending migrations.
@@ -54,6 +56,14 @@ pub fn connect(
     required_tables: &[&str],
 ) -> Result<DbPool, DbSetupError> {
     let where_ = format!("{}:{}/{}", settings.host, settings.port, settings.database);
+    // A refused login (wrong user or password, no grant on the database) does not get better by
+    // waiting for the database: say so at once instead of retrying until `wait` ends.
+    if let Err(e) = <MysqlConnection as diesel::Connection>::establish(&settings.diesel_url()) {
+        let reason = e.to_string();
+        if reason.contains("Access denied") {
+            return Err(DbSetupError::Refused(where_, reason));
+        }
+    }
     let manager = ConnectionManager::<MysqlConnection>::new(settings.diesel_url());
     let pool = Pool::builder()
         .max_size(pool_size.max(1))

@@ -81,6 +81,13 @@ fn write_pem_set(
         full.extend(c.cert.to_pem().map_err(PkiError::from)?);
     }
     write(&out.join(format!("{name}.chain.pem")), &full, false)?;
+    // The public key as the Java tooling writes it (`<name>.pub`, PEM); its base64 body on one
+    // line is the system's `authenticationInfo`.
+    write(
+        &out.join(format!("{name}.pub")),
+        &issued.key.public_key_to_pem().map_err(PkiError::from)?,
+        false,
+    )?;
     write(
         &out.join(format!("{name}.key")),
         &issued

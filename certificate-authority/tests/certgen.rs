@@ -55,6 +55,10 @@ fn creates_a_complete_cloud_and_keeps_it_on_rerun() {
         Some("sensor-1.factory.acme.arrowhead.eu")
     );
     assert_eq!(ks.chain.len(), 2, "cloud and master travel with the leaf");
+    // `<name>.pub`: the PEM public key whose base64 body is the authenticationInfo.
+    let pem = std::fs::read_to_string(dir.join("sensor-1.pub")).unwrap();
+    let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+    assert_eq!(body, ks.public_key_base64().unwrap().replace('\n', ""));
     let master_before = std::fs::read(dir.join("master.p12")).unwrap();
     let again = certgen(&[
         "--out",

@@ -265,6 +265,18 @@ pub fn check_security(
             origin,
         ));
     }
+    // Tokens for a TOKEN provider are encrypted with this key: a value that is not one would
+    // only surface at orchestration time as "Token generation failed" (Java accepts it).
+    if secure == SecurityType::Token {
+        let info = provider.authentication_info.as_deref().unwrap_or_default();
+        if common::token::public_key_from_base64(info).is_err() {
+            return Err(bad(
+                "The authenticationInfo of a TOKEN provider must be its public key (base64 DER \
+                 SubjectPublicKeyInfo, as arrowhead-certgen writes it to <name>.pub).",
+                origin,
+            ));
+        }
+    }
     Ok(())
 }
 

@@ -27,6 +27,15 @@ fn delete(c: &Client, url: &str) -> (u16, Value) {
     read(c.delete(url).send().unwrap())
 }
 
+/// A real public key (base64 DER): what a TOKEN provider's `authenticationInfo` must be.
+fn public_key(system: &str) -> String {
+    common::tls::Keystore::from_pkcs12_file(&testing::pki().keystore(system), testing::PASSWORD)
+        .unwrap()
+        .public_key_base64()
+        .unwrap()
+        .replace('\n', "")
+}
+
 fn registration(provider: &str, def: &str) -> Value {
     json!({
         "serviceDefinition": def,
@@ -42,9 +51,10 @@ fn registration(provider: &str, def: &str) -> Value {
 #[test]
 fn register_returns_the_java_entry() {
     let sr = TestServer::secure();
+    let key = public_key("provider");
     let body = json!({
         "serviceDefinition": " Temperature ",
-        "providerSystem": {"systemName": "Provider", "address": " 127.0.0.1 ", "port": 9001, "authenticationInfo": "cHVibGljLWtleQ==",
+        "providerSystem": {"systemName": "Provider", "address": " 127.0.0.1 ", "port": 9001, "authenticationInfo": key,
                            "metadata": {"site": "plant-1"}},
         "serviceUri": "/temperature",
         "endOfValidity": "2030-01-01T00:00:00Z",
@@ -60,7 +70,7 @@ fn register_returns_the_java_entry() {
         json!({
             "id": 6,
             "serviceDefinition": {"id": 6, "serviceDefinition": "temperature", "createdAt": "<ts>", "updatedAt": "<ts>"},
-            "provider": {"id": 2, "systemName": "provider", "address": "127.0.0.1", "port": 9001, "authenticationInfo": "cHVibGljLWtleQ==",
+            "provider": {"id": 2, "systemName": "provider", "address": "127.0.0.1", "port": 9001, "authenticationInfo": key,
                          "metadata": {"site": "plant-1"}, "createdAt": "<ts>", "updatedAt": "<ts>"},
             "serviceUri": "/temperature",
             "endOfValidity": "2030-01-01T00:00:00Z",
@@ -385,6 +395,21 @@ fn query_filters_and_counts_like_java() {
     b["serviceUri"] = json!("/v2");
     b["version"] = json!(2);
     b["secure"] = json!("TOKEN");
+    // Not a public key: refused at registration, naming the field.
+    let (status, got) = post(&p, &sr.url("/register"), &b);
+    assert_eq!(
+        (status, got["exceptionType"].as_str()),
+        (400, Some("BAD_PAYLOAD")),
+        "{got}"
+    );
+    assert!(
+        got["errorMessage"]
+            .as_str()
+            .unwrap()
+            .contains("authenticationInfo"),
+        "{got}"
+    );
+    b["providerSystem"]["authenticationInfo"] = json!(public_key("provider"));
     assert_eq!(post(&p, &sr.url("/register"), &b).0, 201);
     let orch = client("orchestrator");
     let query = |form: Value| post(&orch, &sr.url("/query"), &form);

@@ -189,6 +189,30 @@ pub fn common_name(cert: &openssl::x509::X509Ref) -> Option<String> {
         .and_then(|e| e.data().to_string().ok())
 }
 
+/// Logs a client certificate refused in the TLS handshake, at most once a second (a client
+/// retrying in a loop must not flood the log); the count of refusals not logged goes with it.
+fn refused_handshake(reason: &str, leaf: Option<&str>, at: Option<&str>) {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::Mutex;
+    use std::time::{Duration, Instant};
+    static LAST: Mutex<Option<Instant>> = Mutex::new(None);
+    static SUPPRESSED: AtomicU64 = AtomicU64::new(0);
+    let mut last = LAST.lock().unwrap_or_else(|p| p.into_inner());
+    if last.is_some_and(|t| t.elapsed() < Duration::from_secs(1)) {
+        SUPPRESSED.fetch_add(1, Ordering::Relaxed);
+        return;
+    }
+    *last = Some(Instant::now());
+    let suppressed = SUPPRESSED.swap(0, Ordering::Relaxed);
+    tracing::warn!(
+        reason,
+        certificate = leaf.unwrap_or("-"),
+        at = at.unwrap_or("-"),
+        suppressed,
+        "client certificate refused in the TLS handshake"
+    );
+}
+
 /// Everything a secured system needs: its keystore, trust anchors and parsed own identity.
 #[derive(Clone)]
 pub struct TlsContext {
@@ -245,7 +269,17 @@ impl TlsContext {
             b.add_client_ca(ca)?;
         }
         b.set_verify_cert_store(anchor_store(&self.trust)?)?;
-        b.set_verify(SslVerifyMode::PEER | SslVerifyMode::FAIL_IF_NO_PEER_CERT);
+        b.set_verify_callback(
+            SslVerifyMode::PEER | SslVerifyMode::FAIL_IF_NO_PEER_CERT,
+            |ok, ctx| {
+                if !ok {
+                    let leaf = ctx.chain().and_then(|c| c.get(0)).and_then(common_name);
+                    let at = ctx.current_cert().and_then(common_name);
+                    refused_handshake(ctx.error().error_string(), leaf.as_deref(), at.as_deref());
+                }
+                ok
+            },
+        );
         // Keep-alive connections from many clients: let sessions resume instead of full handshakes.
         b.set_session_id_context(b"arrowhead")?;
         Ok(b)

@@ -286,6 +286,17 @@ fn the_binary_logs_caller_and_reason() {
         client("sysop").get(&url).send().is_ok()
     });
     assert_eq!(read(client("consumer").get(&url).send().unwrap()).0, 401);
+    // Another cloud's certificate: refused in the handshake, and the log says why.
+    assert!(client("other-provider").get(&url).send().is_err());
+    testing::wait_for(
+        "the handshake refusal logged",
+        Duration::from_secs(5),
+        || {
+            std::fs::read_to_string(&log)
+                .unwrap_or_default()
+                .contains("client certificate refused in the TLS handshake")
+        },
+    );
     let _ = child.kill();
     let _ = child.wait();
     let text = std::fs::read_to_string(&log).unwrap();
@@ -303,4 +314,13 @@ fn the_binary_logs_caller_and_reason() {
     assert!(text.lines().any(
         |l| l.contains("status=200") && l.contains("caller=sysop.testcloud.aitia.arrowhead.eu")
     ));
+    let refused = text
+        .lines()
+        .find(|l| l.contains("refused in the TLS handshake"))
+        .unwrap();
+    assert!(
+        refused.contains("certificate=\"provider.othercloud.aitia.arrowhead.eu\"")
+            && refused.contains("reason="),
+        "{refused}"
+    );
 }

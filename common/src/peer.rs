@@ -7,8 +7,12 @@
 //! - the certificate that signed the leaf (the next one in the verified chain) must be the
 //!   certificate of the cloud the leaf names: its CN equals `<cloud>.<operator>.arrowhead.eu`.
 //!
-//! The second point is what stops another cloud's CA under a shared master from issuing
-//! `sysop.<our cloud>`: chain verification alone accepts it when the master is trusted.
+//! - above the cloud certificate, every certificate of the chain is a name parent of the one it
+//!   signed (`<cloud>.<operator>.arrowhead.eu` → `<operator>.arrowhead.eu` → `arrowhead.eu`).
+//!
+//! The last two points are what stop another cloud's CA under a shared master from issuing
+//! `sysop.<our cloud>`, directly or through a sub-CA named like our cloud: chain verification
+//! alone accepts both when the master is trusted.
 
 pub use crate::identity::same_system as is_system;
 use crate::identity::SystemIdentity;
@@ -96,6 +100,20 @@ pub fn judge_chain<'a>(
                 id.cloud_cn()
             ),
         ));
+    }
+    // Above the cloud, each certificate must be a name parent of the one it signed (cloud →
+    // organisation → arrowhead.eu): a certificate named like this cloud but issued by another
+    // cloud's CA (a sub-CA under a CA without a path length limit) is not this cloud's.
+    let mut below = issuer_cn.to_ascii_lowercase();
+    for ca in chain {
+        let ca_cn = common_name(ca).unwrap_or_default().to_ascii_lowercase();
+        if !below.ends_with(&format!(".{ca_cn}")) {
+            return Err(refuse(
+                Some(&cn),
+                format!("'{below}' is issued by '{ca_cn}', which is not above it in the Arrowhead name hierarchy"),
+            ));
+        }
+        below = ca_cn;
     }
     Ok(id)
 }

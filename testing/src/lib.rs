@@ -322,6 +322,40 @@ fn write_hostile(dir: &Path, master: &Issued, cloud: &Issued, other_cloud: &Issu
         let cn = format!("{system}.{CLOUD}.{OPERATOR}.arrowhead.eu");
         write_identity(dir, file, &leaf(&cn, cloud), &[&cloud.cert, &master.cert]);
     }
+    // A CA under the master without a path length limit issues a sub-CA named like this cloud,
+    // which issues this cloud's sysop name.
+    let rogue_key = pki::generate_key().unwrap();
+    let rogue = Issued {
+        cert: pki::sign_certificate(
+            &format!("roguecloud.{OPERATOR}.arrowhead.eu"),
+            &rogue_key,
+            Some(master),
+            None,
+            Profile::Root,
+            30,
+        )
+        .unwrap(),
+        key: rogue_key,
+    };
+    let fake_key = pki::generate_key().unwrap();
+    let fake_cloud = Issued {
+        cert: pki::sign_certificate(
+            &format!("{CLOUD}.{OPERATOR}.arrowhead.eu"),
+            &fake_key,
+            Some(&rogue),
+            None,
+            Profile::Cloud,
+            30,
+        )
+        .unwrap(),
+        key: fake_key,
+    };
+    write_identity(
+        dir,
+        "hostile-subca-sysop",
+        &leaf(&sysop_cn, &fake_cloud),
+        &[&fake_cloud.cert, &rogue.cert, &master.cert],
+    );
     // Claims another cloud's name although this cloud's CA signed it.
     write_identity(
         dir,
@@ -343,6 +377,7 @@ fn write_hostile(dir: &Path, master: &Issued, cloud: &Issued, other_cloud: &Issu
 pub const HOSTILE: &[&str] = &[
     "hostile-appended-sysop",
     "hostile-foreign-sysop",
+    "hostile-subca-sysop",
     "hostile-accented-sysop",
     "hostile-underscored-sysop",
     "hostile-dotted",

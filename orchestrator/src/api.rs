@@ -124,9 +124,20 @@ pub async fn orchestrate(
         &req,
     )?;
     let request = request?;
+    warn_unknown_flags(&body, &caller);
     Ok(web::Json(
         state.orchestrator.orchestrate(&request, true).await?,
     ))
+}
+
+/// Logs flag names that are no flag, with the caller (they are ignored, as in Java).
+fn warn_unknown_flags(form: &OrchestrationForm, caller: &Caller) {
+    let unknown = crate::orchestration::Flags::unknown(form);
+    if !unknown.is_empty() {
+        let caller = caller.identity().map(|i| i.cn()).unwrap_or_default();
+        tracing::warn!(%caller, ?unknown, known = ?crate::orchestration::FLAG_NAMES,
+            "unknown orchestration flags ignored");
+    }
 }
 
 /// Orchestration for a consumer named by the Choreographer, without the authorization check.
@@ -140,6 +151,7 @@ pub async fn orchestrate_by_proxy(
 ) -> Result<web::Json<OrchestrationResponse>, ArrowheadError> {
     allow(&caller, Endpoint::OrchestrationByProxy, &req)?;
     let request = Request::validate(&body)?;
+    warn_unknown_flags(&body, &caller);
     Ok(web::Json(
         state.orchestrator.orchestrate(&request, false).await?,
     ))

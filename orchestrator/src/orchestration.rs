@@ -85,7 +85,34 @@ pub struct Flags {
     pub only_ipv6_address_response: bool,
 }
 
+/// The flag names Java knows (`OrchestrationFlags`); any other name is ignored.
+pub const FLAG_NAMES: [&str; 12] = [
+    "matchmaking",
+    "metadataSearch",
+    "onlyPreferred",
+    "pingProviders",
+    "overrideStore",
+    "triggerInterCloud",
+    "externalServiceRequest",
+    "enableInterCloud",
+    "enableQoS",
+    "onlyIPAddressResponse",
+    "onlyIPv4AddressResponse",
+    "onlyIPv6AddressResponse",
+];
+
 impl Flags {
+    /// Flag names in the form that are no flag (case matters, as in Java): ignored, and worth
+    /// telling the operator about, since a misspelt `overridestore` silently changes the answer.
+    pub fn unknown(form: &OrchestrationForm) -> Vec<String> {
+        form.orchestration_flags
+            .iter()
+            .flat_map(|f| f.keys())
+            .filter(|k| !FLAG_NAMES.contains(&k.as_str()))
+            .cloned()
+            .collect()
+    }
+
     pub fn of(form: &OrchestrationForm) -> Self {
         let on = |name: &str| {
             form.orchestration_flags
@@ -660,6 +687,7 @@ mod tests {
         .unwrap();
         let flags = Flags::of(&form);
         assert!(flags.override_store && !flags.matchmaking && !flags.only_preferred);
+        assert_eq!(Flags::unknown(&form), ["unknown"]);
         let e = Request::validate(&form).unwrap_err();
         assert_eq!(
             e.message,

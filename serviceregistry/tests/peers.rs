@@ -14,7 +14,7 @@ use common::tls::{load_trust, Keystore, TlsContext};
 use serde_json::{json, Value};
 use std::time::Duration;
 use support::TestServer;
-use testing::{client, pki, read, TestDb};
+use testing::{client, pki, read};
 
 fn core_client(name: &str) -> CoreClient {
     core_client_trusting(name, &pki().truststore())
@@ -116,22 +116,10 @@ fn core_client_calls_and_propagates_errors() {
     });
 }
 
-/// A server of another cloud under the same master passes TLS but is refused by the client.
+/// A server of another cloud under the same master is refused by the client in the handshake.
 #[test]
 fn core_client_refuses_a_peer_of_another_cloud() {
-    let db = TestDb::new();
-    let pki = pki();
-    let props = support::secure_properties(&db).replace(
-        &format!(
-            "server.ssl.key-store={}",
-            pki.keystore("serviceregistry").display()
-        ),
-        &format!(
-            "server.ssl.key-store={}",
-            pki.keystore("other-provider").display()
-        ),
-    );
-    let foreign = TestServer::start(&props, db);
+    let foreign = server_as("other-provider");
     let url = foreign.url("/echo");
     actix_web::rt::System::new().block_on(async move {
         let err = core_client("orchestrator")
@@ -151,18 +139,23 @@ fn core_client_refuses_a_peer_of_another_cloud() {
     });
 }
 
-/// A registry started with another keystore of the generated PKI.
-fn server_as(keystore: &str) -> TestServer {
-    let db = TestDb::new();
-    let pki = pki();
-    let props = support::secure_properties(&db).replace(
-        &format!(
-            "server.ssl.key-store={}",
-            pki.keystore("serviceregistry").display()
-        ),
-        &format!("server.ssl.key-store={}", pki.keystore(keystore).display()),
-    );
-    TestServer::start(&props, db)
+/// A stand-in server presenting another keystore of the generated PKI (a core system refuses to
+/// start with another system's certificate, so impostors are plain servers). Requests never get
+/// past the client's handshake, so what it serves does not matter.
+struct Impostor(testing::RunningServer);
+
+impl Impostor {
+    fn url(&self, path: &str) -> String {
+        format!("{}/serviceregistry{path}", self.0.origin)
+    }
+}
+
+fn server_as(keystore: &str) -> Impostor {
+    impostor(&pki().keystore(keystore), &pki().truststore())
+}
+
+fn impostor(keystore: &std::path::Path, truststore: &std::path::Path) -> Impostor {
+    Impostor(testing::recording_server(keystore, truststore, "/unused", 0).0)
 }
 
 fn refused(err: &common::ArrowheadError, url: &str) {
@@ -225,7 +218,6 @@ fn core_client_refuses_a_peer_that_is_not_the_expected_core_system() {
 /// claims this cloud's Service Registry name is still refused.
 #[test]
 fn core_client_refuses_a_look_alike_issued_by_another_cloud() {
-    let db = TestDb::new();
     let pki = pki();
     // A "serviceregistry.testcloud..." certificate signed by the other cloud's CA.
     let master =
@@ -267,13 +259,7 @@ fn core_client_refuses_a_look_alike_issued_by_another_cloud() {
         .unwrap(),
     )
     .unwrap();
-    let props = format!(
-        "{}server.ssl.key-store={}\nserver.ssl.trust-store={}\n",
-        support::secure_properties(&db),
-        path.display(),
-        pki.master_truststore().display()
-    );
-    let fake = TestServer::start(&props, db);
+    let fake = impostor(&path, &pki.master_truststore());
     std::fs::remove_file(&path).ok();
     let url = fake.url("/echo");
     actix_web::rt::System::new().block_on(async move {

@@ -66,6 +66,8 @@ server.ssl.trust-store-password=$CERT_PASSWORD
 spring.datasource.url=jdbc:mysql://$DB_HOST:$DB_PORT/$DB_NAME
 spring.datasource.username=$DB_USER
 spring.datasource.password=$DB_PASSWORD
+logging.file.name=$LOG_DIR/$name.log
+logging.file.max-size=10MB
 CONF
 }
 
@@ -79,7 +81,9 @@ for entry in "${SYSTEMS[@]}"; do
   stop_system "$name"
   write_config "$name" "$port"
   log "starting $name on port $port"
-  nohup "$ROOT/target/release/$name" --config "$CONF_DIR/$name.properties" >>"$LOG_DIR/$name.log" 2>&1 &
+  # The log itself goes to $name.log (at most 10 MB, then $name.log.1); what the process prints
+  # before logging starts (a bad configuration) goes to $name.out.
+  nohup "$ROOT/target/release/$name" --config "$CONF_DIR/$name.properties" >"$LOG_DIR/$name.out" 2>&1 &
   echo $! > "$RUN_DIR/$name.pid"
 done
 
@@ -91,7 +95,7 @@ for entry in "${SYSTEMS[@]}"; do
     kill -0 "$(cat "$RUN_DIR/$name.pid")" 2>/dev/null || break
     sleep 0.1
   done
-  [ "$ok" = 1 ] || { tail -20 "$LOG_DIR/$name.log" >&2; die "$name did not answer /echo; log: $LOG_DIR/$name.log"; }
+  [ "$ok" = 1 ] || { tail -20 "$LOG_DIR/$name.out" "$LOG_DIR/$name.log" >&2 2>/dev/null; die "$name did not answer /echo; log: $LOG_DIR/$name.log"; }
 done
 
 cat <<SUMMARY

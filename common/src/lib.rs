@@ -10,6 +10,7 @@ pub mod dto;
 pub mod error;
 pub mod https;
 pub mod identity;
+pub mod logfile;
 pub mod names;
 pub mod peer;
 pub mod registration;

@@ -381,6 +381,36 @@ where
     })
 }
 
+/// Logging set up from `RUST_LOG` (default `info`), to standard output, or to a size-bounded
+/// file when the configuration names one (`logging.file.name`, `logging.file.max-size`).
+pub fn init_logging(config: Option<&std::path::Path>) -> Result<(), String> {
+    // The same file the settings come from (./application.properties when none is given).
+    let default = std::path::Path::new("application.properties");
+    let config = config.or_else(|| default.exists().then_some(default));
+    let props = crate::config::Properties::load(config).ok();
+    let Some(path) = props.as_ref().and_then(|p| p.path("logging.file.name")) else {
+        init_tracing();
+        return Ok(());
+    };
+    let max = match props.as_ref().and_then(|p| p.get("logging.file.max-size")) {
+        None => crate::logfile::DEFAULT_MAX_BYTES,
+        Some(v) => crate::logfile::parse_size(&v).ok_or_else(|| {
+            format!("logging.file.max-size: '{v}' is not a size (e.g. 10MB, 512KB)")
+        })?,
+    };
+    let file = crate::logfile::RotatingFile::open(&path, max)
+        .map_err(|e| format!("logging.file.name: cannot write {}: {e}", path.display()))?;
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false)
+        .with_ansi(false)
+        .with_writer(file)
+        .try_init();
+    Ok(())
+}
+
 /// Logging set up from `RUST_LOG` (default `info`).
 pub fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
@@ -476,8 +506,10 @@ where
     >,
 {
     use std::process::ExitCode;
-    init_tracing();
-    let settings = match config_arg().and_then(|config| load(config.as_deref())) {
+    let settings = match config_arg().and_then(|config| {
+        init_logging(config.as_deref())?;
+        load(config.as_deref())
+    }) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("{name}: {e}");

@@ -40,8 +40,10 @@ pub fn peer_identity(ssl: &openssl::ssl::SslRef, anchors: &Anchors) -> PeerIdent
             }),
         },
     };
+    // Each request of such a connection logs the refusal (`caller=refused(..)`); per
+    // connection it is detail only, so a client reconnecting in a loop cannot flood the log.
     if let Err(refusal) = &judged {
-        tracing::warn!(%refusal, "client certificate refused");
+        tracing::debug!(%refusal, "client certificate refused");
     }
     PeerIdentity(judged)
 }

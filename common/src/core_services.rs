@@ -313,10 +313,6 @@ pub fn find(definition: &str) -> Option<&'static CoreService> {
     CORE_SERVICES.iter().find(|s| s.definition == d)
 }
 
-pub fn is_reserved(definition: &str) -> bool {
-    find(definition).is_some()
-}
-
 /// The form two definitions share when a reader would take one for the other: lowercased,
 /// accents and other combining marks dropped (after compatibility decomposition, so `ﬁ` is `fi`),
 /// `_` and spaces read as `-`.

@@ -8,7 +8,8 @@
 //! Connections are pooled and kept alive per client; TLS sessions are resumed only within the
 //! same client, so a session verified for one expected peer never stands in for another.
 
-use crate::peer::{is_system, judge_chain};
+use crate::identity::same_system;
+use crate::peer::judge_chain;
 use crate::tls::{anchor_store, TlsContext};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
@@ -191,7 +192,7 @@ fn acceptable(
         return Err(format!("{} is not a system of {own_cloud}", id.cn()));
     }
     match expect {
-        Expect::System(name) if !is_system(&id.system, name) => {
+        Expect::System(name) if !same_system(&id.system, name) => {
             Err(format!("{} is not the expected system '{name}'", id.cn()))
         }
         _ => Ok(()),

@@ -14,7 +14,6 @@
 //! `sysop.<our cloud>`, directly or through a sub-CA named like our cloud: chain verification
 //! alone accepts both when the master is trusted.
 
-pub use crate::identity::same_system as is_system;
 use crate::identity::SystemIdentity;
 use crate::tls::{anchor_store, common_name};
 use openssl::nid::Nid;

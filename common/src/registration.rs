@@ -117,7 +117,7 @@ impl Registrar {
         // The registry stores addresses normalised (lowercase, IPv6 in full form).
         let own_address = crate::names::normalize_address(&self.address);
         for e in found.service_query_data.iter().filter(|e| {
-            crate::peer::is_system(&e.provider.system_name, self.system.name())
+            crate::identity::same_system(&e.provider.system_name, self.system.name())
                 && crate::names::normalize_address(&e.provider.address) == own_address
                 && i64::from(e.provider.port) == i64::from(self.port)
         }) {
@@ -205,7 +205,7 @@ impl Registrar {
             .service_query_data
             .iter()
             .rev()
-            .find(|e| crate::peer::is_system(&e.provider.system_name, owner.name()))
+            .find(|e| crate::identity::same_system(&e.provider.system_name, owner.name()))
             .ok_or_else(|| {
                 ArrowheadError::unavailable(format!(
                     "No provider of {definition} is registered in the Service Registry."

@@ -3,7 +3,7 @@
 //! tested as a table. Insecure mode has no access control, as in Java.
 
 use common::core_services;
-use common::identity::{require_core, unauthorized, Caller, CoreSystem};
+use common::identity::{require_core, same_system, unauthorized, Caller, CoreSystem};
 use common::ArrowheadError;
 
 use CoreSystem::*;
@@ -58,12 +58,6 @@ pub enum Endpoint<'a> {
     Mgmt,
 }
 
-/// Names match by the one rule of [`common::identity::same_system`] (case, and both spellings
-/// of the core-system names).
-fn same_name(a: &str, b: &str) -> bool {
-    common::identity::same_system(a, b)
-}
-
 pub fn check(caller: &Caller, endpoint: Endpoint<'_>, url: &str) -> Result<(), ArrowheadError> {
     if matches!(caller, Caller::Insecure) {
         return Ok(());
@@ -75,10 +69,9 @@ pub fn check(caller: &Caller, endpoint: Endpoint<'_>, url: &str) -> Result<(), A
         Endpoint::Mgmt => common::identity::require_sysop(caller, url),
         Endpoint::Register { provider, definition } => {
             let Some(provider) = provider.filter(|p| !p.trim().is_empty()) else { return Ok(()) };
-            if cn_name.eq_ignore_ascii_case("translator") {
-                return Ok(());
-            }
-            if !same_name(provider, cn_name) {
+            // The Translator registers on behalf of other providers (Java), but, like everyone,
+            // not core service definitions it does not own (checked below).
+            if !same_system(cn_name, "translator") && !same_system(provider, cn_name) {
                 return auth(format!(
                     "Provider system name ({}) and certificate common name ({cn_name}) do not match!",
                     provider.trim()
@@ -100,7 +93,7 @@ pub fn check(caller: &Caller, endpoint: Endpoint<'_>, url: &str) -> Result<(), A
             }
         }
         Endpoint::Unregister { system_name } => {
-            if same_name(system_name, cn_name) {
+            if same_system(system_name, cn_name) {
                 Ok(())
             } else {
                 auth(format!(
@@ -139,13 +132,13 @@ pub fn check(caller: &Caller, endpoint: Endpoint<'_>, url: &str) -> Result<(), A
             Caller::Core(..) => require_core(caller, &[PlantDescriptionEngine, Choreographer], url),
             _ => match system_name.filter(|n| !n.trim().is_empty()) {
                 None => Ok(()),
-                Some(n) if same_name(n, cn_name) => Ok(()),
+                Some(n) if same_system(n, cn_name) => Ok(()),
                 Some(n) => auth(format!("System name ({}) and certificate common name ({cn_name}) do not match!", n.trim())),
             },
         },
         Endpoint::UnregisterSystem { system_name } => match caller {
             Caller::Core(..) => require_core(caller, &[PlantDescriptionEngine, Choreographer], url),
-            _ if same_name(system_name, cn_name) => Ok(()),
+            _ if same_system(system_name, cn_name) => Ok(()),
             _ => auth(format!("System name ({}) and certificate common name ({cn_name}) do not match!", system_name.trim())),
         },
     }
@@ -191,6 +184,9 @@ mod tests {
             ("authorization", reg("authorization", "authorization_control_intra"), false),
             ("authorization", reg("authorization", "Authorization-Control-Intra"), true),
             ("translator", reg("anything", "temperature"), true),
+            ("translator", reg("authorization", "authorization-control-intra"), false),
+            ("translator", reg("anything", "authorizatión-control-intra"), false),
+            ("translator", reg("translator", "translation-service"), true),
             ("provider", E::Register { provider: None, definition: None }, true),
             ("provider", E::Unregister { system_name: "provider" }, true),
             ("provider", E::Unregister { system_name: "other" }, false),

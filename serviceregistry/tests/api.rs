@@ -1480,10 +1480,28 @@ fn look_alike_core_definitions_cannot_be_registered() {
             "authorization-control-intra",
         ] {
             let (status, got) = reg("provider", def);
+            let reserved = |who: &str, got: Value| {
+                let url = sr.url("/register");
+                assert_eq!(
+                    got,
+                    error(
+                        &format!(
+                            "Service definition ({}) is a reserved arrowhead core service definition.",
+                            def.trim().to_lowercase()
+                        ),
+                        401,
+                        "AUTH",
+                        Some(&url)
+                    ),
+                    "strict={strict} {who} {def}"
+                );
+            };
             assert_eq!(status, 401, "strict={strict} {def}: {got}");
+            reserved("provider", got);
             // Another core system may not take it over either.
             let (status, got) = reg("orchestrator", def);
             assert_eq!(status, 401, "strict={strict} orchestrator {def}: {got}");
+            reserved("orchestrator", got);
         }
         let (status, got) = reg("authorization", "authorization-control-intra");
         assert_eq!(status, 201, "{got}");

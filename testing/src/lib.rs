@@ -154,20 +154,10 @@ pub fn pki() -> &'static Pki {
             cert: cloud.cert,
             key: cloud.key,
         };
-        let key = pki::generate_key().unwrap();
-        let cert = pki::sign_certificate(
-            "intruder.example.com",
-            &key,
-            Some(&cloud_issued),
-            None,
-            Profile::Leaf { hosts: &[] },
-            30,
-        )
-        .unwrap();
         write_identity(
             &dir,
             "wrong-cn",
-            &Issued { cert, key },
+            &signed_leaf("intruder.example.com", &cloud_issued),
             &[&cloud_issued.cert, &master.cert],
         );
         std::fs::write(dir.join("master.pem"), master.cert.to_pem().unwrap()).unwrap();
@@ -239,20 +229,13 @@ pub fn four_level_pki() -> &'static FourLevelPki {
             "provider",
             "client",
         ] {
-            let key = pki::generate_key().unwrap();
-            let cert = pki::sign_certificate(
-                &format!("{name}.{FOUR_LEVEL_CLOUD}.{OPERATOR}.arrowhead.eu"),
-                &key,
-                Some(&cloud),
-                None,
-                Profile::Leaf { hosts: &[] },
-                30,
-            )
-            .unwrap();
             write_identity(
                 &dir,
                 name,
-                &Issued { cert, key },
+                &signed_leaf(
+                    &format!("{name}.{FOUR_LEVEL_CLOUD}.{OPERATOR}.arrowhead.eu"),
+                    &cloud,
+                ),
                 &[&cloud.cert, &org.cert, &master.cert],
             );
         }
@@ -272,19 +255,6 @@ pub fn four_level_pki() -> &'static FourLevelPki {
 /// the master (as deployments that trust every cloud under it have).
 fn write_hostile(dir: &Path, master: &Issued, cloud: &Issued, other_cloud: &Issued) {
     let sysop_cn = format!("sysop.{CLOUD}.{OPERATOR}.arrowhead.eu");
-    let leaf = |cn: &str, issuer: &Issued| {
-        let key = pki::generate_key().unwrap();
-        let cert = pki::sign_certificate(
-            cn,
-            &key,
-            Some(issuer),
-            None,
-            Profile::Leaf { hosts: &[] },
-            30,
-        )
-        .unwrap();
-        Issued { cert, key }
-    };
     // A trusted certificate without a system name, with a self-signed "sysop" appended.
     let wrong = Keystore::from_pkcs12_file(&dir.join("wrong-cn.p12"), PASSWORD).unwrap();
     let forged_key = pki::generate_key().unwrap();
@@ -310,7 +280,7 @@ fn write_hostile(dir: &Path, master: &Issued, cloud: &Issued, other_cloud: &Issu
     write_identity(
         dir,
         "hostile-foreign-sysop",
-        &leaf(&sysop_cn, other_cloud),
+        &signed_leaf(&sysop_cn, other_cloud),
         &[&other_cloud.cert, &master.cert],
     );
     // Issued by this cloud's CA, but not names of this cloud's systems.
@@ -320,7 +290,12 @@ fn write_hostile(dir: &Path, master: &Issued, cloud: &Issued, other_cloud: &Issu
         ("hostile-dotted", "sysop.x"),
     ] {
         let cn = format!("{system}.{CLOUD}.{OPERATOR}.arrowhead.eu");
-        write_identity(dir, file, &leaf(&cn, cloud), &[&cloud.cert, &master.cert]);
+        write_identity(
+            dir,
+            file,
+            &signed_leaf(&cn, cloud),
+            &[&cloud.cert, &master.cert],
+        );
     }
     // A CA under the master without a path length limit issues a sub-CA named like this cloud,
     // which issues this cloud's sysop name.
@@ -353,14 +328,14 @@ fn write_hostile(dir: &Path, master: &Issued, cloud: &Issued, other_cloud: &Issu
     write_identity(
         dir,
         "hostile-subca-sysop",
-        &leaf(&sysop_cn, &fake_cloud),
+        &signed_leaf(&sysop_cn, &fake_cloud),
         &[&fake_cloud.cert, &rogue.cert, &master.cert],
     );
     // Claims another cloud's name although this cloud's CA signed it.
     write_identity(
         dir,
         "hostile-misissued",
-        &leaf(&format!("sysop.othercloud.{OPERATOR}.arrowhead.eu"), cloud),
+        &signed_leaf(&format!("sysop.othercloud.{OPERATOR}.arrowhead.eu"), cloud),
         &[&cloud.cert, &master.cert],
     );
     std::fs::write(
@@ -413,6 +388,21 @@ pub fn assert_hostile_refused(url: &str) {
             }
         }
     }
+}
+
+/// A system certificate with any common name (valid or not), signed by `issuer`, with its key.
+fn signed_leaf(cn: &str, issuer: &Issued) -> Issued {
+    let key = pki::generate_key().unwrap();
+    let cert = pki::sign_certificate(
+        cn,
+        &key,
+        Some(issuer),
+        None,
+        Profile::Leaf { hosts: &[] },
+        30,
+    )
+    .unwrap();
+    Issued { cert, key }
 }
 
 fn write_identity(dir: &Path, name: &str, issued: &Issued, chain: &[&X509]) {

@@ -32,6 +32,8 @@ log "cargo clippy"
 cargo clippy --workspace --all-targets -- -D warnings
 log "cargo test"
 cargo test --workspace
+log "OpenAPI documents"
+"$ROOT/scripts/check-openapi.sh" "$ROOT/target/debug"
 
 if [ "$started_db" = 1 ]; then
   # Databases of interrupted runs (a test that crashed before its fixture dropped it).

@@ -35,6 +35,21 @@ pub fn check(caller: &Caller, endpoint: Endpoint, url: &str) -> Result<(), Arrow
     }
 }
 
+/// Who may call each documented operation, in words, for the OpenAPI document (the rules are
+/// [`check`]'s).
+pub fn who_may_call(method: &str, path: &str) -> Option<&'static str> {
+    let op = path.strip_prefix("/authorization")?;
+    Some(match (method, op) {
+        (_, "/echo" | "/publickey") => "any system of the cloud.",
+        (_, "/mgmt/intracloud") => "the sysop, the Onboarding Controller.",
+        (_, p) if p.starts_with("/mgmt") => "the sysop.",
+        (_, "/token" | "/token/multi") => "the Orchestrator, the Choreographer.",
+        (_, "/intracloud/check" | "/intercloud/check") => "the Orchestrator, the Gatekeeper.",
+        (_, "/subscription/check") => "the Event Handler.",
+        _ => return None,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -121,7 +121,9 @@ pub async fn echo(_caller: Caller) -> HttpResponse {
 }
 
 /// The key providers verify token signatures with: a JSON string of the base64 DER public key.
-#[utoipa::path(get, path = "/authorization/publickey", tag = "Client", responses((status = 200, body = String), (status = 500, body = ErrorMessage)))]
+#[utoipa::path(get, path = "/authorization/publickey", tag = "Client", responses((status = 200, body = String, content_type = "application/json",
+    description = "The public key as a JSON string (in quotes): base64 of the DER `SubjectPublicKeyInfo`.",
+    example = json!("MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA...")), (status = 500, body = ErrorMessage)))]
 pub async fn public_key(
     state: web::Data<AppState>,
     _caller: Caller,
@@ -155,9 +157,13 @@ pub async fn list_rules(
 #[derive(Debug, Default, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct IntraCloudRuleRequest {
+    #[schema(required = true)]
     pub consumer_id: Option<i64>,
+    #[schema(required = true)]
     pub provider_ids: Option<Vec<i64>>,
+    #[schema(required = true)]
     pub service_definition_ids: Option<Vec<i64>>,
+    #[schema(required = true)]
     pub interface_ids: Option<Vec<i64>>,
 }
 
@@ -176,7 +182,7 @@ fn ids(list: Option<&Vec<i64>>, what: &str, origin: &str) -> Result<Vec<i64>, Ar
 
 /// Creates rules: one provider and one interface with several services, or several providers
 /// and interfaces with one service.
-#[utoipa::path(post, path = "/authorization/mgmt/intracloud", tag = "Management", request_body = IntraCloudRuleRequest,
+#[utoipa::path(post, path = "/authorization/mgmt/intracloud", tag = "Management", request_body(content = IntraCloudRuleRequest, example = json!({"consumerId": 7, "providerIds": [6], "serviceDefinitionIds": [12], "interfaceIds": [1]})),
     responses((status = 201, body = ListResponse<IntraCloudRule>), (status = 400, body = ErrorMessage), (status = 401, body = ErrorMessage)))]
 pub async fn create_rules(
     state: web::Data<AppState>,
@@ -583,9 +589,13 @@ pub async fn list_inter_rules(
 #[derive(Debug, Default, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct InterCloudRuleRequest {
+    #[schema(required = true)]
     pub cloud_id: Option<i64>,
+    #[schema(required = true)]
     pub provider_id_list: Option<Vec<i64>>,
+    #[schema(required = true)]
     pub service_definition_id_list: Option<Vec<i64>>,
+    #[schema(required = true)]
     pub interface_id_list: Option<Vec<i64>>,
 }
 
@@ -706,4 +716,25 @@ pub async fn check_inter_cloud(
     })
     .await?;
     Ok(web::Json(answer))
+}
+
+/// The OpenAPI document this system serves (and prints with `--openapi`).
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    common::openapi::finish(
+        ApiDoc::openapi(),
+        "Authorization",
+        crate::access::who_may_call,
+    )
+}
+
+#[cfg(test)]
+mod openapi_tests {
+    /// Every operation says who may call it, every response is described, no Rust type names.
+    #[test]
+    fn the_document_is_complete() {
+        assert_eq!(
+            common::openapi::faults(&super::openapi()),
+            Vec::<String>::new()
+        );
+    }
 }

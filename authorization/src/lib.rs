@@ -14,7 +14,6 @@ use common::identity::CoreSystem;
 use common::startup::Foundation;
 pub use common::startup::Started;
 use std::time::Duration;
-use utoipa::OpenApi;
 
 /// The Java tables this system reads and writes.
 pub const REQUIRED_TABLES: &[&str] = &[
@@ -71,7 +70,7 @@ pub async fn start(settings: Settings, db_wait: Duration) -> Result<Started, Str
             .eventhandler_is_present
             .then(|| notify::AuthUpdateNotifier::new(registrar.clone())),
     });
-    let running = base.serve(core, api::ApiDoc::openapi(), state, api::configure)?;
+    let running = base.serve(core, api::openapi(), state, api::configure)?;
     tracing::info!(addr = %running.addr, "Authorization is ready");
     Ok(Started { running, registrar })
 }

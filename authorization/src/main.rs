@@ -1,9 +1,10 @@
-//! `authorization [--config application.properties]`
+//! `authorization [--config application.properties] | --openapi | --version | --help`
 
 #[actix_web::main]
 async fn main() -> std::process::ExitCode {
     common::web::run_main(
         "authorization",
+        authorization::api::openapi,
         |config| authorization::Settings::load(config).map_err(|e| e.to_string()),
         |settings| async move {
             let started =

@@ -42,8 +42,11 @@ pub fn parse_instant(s: &str) -> Option<NaiveDateTime> {
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SystemRequest {
+    #[schema(required = true)]
     pub system_name: Option<String>,
+    #[schema(required = true)]
     pub address: Option<String>,
+    #[schema(required = true)]
     pub port: Option<i64>,
     pub authentication_info: Option<String>,
     pub metadata: Option<RequestMetadata>,
@@ -156,7 +159,9 @@ impl From<&ServiceInterface> for ServiceInterfaceResponse {
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ServiceRegistryRequest {
+    #[schema(required = true)]
     pub service_definition: Option<String>,
+    #[schema(required = true)]
     pub provider_system: Option<SystemRequest>,
     pub service_uri: Option<String>,
     /// ISO-8601 UTC instant, e.g. `2030-01-01T00:00:00Z`.
@@ -165,6 +170,7 @@ pub struct ServiceRegistryRequest {
     pub secure: Option<String>,
     pub metadata: Option<RequestMetadata>,
     pub version: Option<i64>,
+    #[schema(required = true)]
     pub interfaces: Option<Vec<String>>,
 }
 
@@ -191,6 +197,7 @@ pub struct ServiceRegistryResponse {
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ServiceQueryForm {
+    #[schema(required = true)]
     pub service_definition_requirement: Option<String>,
     pub interface_requirements: Option<Vec<String>>,
     pub security_requirements: Option<Vec<String>>,
@@ -251,8 +258,11 @@ pub struct IdIdList {
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct IntraCloudCheckRequest {
+    #[schema(required = true)]
     pub consumer: Option<SystemRequest>,
+    #[schema(required = true)]
     pub service_definition_id: Option<i64>,
+    #[schema(required = true)]
     pub provider_ids_with_interface_ids: Option<Vec<IdIdList>>,
 }
 
@@ -269,7 +279,9 @@ pub struct IntraCloudCheckResponse {
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CloudRequest {
+    #[schema(required = true)]
     pub operator: Option<String>,
+    #[schema(required = true)]
     pub name: Option<String>,
     pub secure: Option<bool>,
     pub neighbor: Option<bool>,
@@ -292,9 +304,12 @@ pub struct TokenGenerationProvider {
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TokenGenerationRequest {
+    #[schema(required = true)]
     pub consumer: Option<SystemRequest>,
     pub consumer_cloud: Option<CloudRequest>,
+    #[schema(required = true)]
     pub providers: Option<Vec<TokenGenerationProvider>>,
+    #[schema(required = true)]
     pub service: Option<String>,
 }
 
@@ -319,8 +334,10 @@ pub struct TokenGenerationResponse {
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SubscriptionCheckRequest {
+    #[schema(required = true)]
     pub consumer: Option<SystemRequest>,
     /// `None` or empty: every publisher the consumer may hear from.
+    #[schema(required = true)]
     pub publishers: Option<Vec<SystemRequest>>,
 }
 

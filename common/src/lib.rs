@@ -12,6 +12,7 @@ pub mod https;
 pub mod identity;
 pub mod logfile;
 pub mod names;
+pub mod openapi;
 pub mod peer;
 pub mod registration;
 pub mod startup;

@@ -276,6 +276,45 @@ pub fn bind(address: &str, port: u16) -> std::io::Result<TcpListener> {
     TcpListener::bind((address, port))
 }
 
+/// Where every system serves its OpenAPI document.
+const OPENAPI_URL: &str = "/api-docs/openapi.json";
+
+/// The Swagger page's title: the document's (`Arrowhead Service Registry`, ...).
+struct SwaggerTitle(String);
+
+/// The Swagger UI settings: our document, and no validator badge (it would send the document
+/// to swagger.io, which an offline cloud cannot reach and a private one should not).
+fn swagger_config() -> utoipa_swagger_ui::Config<'static> {
+    utoipa_swagger_ui::Config::new([OPENAPI_URL]).validator_url("none")
+}
+
+async fn to_swagger_ui() -> HttpResponse {
+    HttpResponse::Found()
+        .insert_header((header::LOCATION, HeaderValue::from_static("/swagger-ui/")))
+        .finish()
+}
+
+/// Swagger UI's page with the system's name as its title, so several open tabs can be told apart.
+async fn swagger_page(title: web::Data<SwaggerTitle>) -> HttpResponse {
+    let page = utoipa_swagger_ui::serve("index.html", Arc::new(swagger_config()))
+        .ok()
+        .flatten()
+        .filter(|f| !f.gzpipped)
+        .and_then(|f| String::from_utf8(f.bytes.into_owned()).ok());
+    match page {
+        Some(html) => {
+            let escaped = title.0.replace('&', "&amp;").replace('<', "&lt;");
+            HttpResponse::Ok()
+                .content_type("text/html; charset=utf-8")
+                .body(html.replace(
+                    "<title>Swagger UI</title>",
+                    &format!("<title>{escaped}</title>"),
+                ))
+        }
+        None => HttpResponse::NotFound().finish(),
+    }
+}
+
 /// Binds and starts the server (the returned `Server` future must be awaited or spawned).
 pub fn start<F>(spec: ServerSpec<F>) -> std::io::Result<Running>
 where
@@ -352,13 +391,18 @@ where
                 }
             })
             .configure(|cfg| configure(cfg))
-            .service(SwaggerUi::new("/swagger-ui/{_:.*}").url("/api-docs/openapi.json", openapi.clone()))
-            .route(
-                "/",
-                web::get().to(|| async {
-                    HttpResponse::Found().insert_header((header::LOCATION, HeaderValue::from_static("/swagger-ui/"))).finish()
-                }),
+            // The page itself, titled with the system (the UI's own files are served below).
+            .route("/swagger-ui/", web::get().to(swagger_page))
+            .route("/swagger-ui/index.html", web::get().to(swagger_page))
+            .service(
+                SwaggerUi::new("/swagger-ui/{_:.*}")
+                    .url(OPENAPI_URL, openapi.clone())
+                    .config(swagger_config()),
             )
+            .app_data(web::Data::new(SwaggerTitle(openapi.info.title.clone())))
+            // Java's addresses of the page: `/` and springfox's `/swagger-ui.html`.
+            .route("/", web::get().to(to_swagger_ui))
+            .route("/swagger-ui.html", web::get().to(to_swagger_ui))
     };
     let mut server = HttpServer::new(factory).shutdown_timeout(10);
     if let Some(w) = spec.workers {
@@ -442,6 +486,9 @@ pub enum Command {
     Run(Option<std::path::PathBuf>),
     /// Print this text (usage or version) and exit successfully.
     Print(String),
+    /// Print the system's OpenAPI document (JSON) and exit: for validators, client generators
+    /// and reading the API without starting the system.
+    OpenApi,
 }
 
 /// The binary's own name, as it was invoked.
@@ -455,12 +502,14 @@ fn binary_name() -> String {
         .unwrap_or_else(|| "arrowhead".into())
 }
 
-/// Reads the command line: `--config <file>` (the only setting), `--help`, `--version`.
+/// Reads the command line: `--config <file>` (the only setting), `--help`, `--version`,
+/// `--openapi`.
 pub fn parse_args(binary: &str, args: impl IntoIterator<Item = String>) -> Result<Command, String> {
     let usage = format!(
-        "usage: {binary} [--config <application.properties>]\n\
+        "usage: {binary} [--config <application.properties>] | --openapi | --version | --help\n\
          Without --config, ./application.properties is read when it exists; every key can also be\n\
-         set in the environment (server.port as SERVER_PORT)."
+         set in the environment (server.port as SERVER_PORT). --openapi prints the OpenAPI\n\
+         document the system serves at /api-docs/openapi.json."
     );
     let mut args = args.into_iter();
     let mut config = None;
@@ -471,6 +520,7 @@ pub fn parse_args(binary: &str, args: impl IntoIterator<Item = String>) -> Resul
                 config = Some(s.trim_start_matches("--config=").into())
             }
             "--help" | "-h" => return Ok(Command::Print(usage)),
+            "--openapi" => return Ok(Command::OpenApi),
             "--version" | "-V" => {
                 return Ok(Command::Print(format!(
                     "{binary} {}",
@@ -483,12 +533,20 @@ pub fn parse_args(binary: &str, args: impl IntoIterator<Item = String>) -> Resul
     Ok(Command::Run(config))
 }
 
-/// `--config <file>` from the command line; `--help` and `--version` print and exit.
-pub fn config_arg() -> Result<Option<std::path::PathBuf>, String> {
+/// `--config <file>` from the command line; `--help`, `--version` and `--openapi` print and
+/// exit.
+pub fn config_arg(
+    openapi: fn() -> utoipa::openapi::OpenApi,
+) -> Result<Option<std::path::PathBuf>, String> {
     match parse_args(&binary_name(), std::env::args().skip(1))? {
         Command::Run(config) => Ok(config),
         Command::Print(text) => {
             println!("{text}");
+            std::process::exit(0);
+        }
+        Command::OpenApi => {
+            let json = openapi().to_pretty_json().map_err(|e| e.to_string())?;
+            println!("{json}");
             std::process::exit(0);
         }
     }
@@ -499,6 +557,7 @@ pub fn config_arg() -> Result<Option<std::path::PathBuf>, String> {
 /// system's services from the Service Registry if it registered any.
 pub async fn run_main<S, Fut>(
     name: &str,
+    openapi: fn() -> utoipa::openapi::OpenApi,
     load: impl FnOnce(Option<&std::path::Path>) -> Result<S, String>,
     start: impl FnOnce(S) -> Fut,
 ) -> std::process::ExitCode
@@ -508,7 +567,7 @@ where
     >,
 {
     use std::process::ExitCode;
-    let settings = match config_arg().and_then(|config| {
+    let settings = match config_arg(openapi).and_then(|config| {
         init_logging(config.as_deref())?;
         load(config.as_deref())
     }) {
@@ -562,6 +621,7 @@ mod tests {
                 env!("CARGO_PKG_VERSION")
             )))
         );
+        assert_eq!(parse(&["--openapi"]), Ok(Command::OpenApi));
         assert!(parse(&["--config"]).is_err());
         assert!(parse(&["--bogus"])
             .unwrap_err()

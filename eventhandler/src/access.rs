@@ -29,6 +29,21 @@ pub fn check(caller: &Caller, endpoint: Endpoint, url: &str) -> Result<(), Arrow
     }
 }
 
+/// Who may call each documented operation, in words, for the OpenAPI document (the rules are
+/// [`check`]'s).
+pub fn who_may_call(method: &str, path: &str) -> Option<&'static str> {
+    let op = path.strip_prefix("/eventhandler")?;
+    Some(match (method, op) {
+        (_, "/echo") => "any system of the cloud.",
+        (_, "/subscribe") => "any system of the cloud, for itself (`subscriberSystem.systemName` must be the caller's name).",
+        (_, "/unsubscribe") => "any system of the cloud, for itself (`system_name` must be the caller's name).",
+        (_, "/publish") => "any system of the cloud, as itself (`source.systemName` must be the caller's name).",
+        (_, "/publish/authupdate") => "the Authorization system.",
+        (_, p) if p.starts_with("/mgmt") => "the sysop.",
+        _ => return None,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

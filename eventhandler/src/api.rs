@@ -96,9 +96,12 @@ pub async fn echo(_caller: Caller) -> HttpResponse {
 #[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SubscriptionRequest {
+    #[schema(required = true)]
     pub event_type: Option<String>,
+    #[schema(required = true)]
     pub subscriber_system: Option<SystemRequest>,
     pub filter_meta_data: Option<RequestMetadata>,
+    #[schema(required = true)]
     pub notify_uri: Option<String>,
     pub match_meta_data: Option<bool>,
     /// ISO-8601 UTC (`2030-01-01T00:00:00Z`) or `yyyy-MM-dd HH:mm:ss` (UTC).
@@ -112,9 +115,12 @@ pub struct SubscriptionRequest {
 #[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct EventPublishRequest {
+    #[schema(required = true)]
     pub event_type: Option<String>,
+    #[schema(required = true)]
     pub source: Option<SystemRequest>,
     pub meta_data: Option<RequestMetadata>,
+    #[schema(required = true)]
     pub payload: Option<String>,
     /// ISO-8601 UTC; absent: now.
     pub time_stamp: Option<String>,
@@ -273,7 +279,7 @@ async fn prepare(
 }
 
 /// Subscribes the caller to an event type (an earlier subscription to it is replaced).
-#[utoipa::path(post, path = "/eventhandler/subscribe", tag = "Client", request_body = SubscriptionRequest,
+#[utoipa::path(post, path = "/eventhandler/subscribe", tag = "Client", request_body(content = SubscriptionRequest, example = json!({"eventType": "TEMPERATURE_CHANGED", "subscriberSystem": {"systemName": "dashboard", "address": "127.0.0.1", "port": 9002}, "notifyUri": "/events", "matchMetaData": false})),
     responses((status = 200, description = "Subscribed"), (status = 400, body = ErrorMessage), (status = 401, body = ErrorMessage)))]
 pub async fn subscribe(
     state: web::Data<AppState>,
@@ -373,7 +379,7 @@ fn notify_url(subscriber: &common::db::models::System, notify_uri: &str) -> Stri
 
 /// Publishes an event: answered at once, delivered in the background to every subscriber that
 /// may hear from the publisher and wants it.
-#[utoipa::path(post, path = "/eventhandler/publish", tag = "Client", request_body = EventPublishRequest,
+#[utoipa::path(post, path = "/eventhandler/publish", tag = "Client", request_body(content = EventPublishRequest, example = json!({"eventType": "TEMPERATURE_CHANGED", "source": {"systemName": "thermometer", "address": "127.0.0.1", "port": 9001}, "payload": "21.5", "metaData": {"unit": "celsius"}})),
     responses((status = 200, description = "Accepted for delivery"), (status = 400, body = ErrorMessage), (status = 401, body = ErrorMessage)))]
 pub async fn publish(
     state: web::Data<AppState>,
@@ -657,5 +663,26 @@ mod tests {
         assert_eq!(notify_url(&s, "/events"), "https://10.0.0.1:9000/events");
         s.authentication_info = None;
         assert_eq!(notify_url(&s, "events"), "http://10.0.0.1:9000/events");
+    }
+}
+
+/// The OpenAPI document this system serves (and prints with `--openapi`).
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    common::openapi::finish(
+        ApiDoc::openapi(),
+        "Event Handler",
+        crate::access::who_may_call,
+    )
+}
+
+#[cfg(test)]
+mod openapi_tests {
+    /// Every operation says who may call it, every response is described, no Rust type names.
+    #[test]
+    fn the_document_is_complete() {
+        assert_eq!(
+            common::openapi::faults(&super::openapi()),
+            Vec::<String>::new()
+        );
     }
 }

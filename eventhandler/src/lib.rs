@@ -15,7 +15,6 @@ use common::registration::Locator;
 use common::startup::Foundation;
 pub use common::startup::Started;
 use std::time::Duration;
-use utoipa::OpenApi;
 
 /// The Java tables this system reads and writes.
 pub const REQUIRED_TABLES: &[&str] = &[
@@ -111,7 +110,7 @@ pub async fn start(settings: Settings, db_wait: Duration) -> Result<Started, Str
         dispatcher: delivery::Dispatcher::new(base.tls.clone(), limits, settings.delivery.clone()),
         tolerance: settings.tolerance,
     });
-    let running = base.serve(core, api::ApiDoc::openapi(), state, api::configure)?;
+    let running = base.serve(core, api::openapi(), state, api::configure)?;
     actix_web::rt::spawn(auth.resync_all_until_done());
     if let Some(every) = settings.ttl_interval {
         actix_web::rt::spawn(remove_expired(pool, every));

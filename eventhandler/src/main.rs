@@ -1,9 +1,10 @@
-//! `eventhandler [--config application.properties]`
+//! `eventhandler [--config application.properties] | --openapi | --version | --help`
 
 #[actix_web::main]
 async fn main() -> std::process::ExitCode {
     common::web::run_main(
         "eventhandler",
+        eventhandler::api::openapi,
         |config| eventhandler::Settings::load(config).map_err(|e| e.to_string()),
         |settings| async move {
             let started = eventhandler::start(settings, std::time::Duration::from_secs(30)).await?;

@@ -32,6 +32,20 @@ pub fn check(caller: &Caller, endpoint: Endpoint, url: &str) -> Result<(), Arrow
     }
 }
 
+/// Who may call each documented operation, in words, for the OpenAPI document (the rules are
+/// [`check`]'s).
+pub fn who_may_call(method: &str, path: &str) -> Option<&'static str> {
+    let op = path.strip_prefix("/orchestrator")?;
+    Some(match (method, op) {
+        (_, "/echo" | "/orchestration/{id}") => "any system of the cloud.",
+        ("post", "/orchestration") => "any system of the cloud, for itself (`requesterSystem.systemName` must be the caller's name); \
+            the Gatekeeper with `externalServiceRequest`.",
+        (_, "/orchestration-by-proxy") => "the Choreographer.",
+        (_, p) if p.starts_with("/mgmt") => "the sysop.",
+        _ => return None,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

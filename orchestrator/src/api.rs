@@ -101,7 +101,7 @@ pub async fn echo(_caller: Caller) -> HttpResponse {
 
 /// Which providers the requester should use: store-based by default, dynamic with the
 /// `overrideStore` flag.
-#[utoipa::path(post, path = "/orchestrator/orchestration", tag = "Client", request_body = OrchestrationForm,
+#[utoipa::path(post, path = "/orchestrator/orchestration", tag = "Client", request_body(content = OrchestrationForm, example = json!({"requesterSystem": {"systemName": "dashboard", "address": "127.0.0.1", "port": 9002}, "requestedService": {"serviceDefinitionRequirement": "temperature", "interfaceRequirements": ["HTTP-SECURE-JSON"]}, "orchestrationFlags": {"overrideStore": true, "matchmaking": true}})),
     responses((status = 200, body = OrchestrationResponse), (status = 400, body = ErrorMessage), (status = 401, body = ErrorMessage), (status = 503, body = ErrorMessage)))]
 pub async fn orchestrate(
     state: web::Data<AppState>,
@@ -192,13 +192,18 @@ pub async fn list_store(
 #[derive(Debug, Default, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct StoreRuleRequest {
+    #[schema(required = true)]
     pub service_definition_name: Option<String>,
+    #[schema(required = true)]
     pub consumer_system_id: Option<i64>,
     pub attribute: Option<RequestMetadata>,
+    #[schema(required = true)]
     pub provider_system: Option<SystemRequest>,
     /// Absent (or this cloud): the provider is a system of this cloud.
     pub cloud: Option<CloudRequest>,
+    #[schema(required = true)]
     pub service_interface_name: Option<String>,
+    #[schema(required = true)]
     pub priority: Option<i64>,
 }
 
@@ -279,7 +284,7 @@ fn new_entry(r: &StoreRuleRequest) -> Result<NewEntry, ArrowheadError> {
 }
 
 /// Adds store entries (all or none; answered with 200 as in Java).
-#[utoipa::path(post, path = "/orchestrator/mgmt/store", tag = "Management", request_body = Vec<StoreRuleRequest>,
+#[utoipa::path(post, path = "/orchestrator/mgmt/store", tag = "Management", request_body(content = Vec<StoreRuleRequest>, example = json!([{"serviceDefinitionName": "temperature", "consumerSystemId": 7, "providerSystem": {"systemName": "thermometer", "address": "127.0.0.1", "port": 9001}, "serviceInterfaceName": "HTTP-SECURE-JSON", "priority": 1}])),
     responses((status = 200, body = ListResponse<StoreEntryResponse>), (status = 400, body = ErrorMessage), (status = 401, body = ErrorMessage)))]
 pub async fn add_store(
     state: web::Data<AppState>,
@@ -319,7 +324,9 @@ pub async fn top_priority(
 #[derive(Debug, Default, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ConsumerRuleQuery {
+    #[schema(required = true)]
     pub consumer_system_id: Option<i64>,
+    #[schema(required = true)]
     pub service_definition_name: Option<String>,
     pub service_interface_name: Option<String>,
 }
@@ -364,6 +371,7 @@ pub async fn by_consumer(
 #[derive(Debug, Default, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PriorityRequest {
+    #[schema(required = true)]
     pub priority_map: Option<BTreeMap<i64, i64>>,
 }
 
@@ -473,5 +481,26 @@ mod tests {
             assert_eq!(err.status().as_u16(), 400, "{field}");
             assert_eq!(err.origin.as_deref(), Some(MGMT_STORE), "{field}");
         }
+    }
+}
+
+/// The OpenAPI document this system serves (and prints with `--openapi`).
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    common::openapi::finish(
+        ApiDoc::openapi(),
+        "Orchestrator",
+        crate::access::who_may_call,
+    )
+}
+
+#[cfg(test)]
+mod openapi_tests {
+    /// Every operation says who may call it, every response is described, no Rust type names.
+    #[test]
+    fn the_document_is_complete() {
+        assert_eq!(
+            common::openapi::faults(&super::openapi()),
+            Vec::<String>::new()
+        );
     }
 }

@@ -1,9 +1,10 @@
-//! `orchestrator [--config application.properties]`
+//! `orchestrator [--config application.properties] | --openapi | --version | --help`
 
 #[actix_web::main]
 async fn main() -> std::process::ExitCode {
     common::web::run_main(
         "orchestrator",
+        orchestrator::api::openapi,
         |config| orchestrator::Settings::load(config).map_err(|e| e.to_string()),
         |settings| async move {
             let started = orchestrator::start(settings, std::time::Duration::from_secs(30)).await?;

@@ -144,6 +144,31 @@ pub fn check(caller: &Caller, endpoint: Endpoint<'_>, url: &str) -> Result<(), A
     }
 }
 
+/// Who may call each documented operation, in words, for the OpenAPI document (the rules are
+/// [`check`]'s).
+pub fn who_may_call(method: &str, path: &str) -> Option<&'static str> {
+    let op = path.strip_prefix("/serviceregistry")?;
+    Some(match (method, op) {
+        (_, "/echo") => "any system of the cloud.",
+        ("post", "/register") => "any system of the cloud, for its own services (the provider's name must be the caller's); \
+            core service definitions only by the core system that owns them.",
+        ("delete", "/unregister") => "any system of the cloud, for its own services.",
+        ("post", "/query") => "core systems for any service; other systems only for public core services \
+            (application systems find providers through the Orchestrator).",
+        ("post", "/query/multi") => "core systems (Orchestrator, Gatekeeper, Event Handler, Authorization, ...).",
+        ("get", "/query/system/{id}") => "the Orchestrator.",
+        ("post", "/query/system") => "the Orchestrator, the Choreographer.",
+        ("get", "/query/all") => "the QoS Monitor, the Gatekeeper.",
+        ("post", "/query/provider/{id}" | "/query/definition") | ("get", "/query/provider/{id}") => "the Choreographer.",
+        ("post", "/register-system") => "any system of the cloud, for itself; the Plant Description Engine and the Choreographer for any.",
+        ("delete", "/unregister-system") => "any system of the cloud, for itself; the Plant Description Engine and the Choreographer for any.",
+        ("get", "/pull-systems") => "the Plant Description Engine.",
+        ("get", "/pull-config") => "core systems.",
+        (_, p) if p.starts_with("/mgmt") => "the sysop.",
+        _ => return None,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -17,7 +17,6 @@ use common::tls::TlsContext;
 use common::web::{Running, ServerSpec};
 use std::collections::BTreeMap;
 use std::time::Duration;
-use utoipa::OpenApi;
 use validate::{Policy, ValidSystem};
 
 /// The Java tables the registry reads and writes.
@@ -180,7 +179,7 @@ pub async fn start(settings: Settings, db_wait: Duration) -> Result<Running, Sta
             port: core.server_port,
             tls,
             workers: settings.core.workers,
-            openapi: api::ApiDoc::openapi(),
+            openapi: api::openapi(),
             configure: move |cfg: &mut actix_web::web::ServiceConfig| {
                 cfg.app_data(state.clone());
                 api::configure(cfg);

@@ -1,9 +1,10 @@
-//! `serviceregistry [--config application.properties]`
+//! `serviceregistry [--config application.properties] | --openapi | --version | --help`
 
 #[actix_web::main]
 async fn main() -> std::process::ExitCode {
     common::web::run_main(
         "serviceregistry",
+        serviceregistry::api::openapi,
         |config| serviceregistry::Settings::load(config).map_err(|e| e.to_string()),
         |settings| async move {
             let running = serviceregistry::start(settings, std::time::Duration::from_secs(30))

@@ -1254,12 +1254,34 @@ fn framework_errors_are_arrowhead_json() {
     // A trailing slash is the same endpoint.
     assert_eq!(get(&s, &sr.url("/echo/")), (200, json!("Got it!")));
     assert_eq!(get(&s, &sr.url("/mgmt/systems/")).0, 200);
-    // Swagger UI and the OpenAPI document are served at the root.
-    let resp = s
-        .get(sr.base.replace("/serviceregistry", "/swagger-ui/"))
-        .send()
-        .unwrap();
+    // Swagger UI and the OpenAPI document are served at the root: the page is titled with the
+    // system, the validator badge (which would send the document to swagger.io) is off, and
+    // Java's page addresses lead to it.
+    let root = sr.base.replace("/serviceregistry", "");
+    let resp = s.get(format!("{root}/swagger-ui/")).send().unwrap();
     assert_eq!(resp.status().as_u16(), 200);
+    let page = resp.text().unwrap();
+    assert!(
+        page.contains("<title>Arrowhead Service Registry</title>"),
+        "{page}"
+    );
+    let init = s
+        .get(format!("{root}/swagger-ui/swagger-initializer.js"))
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    assert!(init.contains(r#""validatorUrl": "none""#), "{init}");
+    assert!(init.contains("/api-docs/openapi.json"), "{init}");
+    for page in ["/", "/swagger-ui.html"] {
+        let resp = s.get(format!("{root}{page}")).send().unwrap();
+        assert_eq!(
+            resp.url().path(),
+            "/swagger-ui/",
+            "{page} leads to the Swagger page"
+        );
+        assert_eq!(resp.status().as_u16(), 200);
+    }
     let (status, doc) = get(
         &s,
         &sr.base

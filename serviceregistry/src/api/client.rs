@@ -36,7 +36,7 @@ pub async fn echo(_caller: Caller) -> HttpResponse {
 }
 
 /// Registers a service of the calling provider (provider name must match its certificate).
-#[utoipa::path(post, path = "/serviceregistry/register", tag = "Client", request_body = ServiceRegistryRequest,
+#[utoipa::path(post, path = "/serviceregistry/register", tag = "Client", request_body(content = ServiceRegistryRequest, example = json!({"serviceDefinition": "temperature", "providerSystem": {"systemName": "thermometer", "address": "127.0.0.1", "port": 9001, "authenticationInfo": "MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA... (base64 body of thermometer.pub)"}, "serviceUri": "/temperature", "secure": "CERTIFICATE", "interfaces": ["HTTP-SECURE-JSON"], "metadata": {"unit": "celsius"}})),
     responses((status = 201, body = ServiceRegistryResponse), (status = 400, body = ErrorMessage), (status = 401, body = ErrorMessage)))]
 pub async fn register(
     state: web::Data<AppState>,
@@ -109,7 +109,7 @@ pub async fn unregister(
 }
 
 /// Looks up providers of a service; application systems may query public core services only.
-#[utoipa::path(post, path = "/serviceregistry/query", tag = "Client", request_body = ServiceQueryForm,
+#[utoipa::path(post, path = "/serviceregistry/query", tag = "Client", request_body(content = ServiceQueryForm, example = json!({"serviceDefinitionRequirement": "orchestration-service", "interfaceRequirements": ["HTTP-SECURE-JSON"]})),
     responses((status = 200, body = ServiceQueryResult), (status = 400, body = ErrorMessage), (status = 401, body = ErrorMessage)))]
 pub async fn query(
     state: web::Data<AppState>,

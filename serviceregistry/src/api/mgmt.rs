@@ -118,7 +118,7 @@ pub async fn list_entries(
 }
 
 /// Creates an entry (core-system provider names are reserved).
-#[utoipa::path(post, path = "/serviceregistry/mgmt", tag = "Management", request_body = ServiceRegistryRequest,
+#[utoipa::path(post, path = "/serviceregistry/mgmt", tag = "Management", request_body(content = ServiceRegistryRequest, example = json!({"serviceDefinition": "temperature", "providerSystem": {"systemName": "thermometer", "address": "127.0.0.1", "port": 9001, "authenticationInfo": "MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA... (base64 body of thermometer.pub)"}, "serviceUri": "/temperature", "secure": "CERTIFICATE", "interfaces": ["HTTP-SECURE-JSON"], "metadata": {"unit": "celsius"}})),
     responses((status = 201, body = ServiceRegistryResponse), (status = 400, body = ErrorMessage), (status = 401, body = ErrorMessage)))]
 pub async fn create_entry(
     state: web::Data<AppState>,
@@ -416,7 +416,7 @@ pub async fn list_systems(
 }
 
 /// Creates a system (core-system names are reserved).
-#[utoipa::path(post, path = "/serviceregistry/mgmt/systems", tag = "Management", request_body = SystemRequest,
+#[utoipa::path(post, path = "/serviceregistry/mgmt/systems", tag = "Management", request_body(content = SystemRequest, example = json!({"systemName": "dashboard", "address": "127.0.0.1", "port": 9002, "authenticationInfo": "MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA... (base64 body of dashboard.pub)"})),
     responses((status = 201, body = SystemResponse), (status = 400, body = ErrorMessage), (status = 401, body = ErrorMessage)))]
 pub async fn create_system(
     state: web::Data<AppState>,
@@ -536,6 +536,7 @@ pub async fn delete_system(
 #[derive(Debug, Deserialize, serde::Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ServiceDefinitionRequest {
+    #[schema(required = true)]
     pub service_definition: Option<String>,
 }
 
@@ -574,7 +575,7 @@ pub async fn list_services(
 }
 
 /// Creates a service definition.
-#[utoipa::path(post, path = "/serviceregistry/mgmt/services", tag = "Management", request_body = ServiceDefinitionRequest,
+#[utoipa::path(post, path = "/serviceregistry/mgmt/services", tag = "Management", request_body(content = ServiceDefinitionRequest, example = json!({"serviceDefinition": "humidity"})),
     responses((status = 201, body = ServiceDefinitionResponse), (status = 400, body = ErrorMessage), (status = 401, body = ErrorMessage)))]
 pub async fn create_service(
     state: web::Data<AppState>,
@@ -667,6 +668,7 @@ pub async fn delete_service(
 #[derive(Debug, Deserialize, serde::Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ServiceInterfaceRequest {
+    #[schema(required = true)]
     pub interface_name: Option<String>,
 }
 
@@ -711,7 +713,7 @@ pub async fn list_interfaces(
 }
 
 /// Creates an interface.
-#[utoipa::path(post, path = "/serviceregistry/mgmt/interfaces", tag = "Management", request_body = ServiceInterfaceRequest,
+#[utoipa::path(post, path = "/serviceregistry/mgmt/interfaces", tag = "Management", request_body(content = ServiceInterfaceRequest, example = json!({"interfaceName": "HTTP-SECURE-CBOR"})),
     responses((status = 201, body = ServiceInterfaceResponse), (status = 400, body = ErrorMessage), (status = 401, body = ErrorMessage)))]
 pub async fn create_interface(
     state: web::Data<AppState>,

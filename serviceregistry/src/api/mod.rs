@@ -114,3 +114,24 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     components(schemas(common::error::ErrorMessage))
 )]
 pub struct ApiDoc;
+
+/// The OpenAPI document this system serves (and prints with `--openapi`).
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    common::openapi::finish(
+        ApiDoc::openapi(),
+        "Service Registry",
+        crate::access::who_may_call,
+    )
+}
+
+#[cfg(test)]
+mod openapi_tests {
+    /// Every operation says who may call it, every response is described, no Rust type names.
+    #[test]
+    fn the_document_is_complete() {
+        assert_eq!(
+            common::openapi::faults(&super::openapi()),
+            Vec::<String>::new()
+        );
+    }
+}

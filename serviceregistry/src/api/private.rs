@@ -169,7 +169,7 @@ pub async fn query_definition(
 }
 
 /// Registers a system without services.
-#[utoipa::path(post, path = "/serviceregistry/register-system", tag = "Private", request_body = SystemRequest,
+#[utoipa::path(post, path = "/serviceregistry/register-system", tag = "Private", request_body(content = SystemRequest, example = json!({"systemName": "dashboard", "address": "127.0.0.1", "port": 9002, "authenticationInfo": "MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA... (base64 body of dashboard.pub)"})),
     responses((status = 201, body = SystemResponse), (status = 400, body = ErrorMessage), (status = 401, body = ErrorMessage)))]
 pub async fn register_system(
     state: web::Data<AppState>,

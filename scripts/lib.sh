@@ -28,6 +28,8 @@ ensure_packages() {
   pkg-config --exists openssl 2>/dev/null || missing+=(libssl-dev)
   command -v pkg-config >/dev/null 2>&1 || missing+=(pkg-config)
   command -v curl >/dev/null 2>&1 || missing+=(curl)
+  # jq: the README walk-through reads ids out of answers with it.
+  command -v jq >/dev/null 2>&1 || missing+=(jq)
   # The openssl command: a test resumes a TLS session with s_client.
   command -v openssl >/dev/null 2>&1 || missing+=(openssl)
   # The /usr/bin/kill binary (not the shell builtin): tests stop systems with SIGTERM.

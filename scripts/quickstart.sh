@@ -7,14 +7,22 @@
 #
 # Settings (environment): ARROWHEAD_CLOUD (localcloud), ARROWHEAD_OPERATOR (operator),
 # ARROWHEAD_CERT_PASSWORD (123456), ARROWHEAD_HOSTS (extra SANs, space separated),
-# ARROWHEAD_DB_PORT (3306), ARROWHEAD_STATE_DIR (./state).
+# ARROWHEAD_DB_PORT (3306), ARROWHEAD_STATE_DIR (./state), ARROWHEAD_CERT_DIR (./certificates),
+# ARROWHEAD_BUILD_PROFILE (release; debug builds faster, for tests).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 CLOUD="${ARROWHEAD_CLOUD:-localcloud}"
 OPERATOR="${ARROWHEAD_OPERATOR:-operator}"
 CERT_PASSWORD="${ARROWHEAD_CERT_PASSWORD:-123456}"
-CERT_DIR="$ROOT/certificates"
+CERT_DIR="${ARROWHEAD_CERT_DIR:-$ROOT/certificates}"
+PROFILE="${ARROWHEAD_BUILD_PROFILE:-release}"
+case "$PROFILE" in
+  release) BUILD_FLAGS=(--release) ;;
+  debug) BUILD_FLAGS=() ;;
+  *) die "ARROWHEAD_BUILD_PROFILE must be release or debug, not '$PROFILE'" ;;
+esac
+BIN="$ROOT/target/$PROFILE"
 RUN_DIR="$STATE_DIR/run"
 LOG_DIR="$STATE_DIR/logs"
 CONF_DIR="$STATE_DIR/config"
@@ -29,14 +37,16 @@ mkdir -p "$RUN_DIR" "$LOG_DIR" "$CONF_DIR"
 start_private_mariadb
 create_database_and_user
 
-log "building release binaries"
-cargo build --release --bin arrowhead-certgen $(for s in "${SYSTEMS[@]}"; do printf -- '--bin %s ' "${s%%:*}"; done)
+log "building $PROFILE binaries"
+# The core systems, the certificate generator and the example application systems.
+cargo build "${BUILD_FLAGS[@]}" --bin arrowhead-certgen --bin example-provider --bin example-consumer \
+  $(for s in "${SYSTEMS[@]}"; do printf -- '--bin %s ' "${s%%:*}"; done)
 
 if [ ! -f "$CERT_DIR/truststore.p12" ] || [ ! -f "$CERT_DIR/sysop.p12" ]; then
   log "generating the PKI of $CLOUD.$OPERATOR.arrowhead.eu in $CERT_DIR"
   host_args=()
   for h in ${ARROWHEAD_HOSTS:-} $(hostname 2>/dev/null || true); do host_args+=(--host "$h"); done
-  ./target/release/arrowhead-certgen --out "$CERT_DIR" --cloud "$CLOUD" --operator "$OPERATOR" --password "$CERT_PASSWORD" "${host_args[@]}"
+  "$BIN/arrowhead-certgen" --out "$CERT_DIR" --cloud "$CLOUD" --operator "$OPERATOR" --password "$CERT_PASSWORD" "${host_args[@]}"
 else
   log "using the existing certificates in $CERT_DIR"
 fi
@@ -83,7 +93,7 @@ for entry in "${SYSTEMS[@]}"; do
   log "starting $name on port $port"
   # The log itself goes to $name.log (at most 10 MB, then $name.log.1); what the process prints
   # before logging starts (a bad configuration) goes to $name.out.
-  nohup "$ROOT/target/release/$name" --config "$CONF_DIR/$name.properties" >"$LOG_DIR/$name.out" 2>&1 &
+  nohup "$BIN/$name" --config "$CONF_DIR/$name.properties" >"$LOG_DIR/$name.out" 2>&1 &
   echo $! > "$RUN_DIR/$name.pid"
 done
 
@@ -112,6 +122,7 @@ $(for entry in "${SYSTEMS[@]}"; do name=${entry%%:*} port=${entry##*:}; printf '
     authority, then open a Swagger URL above.
   curl: curl --cert $CERT_DIR/sysop.chain.pem --key $CERT_DIR/sysop.key --cacert $CERT_DIR/master.crt \\
           https://localhost:8443/serviceregistry/echo
-  Application certificates: ./target/release/arrowhead-certgen --out $CERT_DIR --cloud $CLOUD --operator $OPERATOR --system <name>
+  Application certificates: $BIN/arrowhead-certgen --out $CERT_DIR --cloud $CLOUD --operator $OPERATOR --system <name>
+  A provider and a consumer, step by step: the README's walk-through.
   Logs: $LOG_DIR    Stop everything: ./scripts/stop.sh
 SUMMARY

@@ -34,6 +34,8 @@ log "cargo test"
 cargo test --workspace
 log "OpenAPI documents"
 "$ROOT/scripts/check-openapi.sh" "$ROOT/target/debug"
+log "the README walk-through, on a fresh cloud"
+"$ROOT/scripts/walkthrough.sh"
 
 if [ "$started_db" = 1 ]; then
   # Databases of interrupted runs (a test that crashed before its fixture dropped it).

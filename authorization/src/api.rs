@@ -52,6 +52,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope("/authorization")
             .service(web::resource("/echo").route(web::get().to(echo)))
+            .service(web::resource("/mgmt/logs").route(web::get().to(logs)))
             .service(web::resource("/publickey").route(web::get().to(public_key)))
             .service(
                 web::resource("/mgmt/intracloud")
@@ -89,6 +90,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     ),
     paths(
         echo,
+        logs,
         public_key,
         list_rules,
         create_rules,
@@ -716,6 +718,25 @@ pub async fn check_inter_cloud(
     })
     .await?;
     Ok(web::Json(answer))
+}
+
+/// Warnings and errors of the Authorization system (the Java `logs` table, this system's rows).
+#[utoipa::path(get, path = "/authorization/mgmt/logs", tag = "Management", params(common::dblog::LogQuery),
+    responses((status = 200, body = common::dto::ListResponse<common::dblog::LogEntry>), (status = 400, body = common::error::ErrorMessage), (status = 401, body = common::error::ErrorMessage)))]
+pub async fn logs(
+    state: web::Data<AppState>,
+    caller: Caller,
+    q: web::Query<common::dblog::LogQuery>,
+) -> Result<HttpResponse, ArrowheadError> {
+    let list = common::dblog::mgmt_logs(
+        &state.pool,
+        &caller,
+        common::identity::CoreSystem::Authorization,
+        q.into_inner(),
+        "/authorization/mgmt/logs",
+    )
+    .await?;
+    Ok(HttpResponse::Ok().json(list))
 }
 
 /// The OpenAPI document this system serves (and prints with `--openapi`).

@@ -102,6 +102,12 @@ fn echo_and_public_key() {
 }
 
 #[test]
+fn management_logs() {
+    let auth = Auth::start();
+    testing::check_mgmt_logs(&auth._db, &auth.base, "AUTHORIZATION");
+}
+
+#[test]
 fn rule_management() {
     let auth = Auth::start();
     let sysop = client("sysop");

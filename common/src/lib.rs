@@ -6,6 +6,7 @@ pub mod client;
 pub mod config;
 pub mod core_services;
 pub mod db;
+pub mod dblog;
 pub mod dto;
 pub mod error;
 pub mod https;

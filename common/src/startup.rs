@@ -60,6 +60,8 @@ impl Foundation {
         .await
         .map_err(|e| e.to_string())?
         .map_err(|e| e.to_string())?;
+        // Warnings and errors from here on (and those queued since startup) reach `logs`.
+        crate::dblog::start_writer(pool.clone(), system);
         let public_key = match &tls {
             Some(t) => Some(t.keystore.public_key_base64().map_err(|e| e.to_string())?),
             None => None,

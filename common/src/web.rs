@@ -435,7 +435,7 @@ pub fn init_logging(config: Option<&std::path::Path>) -> Result<(), String> {
     let config = config.or_else(|| default.exists().then_some(default));
     let props = crate::config::Properties::load(config).ok();
     let Some(path) = props.as_ref().and_then(|p| p.path("logging.file.name")) else {
-        init_tracing();
+        install_logging(None, true);
         return Ok(());
     };
     let max = match props.as_ref().and_then(|p| p.get("logging.file.max-size")) {
@@ -446,26 +446,41 @@ pub fn init_logging(config: Option<&std::path::Path>) -> Result<(), String> {
     };
     let file = crate::logfile::RotatingFile::open(&path, max)
         .map_err(|e| format!("logging.file.name: cannot write {}: {e}", path.display()))?;
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_target(false)
-        .with_ansi(false)
-        .with_writer(file)
-        .try_init();
+    install_logging(Some(file), true);
     Ok(())
 }
 
-/// Logging set up from `RUST_LOG` (default `info`).
+/// Logging set up from `RUST_LOG` (default `info`), to standard output (the examples and tools;
+/// core systems use [`init_logging`]).
 pub fn init_tracing() {
+    install_logging(None, false);
+}
+
+/// The process's logging: to `file` or standard output, and with `logs_table` also WARN and
+/// ERROR records into the database's `logs` table (see [`crate::dblog`]).
+fn install_logging(file: Option<crate::logfile::RotatingFile>, logs_table: bool) {
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    use tracing_subscriber::Layer;
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    // Colour codes only on a terminal: log files (quickstart's) stay plain text.
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_target(false)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
+    let output = match file {
+        Some(file) => tracing_subscriber::fmt::layer()
+            .with_target(false)
+            .with_ansi(false)
+            .with_writer(file)
+            .boxed(),
+        // Colour codes only on a terminal: redirected output stays plain text.
+        None => tracing_subscriber::fmt::layer()
+            .with_target(false)
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
+            .boxed(),
+    };
+    let table = logs_table.then(crate::dblog::layer);
+    let _ = tracing_subscriber::registry()
+        .with(filter)
+        .with(output)
+        .with(table)
         .try_init();
 }
 

@@ -43,6 +43,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope("/eventhandler")
             .service(web::resource("/echo").route(web::get().to(echo)))
+            .service(web::resource("/mgmt/logs").route(web::get().to(logs)))
             .service(web::resource("/subscribe").route(web::post().to(subscribe)))
             .service(web::resource("/unsubscribe").route(web::delete().to(unsubscribe)))
             .service(web::resource("/publish").route(web::post().to(publish)))
@@ -66,6 +67,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     ),
     paths(
         echo,
+        logs,
         subscribe,
         unsubscribe,
         publish,
@@ -664,6 +666,25 @@ mod tests {
         s.authentication_info = None;
         assert_eq!(notify_url(&s, "events"), "http://10.0.0.1:9000/events");
     }
+}
+
+/// Warnings and errors of the Event Handler (the Java `logs` table, this system's rows).
+#[utoipa::path(get, path = "/eventhandler/mgmt/logs", tag = "Management", params(common::dblog::LogQuery),
+    responses((status = 200, body = common::dto::ListResponse<common::dblog::LogEntry>), (status = 400, body = common::error::ErrorMessage), (status = 401, body = common::error::ErrorMessage)))]
+pub async fn logs(
+    state: web::Data<AppState>,
+    caller: Caller,
+    q: web::Query<common::dblog::LogQuery>,
+) -> Result<HttpResponse, ArrowheadError> {
+    let list = common::dblog::mgmt_logs(
+        &state.pool,
+        &caller,
+        common::identity::CoreSystem::EventHandler,
+        q.into_inner(),
+        "/eventhandler/mgmt/logs",
+    )
+    .await?;
+    Ok(HttpResponse::Ok().json(list))
 }
 
 /// The OpenAPI document this system serves (and prints with `--openapi`).

@@ -554,6 +554,12 @@ fn delivery_is_ordered_retried_and_isolated() {
 }
 
 #[test]
+fn management_logs() {
+    let cloud = Cloud::start();
+    testing::check_mgmt_logs(&cloud.db, &cloud.url(""), "EVENTHANDLER");
+}
+
+#[test]
 fn validation_and_access() {
     let cloud = Cloud::start();
     let provider = cloud.system("provider", 6000);

@@ -35,6 +35,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope("/orchestrator")
             .service(web::resource("/echo").route(web::get().to(echo)))
+            .service(web::resource("/mgmt/logs").route(web::get().to(logs)))
             .service(web::resource("/orchestration").route(web::post().to(orchestrate)))
             .service(web::resource("/orchestration/{id}").route(web::get().to(orchestrate_by_id)))
             .service(
@@ -72,6 +73,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     ),
     paths(
         echo,
+        logs,
         orchestrate,
         orchestrate_by_id,
         orchestrate_by_proxy,
@@ -482,6 +484,25 @@ mod tests {
             assert_eq!(err.origin.as_deref(), Some(MGMT_STORE), "{field}");
         }
     }
+}
+
+/// Warnings and errors of the Orchestrator (the Java `logs` table, this system's rows).
+#[utoipa::path(get, path = "/orchestrator/mgmt/logs", tag = "Management", params(common::dblog::LogQuery),
+    responses((status = 200, body = common::dto::ListResponse<common::dblog::LogEntry>), (status = 400, body = common::error::ErrorMessage), (status = 401, body = common::error::ErrorMessage)))]
+pub async fn logs(
+    state: web::Data<AppState>,
+    caller: Caller,
+    q: web::Query<common::dblog::LogQuery>,
+) -> Result<HttpResponse, ArrowheadError> {
+    let list = common::dblog::mgmt_logs(
+        &state.orchestrator.pool,
+        &caller,
+        common::identity::CoreSystem::Orchestrator,
+        q.into_inner(),
+        "/orchestrator/mgmt/logs",
+    )
+    .await?;
+    Ok(HttpResponse::Ok().json(list))
 }
 
 /// The OpenAPI document this system serves (and prints with `--openapi`).

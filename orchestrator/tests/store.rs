@@ -29,6 +29,12 @@ fn ids_and_priorities(list: &Value) -> Vec<(String, i64)> {
 }
 
 #[test]
+fn management_logs() {
+    let cloud = Cloud::start();
+    testing::check_mgmt_logs(&cloud.db, &cloud.orch_url(""), "ORCHESTRATOR");
+}
+
+#[test]
 fn store_management() {
     let cloud = Cloud::start();
     cloud

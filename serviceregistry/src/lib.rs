@@ -121,6 +121,8 @@ pub async fn start(settings: Settings, db_wait: Duration) -> Result<Running, Sta
     .await
     .map_err(|e| StartError(e.to_string()))?
     .map_err(|e| StartError(e.to_string()))?;
+    // Warnings and errors from here on (and those queued since startup) reach `logs`.
+    common::dblog::start_writer(pool.clone(), common::identity::CoreSystem::ServiceRegistry);
 
     let (operator, cloud) = match &tls {
         Some(t) => (t.identity.operator.clone(), t.identity.cloud.clone()),

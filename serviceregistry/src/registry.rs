@@ -8,14 +8,14 @@ use crate::validate::{SecurityType, ValidEntry, ValidQuery, ValidSystem};
 use chrono::NaiveDateTime;
 use common::db::models::{self, ServiceDefinition, ServiceInterface, System, SystemValues};
 use common::db::schema::{
-    logs, service_definition, service_interface, service_registry,
+    service_definition, service_interface, service_registry,
     service_registry_interface_connection as conn_tbl, system_,
 };
 use common::dto::{
     format_instant, ListResponse, ServiceDefinitionResponse, ServiceInterfaceResponse,
     ServiceRegistryResponse, SystemResponse,
 };
-use common::names::{metadata_to_text, text_to_metadata, AddressType, Direction, PageParams};
+use common::names::{metadata_to_text, text_to_metadata, AddressType, PageParams};
 use common::ArrowheadError;
 use diesel::mysql::Mysql;
 use diesel::prelude::*;
@@ -959,95 +959,6 @@ pub fn grouped(conn: &mut MysqlConnection) -> QueryResult<Grouped> {
                     .collect(),
             },
         })
-    })
-}
-
-// ---- logs ----
-
-#[derive(Debug, Clone, Queryable, Selectable)]
-#[diesel(table_name = logs)]
-struct LogRow {
-    log_id: String,
-    entry_date: Option<NaiveDateTime>,
-    logger: Option<String>,
-    log_level: Option<String>,
-    system_name: Option<String>,
-    message: Option<String>,
-    exception: Option<String>,
-}
-
-/// Java `LogEntryDTO`.
-#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct LogEntry {
-    pub log_id: String,
-    pub entry_date: Option<String>,
-    pub logger: Option<String>,
-    pub log_level: Option<String>,
-    pub system: Option<String>,
-    pub message: Option<String>,
-    pub exception: Option<String>,
-}
-
-#[derive(Debug, Clone, Default)]
-pub struct LogFilter {
-    pub from: Option<NaiveDateTime>,
-    pub to: Option<NaiveDateTime>,
-    pub levels: Vec<String>,
-    pub logger: Option<String>,
-    pub system_name: Option<String>,
-}
-
-pub fn logs(
-    conn: &mut MysqlConnection,
-    page: &PageParams,
-    f: &LogFilter,
-) -> QueryResult<ListResponse<LogEntry>> {
-    let build = || {
-        let mut q = logs::table.into_boxed::<Mysql>();
-        if let Some(from) = f.from {
-            q = q.filter(logs::entry_date.ge(from));
-        }
-        if let Some(to) = f.to {
-            q = q.filter(logs::entry_date.le(to));
-        }
-        if !f.levels.is_empty() {
-            q = q.filter(logs::log_level.eq_any(f.levels.clone()));
-        }
-        if let Some(l) = &f.logger {
-            q = q.filter(logs::logger.like(format!("%{l}%")));
-        }
-        if let Some(s) = &f.system_name {
-            q = q.filter(logs::system_name.eq(s.clone()));
-        }
-        q
-    };
-    let mut q = build().select(LogRow::as_select());
-    q = match (page.sort_field.as_str(), page.direction) {
-        ("logId", Direction::Asc) => q.order(logs::log_id.asc()),
-        ("logId", Direction::Desc) => q.order(logs::log_id.desc()),
-        (_, Direction::Asc) => q.order((logs::entry_date.asc(), logs::log_id.asc())),
-        (_, Direction::Desc) => q.order((logs::entry_date.desc(), logs::log_id.desc())),
-    };
-    if let Some((index, size)) = page.page {
-        q = q.offset(index * size).limit(size);
-    }
-    let rows: Vec<LogRow> = q.load(conn)?;
-    let count = build().count().get_result(conn)?;
-    Ok(ListResponse {
-        data: rows
-            .into_iter()
-            .map(|r| LogEntry {
-                log_id: r.log_id,
-                entry_date: r.entry_date.as_ref().map(format_instant),
-                logger: r.logger,
-                log_level: r.log_level,
-                system: r.system_name,
-                message: r.message,
-                exception: r.exception,
-            })
-            .collect(),
-        count,
     })
 }
 

@@ -967,8 +967,21 @@ fn management_of_entries() {
         )
     );
 
-    let (status, got) = get(&s, &sr.url("/mgmt/logs?log_level=ERROR"));
+    let (status, got) = get(&s, &sr.url("/mgmt/logs?level=ERROR"));
     assert_eq!((status, got), (200, json!({"data": [], "count": 0})));
+    let (status, got) = get(&s, &sr.url("/mgmt/logs?level=LOUD"));
+    assert_eq!(
+        (status, got),
+        (
+            400,
+            error(
+                "Defined log level is not exists.",
+                400,
+                "BAD_PAYLOAD",
+                Some("/serviceregistry/mgmt/logs")
+            )
+        )
+    );
 }
 
 #[test]

@@ -302,6 +302,48 @@ fn the_binary_logs_caller_and_reason() {
                 .contains("client certificate refused in the TLS handshake")
         },
     );
+    // Warnings reach the Java `logs` table, where the management tool reads them.
+    let logs = format!("https://localhost:{port}/serviceregistry/mgmt/logs?level=WARN&direction=DESC&sort_field=entryDate");
+    let mut listed = serde_json::Value::Null;
+    testing::wait_for("the refusal in mgmt/logs", Duration::from_secs(10), || {
+        listed = read(client("sysop").get(&logs).send().unwrap()).1;
+        listed
+            .to_string()
+            .contains("client certificate refused in the TLS handshake")
+    });
+    let entry = listed["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| {
+            e["message"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("refused in the TLS handshake")
+        })
+        .unwrap();
+    assert_eq!(entry["logLevel"], "WARN", "{entry}");
+    assert_eq!(entry["systemName"], "SERVICEREGISTRY", "{entry}");
+    assert!(
+        entry["message"]
+            .as_str()
+            .unwrap()
+            .contains("provider.othercloud.aitia.arrowhead.eu"),
+        "{entry}"
+    );
+    assert_eq!(entry["logId"].as_str().unwrap().len(), 36, "{entry}");
+    // INFO lines (every request) stay out of the table.
+    let info = format!("https://localhost:{port}/serviceregistry/mgmt/logs?level=INFO");
+    let all = read(client("sysop").get(&info).send().unwrap()).1;
+    assert!(
+        all["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e["logLevel"] != "INFO"),
+        "{all}"
+    );
+    assert_eq!(read(client("consumer").get(&info).send().unwrap()).0, 401);
     let _ = child.kill();
     let _ = child.wait();
     let text = std::fs::read_to_string(&log).unwrap();

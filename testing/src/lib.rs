@@ -716,3 +716,46 @@ pub fn recording_server(
     });
     (server, received)
 }
+
+/// `GET <base>/mgmt/logs` lists only `system_name`'s rows of the Java `logs` table, from the
+/// given level up, to the sysop only (`base`: `https://localhost:port/<system>`).
+pub fn check_mgmt_logs(db: &TestDb, base: &str, system_name: &str) {
+    use diesel::connection::SimpleConnection;
+    db.connect()
+        .batch_execute(&format!(
+            "INSERT INTO logs (log_id, entry_date, logger, log_level, system_name, message) VALUES
+             ('l-1', '2026-01-01 10:00:00', 'x::api', 'WARN', '{system_name}', 'mine'),
+             ('l-2', '2026-01-01 10:00:01', 'x::api', 'ERROR', '{system_name}', 'mine too'),
+             ('l-3', '2026-01-01 10:00:02', 'x::api', 'INFO', '{system_name}', 'detail'),
+             ('l-4', '2026-01-01 10:00:03', 'y', 'WARN', 'ANOTHERSYSTEM', 'not mine')"
+        ))
+        .unwrap();
+    let (status, got) = read(
+        client("sysop")
+            .get(format!("{base}/mgmt/logs?level=warn&direction=DESC"))
+            .send()
+            .unwrap(),
+    );
+    assert_eq!(status, 200, "{got}");
+    assert_eq!(got["count"], 2, "{got}");
+    assert_eq!(got["data"][0]["logId"], "l-2", "{got}");
+    assert_eq!(got["data"][0]["entryDate"], "2026-01-01T10:00:01Z", "{got}");
+    assert_eq!(got["data"][0]["systemName"], system_name, "{got}");
+    let (_, all) = read(
+        client("sysop")
+            .get(format!("{base}/mgmt/logs"))
+            .send()
+            .unwrap(),
+    );
+    assert_eq!(all["count"], 3, "{all}");
+    assert_eq!(
+        read(
+            client("consumer")
+                .get(format!("{base}/mgmt/logs"))
+                .send()
+                .unwrap()
+        )
+        .0,
+        401
+    );
+}

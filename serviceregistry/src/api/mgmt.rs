@@ -3,13 +3,14 @@
 
 use super::AppState;
 use crate::access::{self, Endpoint};
-use crate::registry::{self, EntryPatch, Grouped, LogEntry, LogFilter, Scope};
+use crate::registry::{self, EntryPatch, Grouped, Scope};
 use crate::validate::{self, ValidSystem};
 use actix_web::{web, HttpRequest, HttpResponse};
 use common::db;
+use common::dblog::{LogEntry, LogQuery};
 use common::dto::{
-    parse_instant, ListResponse, ServiceDefinitionResponse, ServiceInterfaceResponse,
-    ServiceRegistryRequest, ServiceRegistryResponse, SystemRequest, SystemResponse,
+    ListResponse, ServiceDefinitionResponse, ServiceInterfaceResponse, ServiceRegistryRequest,
+    ServiceRegistryResponse, SystemRequest, SystemResponse,
 };
 use common::error::ErrorMessage;
 use common::identity::Caller;
@@ -331,70 +332,23 @@ pub async fn grouped(
     ))
 }
 
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
-pub struct LogQuery {
-    pub page: Option<i64>,
-    pub item_per_page: Option<i64>,
-    pub direction: Option<String>,
-    /// `entryDate` (default) or `logId`.
-    pub sort_field: Option<String>,
-    /// Comma-separated levels (e.g. `ERROR,WARN`).
-    pub log_level: Option<String>,
-    pub from: Option<String>,
-    pub to: Option<String>,
-    pub logger: Option<String>,
-    pub system_name: Option<String>,
-}
-
-/// Entries of the Java `logs` table (written by Java systems' JDBC appender).
+/// Warnings and errors of the Service Registry (the Java `logs` table, this system's rows).
 #[utoipa::path(get, path = "/serviceregistry/mgmt/logs", tag = "Management", params(LogQuery),
     responses((status = 200, body = ListResponse<LogEntry>), (status = 400, body = ErrorMessage), (status = 401, body = ErrorMessage)))]
 pub async fn logs(
     state: web::Data<AppState>,
     caller: Caller,
-    req: HttpRequest,
     q: web::Query<LogQuery>,
 ) -> JsonResult<ListResponse<LogEntry>> {
-    sysop(&caller, &req)?;
-    const ORIGIN: &str = "/serviceregistry/mgmt/logs";
-    let q = q.into_inner();
-    let page = PageQuery {
-        page: q.page,
-        item_per_page: q.item_per_page,
-        direction: q.direction,
-        sort_field: Some(q.sort_field.unwrap_or_else(|| "entryDate".into())),
-    }
-    .validate(&["entryDate", "logId"], ORIGIN)?;
-    let instant =
-        |v: Option<String>, name: &str| match v.as_deref().map(str::trim).filter(|s| !s.is_empty())
-        {
-            None => Ok(None),
-            Some(s) => parse_instant(s).map(Some).ok_or_else(|| {
-                ArrowheadError::bad_payload(format!(
-                    "Invalid '{name}' parameter: expected an ISO-8601 instant."
-                ))
-                .with_origin(ORIGIN)
-            }),
-        };
-    let filter = LogFilter {
-        from: instant(q.from, "from")?,
-        to: instant(q.to, "to")?,
-        levels: q
-            .log_level
-            .unwrap_or_default()
-            .split(',')
-            .map(|l| l.trim().to_uppercase())
-            .filter(|l| !l.is_empty())
-            .collect(),
-        logger: q.logger.filter(|l| !l.trim().is_empty()),
-        system_name: q
-            .system_name
-            .filter(|s| !s.trim().is_empty())
-            .map(|s| s.trim().to_uppercase()),
-    };
-    Ok(web::Json(
-        db::run(&state.pool, move |c| Ok(registry::logs(c, &page, &filter)?)).await?,
-    ))
+    let list = common::dblog::mgmt_logs(
+        &state.pool,
+        &caller,
+        common::identity::CoreSystem::ServiceRegistry,
+        q.into_inner(),
+        "/serviceregistry/mgmt/logs",
+    )
+    .await?;
+    Ok(web::Json(list))
 }
 
 // ---- systems ----

@@ -45,7 +45,9 @@ impl Settings {
     }
 
     pub fn load(config: Option<&std::path::Path>) -> Result<Self, ConfigError> {
-        Self::from_core(CoreSettings::load(CoreSystem::Authorization, config)?)
+        let settings = Self::from_core(CoreSettings::load(CoreSystem::Authorization, config)?)?;
+        settings.core.properties.warn_unknown_keys();
+        Ok(settings)
     }
 }
 
@@ -73,4 +75,36 @@ pub async fn start(settings: Settings, db_wait: Duration) -> Result<Started, Str
     let running = base.serve(core, api::openapi(), state, api::configure)?;
     tracing::info!(addr = %running.addr, "Authorization is ready");
     Ok(Started { running, registrar })
+}
+
+#[cfg(test)]
+mod settings_tests {
+    use super::*;
+
+    /// Every key of the shipped `application.properties` is read by some setting (or is a Java
+    /// key without effect here), so operators only get warnings for their own mistakes.
+    #[test]
+    fn the_shipped_properties_are_all_known() {
+        let path = std::path::Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/application.properties"
+        ));
+        let props = common::config::Properties::load(Some(path))
+            .unwrap_or_else(|e| panic!("{e}"))
+            // The keystores are not generated in a fresh checkout; any existing file will do.
+            .with_env([
+                (
+                    "SERVER_SSL_KEY_STORE".to_owned(),
+                    path.display().to_string(),
+                ),
+                (
+                    "SERVER_SSL_TRUST_STORE".to_owned(),
+                    path.display().to_string(),
+                ),
+            ]);
+        let core = CoreSettings::from_properties(CoreSystem::Authorization, props)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let settings = Settings::from_core(core).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(settings.core.properties.unknown_keys(), Vec::new());
+    }
 }

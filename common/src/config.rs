@@ -55,6 +55,192 @@ pub struct Properties {
     env: HashMap<String, String>,
     /// Directory relative paths in the file are resolved against.
     base_dir: PathBuf,
+    /// Every key a setting asked for (shared by clones), to find the file's unknown keys.
+    asked: std::sync::Arc<std::sync::Mutex<std::collections::BTreeSet<String>>>,
+}
+
+/// The keys of the Java core systems' `application.properties` files (all systems, 4.6.2): a
+/// Java file loads without warnings, whichever system it was written for.
+const JAVA_KEYS: &[&str] = &[
+    "acl.file",
+    "cloud.ssl.key-alias",
+    "cloud.ssl.key-password",
+    "cloud.ssl.key-store",
+    "cloud.ssl.key-store-password",
+    "cloud.ssl.key-store-type",
+    "cloud_ping_ttl_interval_minutes",
+    "coap.server.address",
+    "coap.server.enabled",
+    "coap.server.port",
+    "core_system_name",
+    "default.jitter_with_timeout",
+    "default.jitter_without_timeout",
+    "default.lost_per_measurement_percent",
+    "default.max_response_time",
+    "default.mean_response_time_with_timeout",
+    "default.mean_response_time_without_timeout",
+    "default.min_response_time",
+    "enable_qos",
+    "enable_qos_relay_task",
+    "event_handler_max_express_subscribers",
+    "event_handler_max_retry_connect_auth",
+    "event_handler_retry_connect_auth_interval_sec",
+    "fetch_interval",
+    "filter_proxy_addresses",
+    "fiware.server.host",
+    "fiware.server.port",
+    "gateway_is_mandatory",
+    "gateway_is_present",
+    "hawkbit.host",
+    "hawkbit.password",
+    "hawkbit.port",
+    "hawkbit.tenant",
+    "hawkbit.username",
+    "http.client.connection.manager.timeout",
+    "inactive_gateway_bridge_timeout",
+    "interping.available_from_success_percent",
+    "interping.logMeasurementsDetailsToDB",
+    "interping.logMeasurementsToDB",
+    "interping.packet_size",
+    "interping.rest",
+    "interping.time_to_repeat",
+    "interping.timeout",
+    "log_all_request_and_response",
+    "max_plan_iteration",
+    "max_port",
+    "min_port",
+    "monitor_provider_address",
+    "monitor_provider_name",
+    "monitor_provider_path",
+    "monitor_provider_port",
+    "monitor_provider_secure",
+    "monitor_provider_type",
+    "mscv.list-name",
+    "mscv.mip-weight",
+    "mscv.os",
+    "mscv.scripts-path",
+    "mscv.ssh.auth-timeout",
+    "mscv.ssh.connect-timeout",
+    "mscv.ssh.port",
+    "mscv.verification-interval",
+    "ntp.server.list",
+    "orchestration_rules",
+    "ping.available_from_success_percent",
+    "ping.logMeasurementsDetailsToDB",
+    "ping.logMeasurementsToDB",
+    "ping.packet_size",
+    "ping.rest",
+    "ping.time_to_repeat",
+    "ping.timeout",
+    "ping_ttl_interval_minutes",
+    "plant_description_max_size",
+    "plant_descriptions",
+    "provider_side_max_request_per_socket",
+    "qos_ping_measurement_cache_threshold",
+    "qos_reservation_check_interval",
+    "relay.test.bad_gateway_retry_min",
+    "relay.test.log_measurements_to_db",
+    "relay.test.message_size",
+    "relay.test.time_to_repeat",
+    "relay.test.timeout",
+    "relay_echo_ttl_interval_minutes",
+    "request_max_retry",
+    "request_sleep_period",
+    "server.hostname",
+    "server.ssl.client-auth",
+    "server.ssl.key-store-type",
+    "server.ssl.trust-store-type",
+    "sharedSecret",
+    "spring.datasource.driver-class-name",
+    "system.address",
+    "system.name",
+    "system.port",
+    "system.providedServiceDefinition",
+    "system.providedServiceInterface",
+    "system.providedServiceUri",
+    "system.providedServiceVersion",
+    "system_poll_interval",
+    "time.offset.threshold",
+    "time.timezone",
+    "timeout",
+    "websockets.enabled",
+    // Read by some of our systems; Java files carry them for the others too.
+    "allow_non_routable_addressing",
+    "allow_self_addressing",
+    "disable.hostname.verifier",
+    "domain.name",
+    "domain.port",
+    "event_handler_ttl_interval",
+    "event_handler_ttl_scheduled",
+    "eventhandler_is_present",
+    "gatekeeper_is_present",
+    "http.client.connection.timeout",
+    "http.client.socket.timeout",
+    "ping_interval",
+    "ping_scheduled",
+    "ping_timeout",
+    "server.address",
+    "server.port",
+    "server.ssl.enabled",
+    "server.ssl.key-alias",
+    "server.ssl.key-password",
+    "server.ssl.key-store",
+    "server.ssl.key-store-password",
+    "server.ssl.trust-store",
+    "server.ssl.trust-store-password",
+    "spring.datasource.password",
+    "spring.datasource.url",
+    "spring.datasource.username",
+    "sr_address",
+    "sr_port",
+    "time_stamp_tolerance_seconds",
+    "ttl_interval",
+    "ttl_scheduled",
+    "use_flexible_store",
+    "use_network_address_detector",
+    "use_strict_service_definition_verifier",
+    "use_strict_service_intf_name_verifier",
+    // Read by the logging set-up, from its own copy of the file.
+    "logging.file.name",
+    "logging.file.max-size",
+];
+
+/// Spring Boot's own settings (JPA, Quartz, servlet, logging levels, ...): a Java file may hold
+/// any of them, and none of them means anything here. `spring.datasource.*` is checked.
+const SPRING_PREFIXES: &[&str] = &[
+    "spring.jpa.",
+    "spring.quartz.",
+    "spring.servlet.",
+    "spring.main.",
+    "spring.application.",
+    "spring.datasource.hikari.",
+    "logging.",
+    "management.",
+    "server.tomcat.",
+    "server.servlet.",
+    "server.error.",
+    "springfox.",
+    "springdoc.",
+];
+
+/// The number of single-character edits between `a` and `b` (Levenshtein).
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = if ca == *cb {
+                prev
+            } else {
+                1 + prev.min(cur).min(row[j])
+            };
+            prev = cur;
+        }
+    }
+    row[b.len()]
 }
 
 impl Properties {
@@ -106,6 +292,48 @@ impl Properties {
             file,
             env: HashMap::new(),
             base_dir: PathBuf::from("."),
+            asked: Default::default(),
+        }
+    }
+
+    /// Keys of the file that no setting asked for and that are not Java keys without effect
+    /// here, each with the closest known key when one is close (a likely typo).
+    pub fn unknown_keys(&self) -> Vec<(String, Option<String>)> {
+        let asked = self.asked.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let known = || {
+            asked
+                .iter()
+                .map(String::as_str)
+                .chain(JAVA_KEYS.iter().copied())
+        };
+        let mut unknown: Vec<(String, Option<String>)> = self
+            .file
+            .keys()
+            .filter(|k| !asked.contains(*k) && !JAVA_KEYS.contains(&k.as_str()))
+            .filter(|k| !SPRING_PREFIXES.iter().any(|p| k.starts_with(p)))
+            .map(|k| {
+                let closest = known()
+                    .map(|c| (edit_distance(k, c), c))
+                    .filter(|(d, c)| *d <= (c.len() / 4).max(2))
+                    .min()
+                    .map(|(_, c)| c.to_owned());
+                (k.clone(), closest)
+            })
+            .collect();
+        unknown.sort();
+        unknown
+    }
+
+    /// Logs a warning for each of [`Self::unknown_keys`]: a misspelt key would otherwise be
+    /// silently replaced by its default.
+    pub fn warn_unknown_keys(&self) {
+        for (key, closest) in self.unknown_keys() {
+            match closest {
+                Some(c) => {
+                    tracing::warn!("unknown setting '{key}' is ignored; did you mean '{c}'?")
+                }
+                None => tracing::warn!("unknown setting '{key}' is ignored"),
+            }
         }
     }
 
@@ -121,6 +349,10 @@ impl Properties {
 
     /// The trimmed value of `key`; environment beats file; blank counts as absent.
     pub fn get(&self, key: &str) -> Option<String> {
+        self.asked
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(key.to_owned());
         let upper = key.to_ascii_uppercase().replace('.', "_");
         let candidates = [upper.replace('-', ""), upper.replace('-', "_")];
         candidates
@@ -705,5 +937,31 @@ mod tests {
         assert!(e.contains("a") && e.contains("between 1 and 1000"), "{e}");
         assert_eq!(p.count_or("c", 10, 1, 1000).unwrap(), 5);
         assert_eq!(p.count_or("missing", 10, 1, 1000).unwrap(), 10);
+    }
+
+    #[test]
+    fn unknown_keys_are_named_with_the_closest_known_key() {
+        let p = Properties::parse(
+            "server.port=1\nserver.prot=2\nspring.datasource.ulr=x\nspring.jpa.show-sql=false\n\
+             server.ssl.key-store-type=PKCS12\nfoo.bar=1\nping_timout=5\n",
+        )
+        .with_env(Vec::new());
+        p.get("server.port");
+        p.get("spring.datasource.url");
+        p.get("ping_timeout");
+        assert_eq!(
+            p.unknown_keys(),
+            vec![
+                ("foo.bar".to_owned(), None),
+                ("ping_timout".to_owned(), Some("ping_timeout".to_owned())),
+                ("server.prot".to_owned(), Some("server.port".to_owned())),
+                (
+                    "spring.datasource.ulr".to_owned(),
+                    Some("spring.datasource.url".to_owned())
+                ),
+            ]
+        );
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
+        assert_eq!(edit_distance("", "ab"), 2);
     }
 }

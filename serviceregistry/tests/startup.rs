@@ -272,7 +272,7 @@ fn the_binary_logs_caller_and_reason() {
     std::fs::write(
         &config,
         format!(
-            "{}server.port={port}\nlogging.file.name={}\nlogging.file.max-size=1MB\n",
+            "{}server.port={port}\nlogging.file.name={}\nlogging.file.max-size=1MB\nserver.adress=0.0.0.0\n",
             support::secure_properties(&db),
             log.display()
         ),
@@ -349,6 +349,11 @@ fn the_binary_logs_caller_and_reason() {
     let text = std::fs::read_to_string(&log).unwrap();
     std::fs::remove_dir_all(&dir).ok();
     assert!(!text.contains('\u{1b}'), "colour codes in a log file");
+    // A misspelt key is named, with the key it probably meant.
+    assert!(
+        text.contains("unknown setting 'server.adress' is ignored; did you mean 'server.address'?"),
+        "{text}"
+    );
     let line = text
         .lines()
         .find(|l| l.contains("status=401"))

@@ -29,6 +29,8 @@ pub struct Foundation {
     pub registrar: Registrar,
     /// The server's port, bound before anything shared (database, registry) is touched.
     listener: std::net::TcpListener,
+    /// Certificates the Certificate Authority revoked (refused on every request).
+    pub revocations: std::sync::Arc<crate::revocation::Revocations>,
 }
 
 impl Foundation {
@@ -87,6 +89,7 @@ impl Foundation {
             public_key,
             registrar,
             listener,
+            revocations: crate::revocation::Revocations::new(),
         })
     }
 
@@ -99,6 +102,9 @@ impl Foundation {
         state: actix_web::web::Data<S>,
         configure: fn(&mut actix_web::web::ServiceConfig),
     ) -> Result<Running, String> {
+        if self.tls.is_some() {
+            self.revocations.start_refreshing(self.pool.clone());
+        }
         let running = crate::web::start_on(
             self.listener,
             ServerSpec {
@@ -107,6 +113,7 @@ impl Foundation {
                 tls: self.tls,
                 workers: core.workers,
                 openapi,
+                revocations: Some(self.revocations),
                 configure: move |cfg: &mut actix_web::web::ServiceConfig| {
                     cfg.app_data(state.clone());
                     configure(cfg);

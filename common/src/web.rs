@@ -8,13 +8,11 @@ use crate::error::ArrowheadError;
 use crate::identity::{authenticate, Caller, SystemIdentity};
 use crate::peer::{judge_chain, Anchors, Refusal};
 use crate::tls::TlsContext;
-use actix_tls::accept::openssl::TlsStream;
 use actix_web::body::{BoxBody, EitherBody, MessageBody};
-use actix_web::dev::{Extensions, Payload, Server, ServiceRequest, ServiceResponse};
+use actix_web::dev::{Payload, Server, ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::{Method, StatusCode};
 use actix_web::middleware::{ErrorHandlerResponse, ErrorHandlers};
-use actix_web::rt::net::TcpStream;
 use actix_web::{web, App, FromRequest, HttpRequest, HttpResponse, HttpServer};
 use futures_util::future::{ready, Ready};
 use std::net::{SocketAddr, TcpListener};
@@ -48,27 +46,29 @@ pub fn peer_identity(ssl: &openssl::ssl::SslRef, anchors: &Anchors) -> PeerIdent
     PeerIdentity(judged)
 }
 
-/// The `on_connect` hook of a TLS server: records the [`PeerIdentity`] of each connection.
-fn on_connect_with(anchors: Arc<Anchors>) -> impl Fn(&dyn std::any::Any, &mut Extensions) {
-    move |conn, ext| {
-        if let Some(tls) = conn.downcast_ref::<TlsStream<TcpStream>>() {
-            ext.insert(peer_identity(tls.ssl(), &anchors));
-        }
-    }
-}
+/// The serial number of a TLS connection's client certificate (see [`crate::revocation`]).
+#[derive(Debug, Clone, Copy)]
+pub struct PeerSerial(pub Option<i64>);
 
 /// What request handlers need to know about the server itself.
 #[derive(Debug, Clone)]
 pub struct ServerInfo {
     /// `None` in insecure mode.
     pub own_cloud_cn: Option<String>,
+    /// Revoked certificates, refused on every request; `None` when not enforced (tests that
+    /// embed a server without a database).
+    pub revocations: Option<Arc<crate::revocation::Revocations>>,
 }
 
 /// The request URL as Java's `request.getRequestURL()` gives it (no query string); access
 /// denials name it.
 pub fn request_url(req: &HttpRequest) -> String {
     let info = req.connection_info();
-    format!("{}://{}{}", info.scheme(), info.host(), req.path())
+    let secure = req
+        .app_data::<web::Data<ServerInfo>>()
+        .is_some_and(|i| i.own_cloud_cn.is_some());
+    let scheme = if secure { "https" } else { "http" };
+    format!("{scheme}://{}{}", info.host(), req.path())
 }
 
 impl FromRequest for Caller {
@@ -76,10 +76,8 @@ impl FromRequest for Caller {
     type Future = Ready<Result<Self, Self::Error>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let own = req
-            .app_data::<web::Data<ServerInfo>>()
-            .and_then(|i| i.own_cloud_cn.clone());
-        ready(match own {
+        let info = req.app_data::<web::Data<ServerInfo>>();
+        ready(match info.and_then(|i| i.own_cloud_cn.as_deref()) {
             None => Ok(Caller::Insecure),
             Some(cloud) => {
                 let peer = match req.conn_data::<PeerIdentity>().map(|p| &p.0) {
@@ -87,7 +85,21 @@ impl FromRequest for Caller {
                     Some(Err(Refusal { cn: Some(cn), .. })) => Err(cn.as_str()),
                     _ => Err("<no certificate>"),
                 };
-                authenticate(peer, &cloud, &request_url(req))
+                let serial = req.conn_data::<PeerSerial>().and_then(|s| s.0);
+                let revoked = info
+                    .and_then(|i| i.revocations.as_ref())
+                    .is_some_and(|r| r.is_revoked(serial));
+                match authenticate(peer, cloud, &request_url(req)) {
+                    Ok(caller) if revoked => Err(ArrowheadError::auth(format!(
+                        "The certificate of {} has been revoked by the Certificate Authority.",
+                        caller
+                            .identity()
+                            .map(SystemIdentity::cn)
+                            .unwrap_or_default()
+                    ))
+                    .with_origin(request_url(req))),
+                    other => other,
+                }
             }
         })
     }
@@ -240,6 +252,8 @@ pub struct ServerSpec<F> {
     pub workers: Option<usize>,
     pub openapi: utoipa::openapi::OpenApi,
     pub configure: F,
+    /// Revoked certificates to refuse (kept current by [`crate::revocation`]).
+    pub revocations: Option<Arc<crate::revocation::Revocations>>,
 }
 
 /// A running server: its bound address and the handle that stops it.
@@ -333,7 +347,10 @@ where
     if spec.tls.is_none() {
         tracing::warn!("INSECURE MODE: server.ssl.enabled=false — plain HTTP, no client certificates, no access control");
     }
-    let info = web::Data::new(ServerInfo { own_cloud_cn });
+    let info = web::Data::new(ServerInfo {
+        own_cloud_cn,
+        revocations: spec.revocations.clone(),
+    });
     let configure = spec.configure;
     let openapi = spec.openapi;
     let addr = listener.local_addr()?;
@@ -404,27 +421,87 @@ where
             .route("/", web::get().to(to_swagger_ui))
             .route("/swagger-ui.html", web::get().to(to_swagger_ui))
     };
-    let mut server = HttpServer::new(factory).shutdown_timeout(10);
-    if let Some(w) = spec.workers {
-        server = server.workers(w);
-    }
     let server = match &spec.tls {
         Some(tls) => {
             let acceptor = tls
                 .acceptor()
-                .map_err(|e| std::io::Error::other(e.to_string()))?;
-            let anchors =
-                Anchors::new(&tls.trust).map_err(|e| std::io::Error::other(e.to_string()))?;
-            server
-                .on_connect(on_connect_with(Arc::new(anchors)))
-                .listen_openssl(listener, acceptor)?
+                .map_err(|e| std::io::Error::other(e.to_string()))?
+                .build();
+            let anchors = Arc::new(
+                Anchors::new(&tls.trust).map_err(|e| std::io::Error::other(e.to_string()))?,
+            );
+            serve_tls(listener, acceptor, anchors, spec.workers, factory)?
         }
-        None => server.listen(listener)?,
+        None => {
+            let mut server = HttpServer::new(factory).shutdown_timeout(10);
+            if let Some(w) = spec.workers {
+                server = server.workers(w);
+            }
+            server.listen(listener)?.run()
+        }
     };
-    Ok(Running {
-        addr,
-        server: server.run(),
-    })
+    Ok(Running { addr, server })
+}
+
+/// The TLS server: [`crate::listener::handshake`] in front of actix-web's HTTP/1 service (see
+/// that module for why not `HttpServer::listen_openssl`), each connection's [`PeerIdentity`]
+/// judged once from its verified chain.
+fn serve_tls<F, A, B>(
+    listener: TcpListener,
+    acceptor: openssl::ssl::SslAcceptor,
+    anchors: Arc<Anchors>,
+    workers: Option<usize>,
+    factory: F,
+) -> std::io::Result<Server>
+where
+    F: Fn() -> App<A> + Send + Clone + 'static,
+    A: actix_service::ServiceFactory<
+            ServiceRequest,
+            Config = (),
+            Response = ServiceResponse<B>,
+            Error = actix_web::Error,
+            InitError = (),
+        > + 'static,
+    B: MessageBody + 'static,
+{
+    use crate::listener;
+    use actix_service::{fn_service, map_config, ServiceFactoryExt};
+    let addr = listener.local_addr()?;
+    let mut builder = actix_server::Server::build().shutdown_timeout(10);
+    if let Some(w) = workers {
+        builder = builder.workers(w);
+    }
+    Ok(builder
+        .listen("arrowhead-https", listener, move || {
+            let acceptor = acceptor.clone();
+            let anchors = anchors.clone();
+            let http = actix_http::HttpService::<
+                tokio_openssl::SslStream<tokio::net::TcpStream>,
+                _,
+                _,
+            >::build()
+            .keep_alive(listener::KEEP_ALIVE)
+            .client_request_timeout(listener::CLIENT_REQUEST_TIMEOUT)
+            .client_disconnect_timeout(listener::CLIENT_DISCONNECT_TIMEOUT)
+            .local_addr(addr)
+            .on_connect_ext(
+                move |io: &tokio_openssl::SslStream<tokio::net::TcpStream>, ext| {
+                    ext.insert(peer_identity(io.ssl(), &anchors));
+                },
+            )
+            // The scheme and host of request URLs come from ServerInfo and the Host header.
+            .h1(map_config(factory(), |_| {
+                actix_web::dev::AppConfig::default()
+            }))
+            .map_err(|_| ())
+            .map_init_err(|_| ());
+            fn_service(move |tcp: tokio::net::TcpStream| {
+                let acceptor = acceptor.clone();
+                async move { listener::handshake(&acceptor, tcp).await.map_err(|_| ()) }
+            })
+            .and_then(http)
+        })?
+        .run())
 }
 
 /// Logging set up from `RUST_LOG` (default `info`), to standard output, or to a size-bounded

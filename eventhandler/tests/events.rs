@@ -274,6 +274,7 @@ impl Subscriber {
                     tls: (!plain).then_some(tls),
                     workers: Some(1),
                     openapi: utoipa::openapi::OpenApiBuilder::new().build(),
+                    revocations: None,
                     configure: move |cfg: &mut actix_web::web::ServiceConfig| {
                         let sink = sink.clone();
                         let behaviour = behaviour.clone();

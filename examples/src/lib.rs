@@ -157,6 +157,7 @@ impl Application {
             tls: Some(self.tls),
             workers: Some(1),
             openapi: utoipa::openapi::OpenApiBuilder::new().build(),
+            revocations: None,
             configure,
         })
         .map_err(|e| format!("cannot listen on port {port}: {e}"))

@@ -176,6 +176,10 @@ pub async fn start(settings: Settings, db_wait: Duration) -> Result<Running, Sta
         cache: std::sync::Arc::new(cache::QueryCache::new(cache_enabled)),
         generation: cache_enabled.then(|| cache::GenerationReader::new(pool.clone())),
     });
+    let revocations = common::revocation::Revocations::new();
+    if tls.is_some() {
+        revocations.start_refreshing(pool.clone());
+    }
     let running = common::web::start_on(
         listener,
         ServerSpec {
@@ -184,6 +188,7 @@ pub async fn start(settings: Settings, db_wait: Duration) -> Result<Running, Sta
             tls,
             workers: settings.core.workers,
             openapi: api::openapi(),
+            revocations: Some(revocations),
             configure: move |cfg: &mut actix_web::web::ServiceConfig| {
                 cfg.app_data(state.clone());
                 api::configure(cfg);

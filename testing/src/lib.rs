@@ -442,9 +442,7 @@ fn client_builder_from(p12: &Path, root: &X509) -> reqwest::blocking::ClientBuil
         .tls_certs_only([reqwest::Certificate::from_der(&root.to_der().unwrap()).unwrap()])
 }
 
-/// Like [`client_from`], limited to TLS 1.2, for tests of refused handshakes: under TLS 1.2 the
-/// server's alert arrives during the handshake, while under TLS 1.3 the client may already be
-/// writing its request and see only a reset connection.
+/// Like [`client_from`], limited to TLS 1.2: refusals must read the same under both versions.
 pub fn tls12_client_from(p12: &Path, root: &X509) -> reqwest::blocking::Client {
     client_builder_from(p12, root)
         .tls_version_max(reqwest::tls::Version::TLS_1_2)
@@ -467,13 +465,13 @@ pub fn client(name: &str) -> reqwest::blocking::Client {
     client_from(&pki.keystore(name), &pki.master)
 }
 
-/// A client without a certificate (TLS 1.2, as it is for refused handshakes: see
-/// [`tls12_client_from`]).
-pub fn anonymous_client(root: &X509) -> reqwest::blocking::Client {
-    reqwest::blocking::Client::builder()
-        .tls_backend_native()
-        .tls_version_max(reqwest::tls::Version::TLS_1_2)
-        .tls_certs_only([reqwest::Certificate::from_der(&root.to_der().unwrap()).unwrap()])
+/// A client without a certificate (TLS 1.3 when the server offers it; `tls12` limits it to 1.2).
+pub fn anonymous_client(root: &X509, tls12: bool) -> reqwest::blocking::Client {
+    let mut b = reqwest::blocking::Client::builder().tls_backend_native();
+    if tls12 {
+        b = b.tls_version_max(reqwest::tls::Version::TLS_1_2);
+    }
+    b.tls_certs_only([reqwest::Certificate::from_der(&root.to_der().unwrap()).unwrap()])
         .build()
         .unwrap()
 }
@@ -698,6 +696,7 @@ pub fn recording_server(
                 tls: Some(tls),
                 workers: Some(1),
                 openapi: utoipa::openapi::OpenApiBuilder::new().build(),
+                revocations: None,
                 configure: move |cfg: &mut actix_web::web::ServiceConfig| {
                     let sink = sink.clone();
                     cfg.route(

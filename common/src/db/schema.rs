@@ -197,6 +197,33 @@ diesel::table! {
 }
 
 diesel::joinable!(subscription -> event_type (event_type_id));
+diesel::table! {
+    ca_certificate (id) {
+        id -> BigInt,
+        common_name -> Varchar,
+        serial -> BigInt,
+        created_by -> Varchar,
+        valid_after -> Timestamp,
+        valid_before -> Timestamp,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    ca_trusted_key (id) {
+        id -> BigInt,
+        public_key -> Text,
+        hash -> Varchar,
+        description -> Varchar,
+        valid_after -> Timestamp,
+        valid_before -> Timestamp,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(subscription -> system_ (system_id));
 diesel::joinable!(subscription_publisher_connection -> subscription (subscription_id));
 diesel::joinable!(foreign_system -> cloud (provider_cloud_id));
@@ -230,4 +257,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     event_type,
     subscription,
     subscription_publisher_connection,
+    ca_certificate,
+    ca_trusted_key,
 );

@@ -1,0 +1,2 @@
+DROP TABLE IF EXISTS `ca_trusted_key`;
+DROP TABLE IF EXISTS `ca_certificate`;

@@ -223,6 +223,26 @@ const SPRING_PREFIXES: &[&str] = &[
     "springdoc.",
 ];
 
+/// The unknown keys of a system's shipped `application.properties` (in `manifest_dir`), once
+/// `finish` has read the system's own settings: the systems' tests want none. The keystores
+/// the file names are not generated in a fresh checkout, so any existing file stands in.
+pub fn unknown_shipped_keys(
+    manifest_dir: &str,
+    system: CoreSystem,
+    finish: impl FnOnce(CoreSettings) -> Result<Properties, ConfigError>,
+) -> Result<Vec<(String, Option<String>)>, String> {
+    let path = Path::new(manifest_dir).join("application.properties");
+    let stand_in = path.display().to_string();
+    let props = Properties::load(Some(&path))
+        .map_err(|e| e.to_string())?
+        .with_env([
+            ("SERVER_SSL_KEY_STORE".to_owned(), stand_in.clone()),
+            ("SERVER_SSL_TRUST_STORE".to_owned(), stand_in),
+        ]);
+    let core = CoreSettings::from_properties(system, props).map_err(|e| e.to_string())?;
+    Ok(finish(core).map_err(|e| e.to_string())?.unknown_keys())
+}
+
 /// The number of single-character edits between `a` and `b` (Levenshtein).
 fn edit_distance(a: &str, b: &str) -> usize {
     let b: Vec<char> = b.chars().collect();

@@ -695,15 +695,3 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
         crate::access::who_may_call,
     )
 }
-
-#[cfg(test)]
-mod openapi_tests {
-    /// Every operation says who may call it, every response is described, no Rust type names.
-    #[test]
-    fn the_document_is_complete() {
-        assert_eq!(
-            common::openapi::faults(&super::openapi()),
-            Vec::<String>::new()
-        );
-    }
-}

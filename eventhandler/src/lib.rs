@@ -138,32 +138,15 @@ pub async fn remove_expired(pool: common::db::DbPool, every: Duration) {
 
 #[cfg(test)]
 mod settings_tests {
-    use super::*;
-
     /// Every key of the shipped `application.properties` is read by some setting (or is a Java
     /// key without effect here), so operators only get warnings for their own mistakes.
     #[test]
     fn the_shipped_properties_are_all_known() {
-        let path = std::path::Path::new(concat!(
+        let unknown = common::config::unknown_shipped_keys(
             env!("CARGO_MANIFEST_DIR"),
-            "/application.properties"
-        ));
-        let props = common::config::Properties::load(Some(path))
-            .unwrap_or_else(|e| panic!("{e}"))
-            // The keystores are not generated in a fresh checkout; any existing file will do.
-            .with_env([
-                (
-                    "SERVER_SSL_KEY_STORE".to_owned(),
-                    path.display().to_string(),
-                ),
-                (
-                    "SERVER_SSL_TRUST_STORE".to_owned(),
-                    path.display().to_string(),
-                ),
-            ]);
-        let core = CoreSettings::from_properties(CoreSystem::EventHandler, props)
-            .unwrap_or_else(|e| panic!("{e}"));
-        let settings = Settings::from_core(core).unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(settings.core.properties.unknown_keys(), Vec::new());
+            common::identity::CoreSystem::EventHandler,
+            |core| super::Settings::from_core(core).map(|s| s.core.properties),
+        );
+        assert_eq!(unknown, Ok(Vec::new()));
     }
 }

@@ -237,7 +237,8 @@ pub fn unknown_shipped_keys(
         .map_err(|e| e.to_string())?
         .with_env([
             ("SERVER_SSL_KEY_STORE".to_owned(), stand_in.clone()),
-            ("SERVER_SSL_TRUST_STORE".to_owned(), stand_in),
+            ("SERVER_SSL_TRUST_STORE".to_owned(), stand_in.clone()),
+            ("CLOUD_SSL_KEY_STORE".to_owned(), stand_in),
         ]);
     let core = CoreSettings::from_properties(system, props).map_err(|e| e.to_string())?;
     Ok(finish(core).map_err(|e| e.to_string())?.unknown_keys())
@@ -744,44 +745,7 @@ impl CoreSettings {
 }
 
 fn ssl_settings(props: &Properties) -> Result<SslSettings, ConfigError> {
-    let key = match (
-        props.path("server.ssl.certificate"),
-        props.path("server.ssl.certificate-private-key"),
-    ) {
-        (Some(certificate), Some(private_key)) => KeyMaterial::Pem {
-            certificate,
-            private_key,
-        },
-        (Some(_), None) => {
-            return Err(ConfigError::Missing(
-                "server.ssl.certificate-private-key".into(),
-            ))
-        }
-        _ => {
-            let path = props
-                .path("server.ssl.key-store")
-                .ok_or_else(|| ConfigError::Missing("server.ssl.key-store".into()))?;
-            let store_type = props.string("server.ssl.key-store-type", "PKCS12");
-            if !store_type.eq_ignore_ascii_case("PKCS12") {
-                return Err(ConfigError::invalid(
-                    "server.ssl.key-store-type",
-                    &store_type,
-                    "only PKCS12 is supported",
-                ));
-            }
-            let password = props
-                .get("server.ssl.key-store-password")
-                .unwrap_or_default();
-            KeyMaterial::Pkcs12 {
-                path,
-                key_password: props
-                    .get("server.ssl.key-password")
-                    .unwrap_or_else(|| password.clone()),
-                password,
-                alias: props.get("server.ssl.key-alias"),
-            }
-        }
-    };
+    let key = key_material(props, "server.ssl")?;
     let trust = match props.path("server.ssl.trust-certificate") {
         Some(path) => TrustMaterial::Pem { path },
         None => TrustMaterial::Pkcs12 {
@@ -793,30 +757,66 @@ fn ssl_settings(props: &Properties) -> Result<SslSettings, ConfigError> {
                 .unwrap_or_default(),
         },
     };
-    for (key, path) in [
-        (
-            "server.ssl.key-store",
-            match &key {
-                KeyMaterial::Pkcs12 { path, .. } => path,
-                KeyMaterial::Pem { certificate, .. } => certificate,
-            },
-        ),
-        (
+    let (TrustMaterial::Pkcs12 { path, .. } | TrustMaterial::Pem { path }) = &trust;
+    if !path.is_file() {
+        return Err(ConfigError::invalid(
             "server.ssl.trust-store",
-            match &trust {
-                TrustMaterial::Pkcs12 { path, .. } | TrustMaterial::Pem { path } => path,
-            },
-        ),
-    ] {
-        if !path.is_file() {
-            return Err(ConfigError::invalid(
-                key,
-                &path.display().to_string(),
-                "file not found",
-            ));
-        }
+            &path.display().to_string(),
+            "file not found",
+        ));
     }
     Ok(SslSettings { key, trust })
+}
+
+/// A certificate with its private key under `prefix` (`server.ssl`, or the CA's `cloud.ssl`):
+/// PEM files (`<prefix>.certificate`, `<prefix>.certificate-private-key`) or a PKCS#12 keystore
+/// (`<prefix>.key-store`, `-password`, `<prefix>.key-password`, `<prefix>.key-alias`).
+pub fn key_material(props: &Properties, prefix: &str) -> Result<KeyMaterial, ConfigError> {
+    let key = |name: &str| format!("{prefix}.{name}");
+    let material = match (
+        props.path(&key("certificate")),
+        props.path(&key("certificate-private-key")),
+    ) {
+        (Some(certificate), Some(private_key)) => KeyMaterial::Pem {
+            certificate,
+            private_key,
+        },
+        (Some(_), None) => return Err(ConfigError::Missing(key("certificate-private-key"))),
+        _ => {
+            let path = props
+                .path(&key("key-store"))
+                .ok_or_else(|| ConfigError::Missing(key("key-store")))?;
+            let store_type = props.string(&key("key-store-type"), "PKCS12");
+            if !store_type.eq_ignore_ascii_case("PKCS12") {
+                return Err(ConfigError::invalid(
+                    &key("key-store-type"),
+                    &store_type,
+                    "only PKCS12 is supported",
+                ));
+            }
+            let password = props.get(&key("key-store-password")).unwrap_or_default();
+            KeyMaterial::Pkcs12 {
+                path,
+                key_password: props
+                    .get(&key("key-password"))
+                    .unwrap_or_else(|| password.clone()),
+                password,
+                alias: props.get(&key("key-alias")),
+            }
+        }
+    };
+    let path = match &material {
+        KeyMaterial::Pkcs12 { path, .. } => path,
+        KeyMaterial::Pem { certificate, .. } => certificate,
+    };
+    if !path.is_file() {
+        return Err(ConfigError::invalid(
+            &key("key-store"),
+            &path.display().to_string(),
+            "file not found",
+        ));
+    }
+    Ok(material)
 }
 
 #[cfg(test)]

@@ -1,0 +1,16 @@
+//! `certificate-authority [--config application.properties] | --openapi | --version | --help`
+
+#[actix_web::main]
+async fn main() -> std::process::ExitCode {
+    common::web::run_main(
+        "certificate-authority",
+        certificate_authority::api::openapi,
+        |config| certificate_authority::Settings::load(config).map_err(|e| e.to_string()),
+        |settings| async move {
+            let started =
+                certificate_authority::start(settings, std::time::Duration::from_secs(30)).await?;
+            Ok((started.running, Some(started.registrar)))
+        },
+    )
+    .await
+}

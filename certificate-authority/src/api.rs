@@ -8,7 +8,7 @@ use crate::store::{self, NewCert, NewKey, Revoked};
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, NaiveDateTime, SecondsFormat, Utc};
 use common::db::{self, DbPool};
-use common::dto::{format_instant, parse_instant};
+use common::dto::{format_instant, parse_instant, storable};
 use common::error::ErrorMessage;
 use common::identity::{Caller, CoreSystem};
 use common::names::{PageParams, PageQuery};
@@ -121,6 +121,8 @@ pub struct SignResponse {
 }
 
 const SIGN: &str = "/certificate-authority/sign";
+const STORABLE: &str =
+    "Validity dates must lie between 1970-01-01T00:00:01Z and 2038-01-19T03:14:07Z (the database's TIMESTAMP range).";
 
 /// The DER of a CSR given as base64 DER or as a PEM block.
 fn csr_der(text: &str) -> Option<Vec<u8>> {
@@ -200,6 +202,10 @@ pub async fn sign(
             let issued = signer
                 .sign(&der, &requester, window, bounds, Utc::now(), serial)
                 .map_err(|e| bad(e.to_string(), SIGN))?;
+            if !storable(&issued.not_before.naive_utc()) || !storable(&issued.not_after.naive_utc())
+            {
+                return Err(bad(STORABLE, SIGN));
+            }
             let new = NewCert {
                 common_name: &issued.common_name,
                 serial,
@@ -623,6 +629,9 @@ pub async fn add_key(
     };
     let (valid_after, valid_before) =
         (parse(&after, "validAfter")?, parse(&before, "validBefore")?);
+    if !storable(&valid_after) || !storable(&valid_before) {
+        return Err(bad(STORABLE, MGMT_KEYS));
+    }
     if valid_after > valid_before {
         return Err(bad(
             "Invalid validity range: validAfter must have a value before validBefore",

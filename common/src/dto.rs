@@ -27,6 +27,13 @@ pub fn format_instant(t: &NaiveDateTime) -> String {
     )
 }
 
+/// Whether a MySQL/MariaDB `TIMESTAMP` column (the Java schema's type for every date) can hold
+/// `t`: 1970-01-01T00:00:01Z to 2038-01-19T03:14:07Z. Later dates must be refused rather than
+/// stored as something else.
+pub fn storable(t: &NaiveDateTime) -> bool {
+    (1..=i64::from(i32::MAX)).contains(&t.and_utc().timestamp())
+}
+
 /// Parses an ISO-8601 instant (`2030-01-01T00:00:00Z`, with offset, or without zone = UTC).
 pub fn parse_instant(s: &str) -> Option<NaiveDateTime> {
     let s = s.trim();

@@ -85,21 +85,7 @@ impl FromRequest for Caller {
                     Some(Err(Refusal { cn: Some(cn), .. })) => Err(cn.as_str()),
                     _ => Err("<no certificate>"),
                 };
-                let serial = req.conn_data::<PeerSerial>().and_then(|s| s.0);
-                let revoked = info
-                    .and_then(|i| i.revocations.as_ref())
-                    .is_some_and(|r| r.is_revoked(serial));
-                match authenticate(peer, cloud, &request_url(req)) {
-                    Ok(caller) if revoked => Err(ArrowheadError::auth(format!(
-                        "The certificate of {} has been revoked by the Certificate Authority.",
-                        caller
-                            .identity()
-                            .map(SystemIdentity::cn)
-                            .unwrap_or_default()
-                    ))
-                    .with_origin(request_url(req))),
-                    other => other,
-                }
+                authenticate(peer, cloud, &request_url(req))
             }
         })
     }
@@ -193,6 +179,26 @@ fn ensure_json_errors<B: MessageBody + 'static>(
     Ok(ErrorHandlerResponse::Response(
         ServiceResponse::new(req, body).map_into_right_body(),
     ))
+}
+
+/// The refusal of a request whose client certificate the Certificate Authority has revoked.
+fn revoked(req: &ServiceRequest) -> Option<ArrowheadError> {
+    let serial = req.conn_data::<PeerSerial>().and_then(|s| s.0)?;
+    let info = req.app_data::<web::Data<ServerInfo>>()?;
+    if !info.revocations.as_ref()?.is_revoked(Some(serial)) {
+        return None;
+    }
+    let cn = match req.conn_data::<PeerIdentity>().map(|p| &p.0) {
+        Some(Ok(id)) => id.cn(),
+        Some(Err(Refusal { cn: Some(cn), .. })) => cn.clone(),
+        _ => "<unknown>".into(),
+    };
+    Some(
+        ArrowheadError::auth(format!(
+            "The certificate of {cn} has been revoked by the Certificate Authority."
+        ))
+        .with_origin(request_url(req.request())),
+    )
 }
 
 /// Java's `PayloadSizeFilter`: POST/PUT/PATCH need a body and GET/DELETE must not have one.
@@ -380,7 +386,10 @@ where
                 if head {
                     req.head_mut().method = Method::GET;
                 }
-                let outcome = match payload_check(&req) {
+                // A revoked certificate gets nothing, whatever the endpoint (see
+                // crate::revocation), on new and kept-alive connections alike.
+                let refusal = revoked(&req).or_else(|| payload_check(&req));
+                let outcome = match refusal {
                     None => Ok(srv.call(req)),
                     Some(err) => Err((req.into_parts().0, err)),
                 };
@@ -487,6 +496,11 @@ where
             .on_connect_ext(
                 move |io: &tokio_openssl::SslStream<tokio::net::TcpStream>, ext| {
                     ext.insert(peer_identity(io.ssl(), &anchors));
+                    let serial = io
+                        .ssl()
+                        .peer_certificate()
+                        .and_then(|c| crate::revocation::serial_of(&c));
+                    ext.insert(PeerSerial(serial));
                 },
             )
             // The scheme and host of request URLs come from ServerInfo and the Host header.

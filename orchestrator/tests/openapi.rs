@@ -9,6 +9,10 @@ fn every_document_is_complete() {
         ("authorization", authorization::api::openapi()),
         ("orchestrator", orchestrator::api::openapi()),
         ("eventhandler", eventhandler::api::openapi()),
+        (
+            "certificate-authority",
+            certificate_authority::api::openapi(),
+        ),
     ] {
         assert_eq!(
             common::openapi::faults(&doc),

@@ -178,19 +178,12 @@ pub fn end_of_validity(
             let t = parse_instant(v).ok_or_else(|| bad("End of validity is specified in the wrong format. Please provide UTC time using ISO-8601 format.", origin))?;
             // The Java schema stores it in a TIMESTAMP column, which ends in January 2038;
             // a later date must be refused rather than stored as something else.
-            if t > timestamp_max() || t.and_utc().timestamp() < 1 {
+            if !common::dto::storable(&t) {
                 return Err(bad("End of validity is out of the storable range (1970-01-01T00:00:01Z to 2038-01-19T03:14:07Z).", origin));
             }
             Ok(Some(t))
         }
     }
-}
-
-/// The last instant a MySQL/MariaDB `TIMESTAMP` column holds.
-fn timestamp_max() -> chrono::NaiveDateTime {
-    chrono::DateTime::from_timestamp(i64::from(i32::MAX), 0)
-        .map(|t| t.naive_utc())
-        .unwrap_or_default()
 }
 
 pub fn security(value: Option<&str>, origin: &str) -> Result<SecurityType, ArrowheadError> {

@@ -109,7 +109,15 @@ create_database_and_user() {
 }
 
 stop_private_mariadb() {
+  local pid
+  pid=$(cat "$DB_DIR/mysqld.pid" 2>/dev/null || true)
   if db_ping; then
-    mariadb-admin --protocol=socket --socket="$DB_DIR/mysqld.sock" -uroot shutdown || true
+    # mariadb-admin waits for the server's pid file to go; seen waiting on after the server had
+    # stopped, so it gets a bound, and the process is checked (and ended) directly.
+    timeout 30 mariadb-admin --protocol=socket --socket="$DB_DIR/mysqld.sock" -uroot shutdown >/dev/null 2>&1 || true
+  fi
+  if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+    kill "$pid" 2>/dev/null || true
+    for _ in $(seq 1 300); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
   fi
 }

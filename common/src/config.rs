@@ -628,6 +628,10 @@ pub enum TrustMaterial {
 pub struct SslSettings {
     pub key: KeyMaterial,
     pub trust: TrustMaterial,
+    /// `server.ssl.client-auth=want` (the Onboarding Controller's): clients without a
+    /// certificate get through the handshake (and only to what needs no identity); `need`, the
+    /// default, refuses them there.
+    pub client_auth_optional: bool,
 }
 
 /// The settings every core system shares, with the Java defaults.
@@ -765,7 +769,26 @@ fn ssl_settings(props: &Properties) -> Result<SslSettings, ConfigError> {
             "file not found",
         ));
     }
-    Ok(SslSettings { key, trust })
+    let client_auth_optional = match props
+        .string("server.ssl.client-auth", "need")
+        .to_ascii_lowercase()
+        .as_str()
+    {
+        "need" => false,
+        "want" => true,
+        other => {
+            return Err(ConfigError::invalid(
+                "server.ssl.client-auth",
+                other,
+                "must be need or want (mutual TLS cannot be turned off)",
+            ))
+        }
+    };
+    Ok(SslSettings {
+        key,
+        trust,
+        client_auth_optional,
+    })
 }
 
 /// A certificate with its private key under `prefix` (`server.ssl`, or the CA's `cloud.ssl`):

@@ -219,6 +219,8 @@ pub struct TlsContext {
     pub keystore: Keystore,
     pub trust: Vec<X509>,
     pub identity: SystemIdentity,
+    /// Clients may connect without a certificate (`server.ssl.client-auth=want`).
+    pub client_auth_optional: bool,
 }
 
 impl TlsContext {
@@ -227,7 +229,9 @@ impl TlsContext {
     pub fn load(settings: &SslSettings) -> Result<Self, TlsError> {
         let keystore = Keystore::load(&settings.key)?;
         let trust = load_trust(&settings.trust)?;
-        Self::new(keystore, trust)
+        let mut tls = Self::new(keystore, trust)?;
+        tls.client_auth_optional = settings.client_auth_optional;
+        Ok(tls)
     }
 
     pub fn new(keystore: Keystore, trust: Vec<X509>) -> Result<Self, TlsError> {
@@ -237,6 +241,7 @@ impl TlsContext {
             keystore,
             trust,
             identity,
+            client_auth_optional: false,
         })
     }
 
@@ -269,17 +274,19 @@ impl TlsContext {
             b.add_client_ca(ca)?;
         }
         b.set_verify_cert_store(anchor_store(&self.trust)?)?;
-        b.set_verify_callback(
-            SslVerifyMode::PEER | SslVerifyMode::FAIL_IF_NO_PEER_CERT,
-            |ok, ctx| {
-                if !ok {
-                    let leaf = ctx.chain().and_then(|c| c.get(0)).and_then(common_name);
-                    let at = ctx.current_cert().and_then(common_name);
-                    refused_handshake(ctx.error().error_string(), leaf.as_deref(), at.as_deref());
-                }
-                ok
-            },
-        );
+        let mode = if self.client_auth_optional {
+            SslVerifyMode::PEER
+        } else {
+            SslVerifyMode::PEER | SslVerifyMode::FAIL_IF_NO_PEER_CERT
+        };
+        b.set_verify_callback(mode, |ok, ctx| {
+            if !ok {
+                let leaf = ctx.chain().and_then(|c| c.get(0)).and_then(common_name);
+                let at = ctx.current_cert().and_then(common_name);
+                refused_handshake(ctx.error().error_string(), leaf.as_deref(), at.as_deref());
+            }
+            ok
+        });
         // Keep-alive connections from many clients: let sessions resume instead of full handshakes.
         b.set_session_id_context(b"arrowhead")?;
         Ok(b)

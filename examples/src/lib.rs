@@ -10,6 +10,8 @@
 //! - a server that accepts only systems of its cloud and tells handlers who called
 //!   ([`Application::serve`]; handlers take a `common::identity::Caller`).
 
+pub mod onboard;
+
 use common::https::{CallError, Expect, HttpsClient, Limits};
 use common::tls::{load_trust, Keystore, TlsContext};
 use common::web::{Running, ServerSpec};

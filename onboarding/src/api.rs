@@ -1,0 +1,656 @@
+//! The Onboarding Controller's HTTP endpoints: a device proves it may join (a certificate of
+//! the cloud, or the shared secret over HTTP Basic) and gets a certificate signed by the
+//! Certificate Authority, with the cloud's chain and where to go next.
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use common::error::ErrorMessage;
+use common::identity::{Caller, CoreSystem};
+use common::registration::Registrar;
+use common::ArrowheadError;
+use openssl::hash::MessageDigest;
+use openssl::pkey::{PKey, Private, Public};
+use openssl::stack::Stack;
+use openssl::x509::extension::SubjectAlternativeName;
+use openssl::x509::{X509NameBuilder, X509Req};
+use serde::{Deserialize, Serialize};
+use utoipa::OpenApi;
+
+pub const BASE: &str = "/onboarding";
+
+/// Handler state: the shared secret and the way to the other core systems.
+pub struct AppState {
+    pub pool: common::db::DbPool,
+    /// `sharedSecret`; `None` turns the shared-secret endpoints off.
+    pub shared_secret: Option<String>,
+    pub registrar: Registrar,
+    /// `<cloud>.<operator>.arrowhead.eu` of this system's certificate.
+    pub cloud_cn: Option<String>,
+}
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::scope(BASE)
+            .service(web::resource("/echo").route(web::get().to(echo)))
+            .service(web::resource("/mgmt/logs").route(web::get().to(logs)))
+            .service(web::resource("/certificate/name").route(web::post().to(certificate_name)))
+            .service(web::resource("/certificate/csr").route(web::post().to(certificate_csr)))
+            .service(web::resource("/sharedsecret/name").route(web::post().to(secret_name)))
+            .service(web::resource("/sharedsecret/csr").route(web::post().to(secret_csr))),
+    );
+}
+
+fn bad(message: impl Into<String>, origin: &str) -> ArrowheadError {
+    ArrowheadError::bad_payload(message).with_origin(origin)
+}
+
+fn auth(message: impl Into<String>, origin: &str) -> ArrowheadError {
+    ArrowheadError::auth(message).with_origin(origin)
+}
+
+#[utoipa::path(get, path = "/onboarding/echo", tag = "Client", responses((status = 200, body = String)))]
+pub async fn echo() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/plain;charset=UTF-8")
+        .body("Got it!")
+}
+
+/// Warnings and errors of the Onboarding Controller (the Java `logs` table, its own rows).
+#[utoipa::path(get, path = "/onboarding/mgmt/logs", tag = "Management", params(common::dblog::LogQuery),
+    responses((status = 200, body = common::dto::ListResponse<common::dblog::LogEntry>), (status = 400, body = ErrorMessage), (status = 401, body = ErrorMessage)))]
+pub async fn logs(
+    state: web::Data<AppState>,
+    caller: Caller,
+    q: web::Query<common::dblog::LogQuery>,
+) -> Result<HttpResponse, ArrowheadError> {
+    let list = common::dblog::mgmt_logs(
+        &state.pool,
+        &caller,
+        CoreSystem::OnboardingController,
+        q.into_inner(),
+        "/onboarding/mgmt/logs",
+    )
+    .await?;
+    Ok(HttpResponse::Ok().json(list))
+}
+
+// ---- wire types ----
+
+/// Java `KeyPairDTO`.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct KeyPairDto {
+    pub key_algorithm: Option<String>,
+    /// `PKCS#8`, `PKCS#1` or `X.509` (of the private key); absent: tried in that order.
+    pub key_format: Option<String>,
+    /// Base64 DER `SubjectPublicKeyInfo`.
+    pub public_key: Option<String>,
+    /// Base64 DER private key.
+    pub private_key: Option<String>,
+}
+
+/// Java `CertificateCreationRequestDTO`.
+#[derive(Debug, Default, Deserialize, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CertificateCreationRequest {
+    /// The system label: the certificate will be `<commonName>.<cloud>.<operator>.arrowhead.eu`.
+    #[schema(required = true)]
+    pub common_name: Option<String>,
+    /// The device's own key pair; absent: one is generated (and returned with its private key).
+    #[serde(rename = "keyPairDTO")]
+    pub key_pair_dto: Option<KeyPairDto>,
+}
+
+/// Java `OnboardingWithNameRequestDTO`.
+#[derive(Debug, Default, Deserialize, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct NameRequest {
+    #[schema(required = true)]
+    #[serde(rename = "creationRequestDTO")]
+    pub creation_request_dto: Option<CertificateCreationRequest>,
+}
+
+/// Java `OnboardingWithCsrRequestDTO`.
+#[derive(Debug, Default, Deserialize, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CsrRequest {
+    /// Base64 DER PKCS#10, CN `<system>.<cloud>.<operator>.arrowhead.eu`: the device keeps its
+    /// private key (the recommended way).
+    #[schema(required = true)]
+    pub certificate_signing_request: Option<String>,
+}
+
+/// Java `CertificateCreationResponseDTO`.
+#[derive(Debug, Clone, Deserialize, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CertificateResponse {
+    /// Base64 DER of the issued certificate.
+    pub certificate: String,
+    pub certificate_type: String,
+    #[serde(rename = "keyPairDTO")]
+    pub key_pair_dto: KeyPairDto,
+    pub certificate_format: String,
+}
+
+/// Java `ServiceEndpoint`: where to go next.
+#[derive(Debug, Clone, Deserialize, Serialize, utoipa::ToSchema)]
+pub struct ServiceEndpoint {
+    /// The Java `CoreSystemService` name (`SERVICEREGISTRY_REGISTER_SERVICE`, ...).
+    pub service: String,
+    pub uri: String,
+}
+
+/// Java `OnboardingWithNameResponseDTO` / `OnboardingWithCsrResponseDTO`. An endpoint whose
+/// system is not registered is `null` (Java fails the whole request with 503).
+#[derive(Debug, Clone, Deserialize, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct OnboardingResponse {
+    pub onboarding_certificate: CertificateResponse,
+    /// Base64 DER of the cloud certificate.
+    pub intermediate_certificate: String,
+    /// Base64 DER of the master certificate.
+    pub root_certificate: String,
+    pub device_registry: Option<ServiceEndpoint>,
+    pub system_registry: Option<ServiceEndpoint>,
+    pub service_registry: Option<ServiceEndpoint>,
+    pub orchestration_service: Option<ServiceEndpoint>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SignRequest {
+    #[serde(rename = "encodedCSR")]
+    encoded_csr: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SignResponse {
+    certificate_chain: Vec<String>,
+}
+
+// ---- who may onboard ----
+
+/// A caller of the `/certificate/*` endpoints: its verified certificate of this cloud.
+fn with_certificate(
+    caller: Result<Caller, ArrowheadError>,
+    origin: &str,
+) -> Result<(), ArrowheadError> {
+    match caller {
+        Ok(Caller::Insecure) => Ok(()),
+        Ok(c) if c.identity().is_some() => Ok(()),
+        Ok(_) => Err(auth("Client certificate is needed!", origin)),
+        Err(e) if e.to_message().error_message.contains("<no certificate>") => {
+            Err(auth("Client certificate is needed!", origin))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Checks HTTP Basic authentication against the shared secret: any user name, the password is
+/// everything after the first `:` (Java splits on every `:`, so a secret containing one never
+/// matches), compared in constant time. Malformed headers are 401, never 500.
+pub fn check_shared_secret(
+    header: Option<&str>,
+    secret: Option<&str>,
+    origin: &str,
+) -> Result<(), ArrowheadError> {
+    let secret = secret.ok_or_else(|| bad("Shared Secret is disabled by this service", origin))?;
+    let header =
+        header.ok_or_else(|| auth("Basic Authentication is needed for this method", origin))?;
+    let failed = || auth("Basic Authentication failed with the given secret", origin);
+    let (scheme, encoded) = header.trim().split_once(' ').ok_or_else(failed)?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return Err(failed());
+    }
+    let decoded = openssl::base64::decode_block(encoded.trim()).map_err(|_| failed())?;
+    let text = String::from_utf8(decoded).map_err(|_| failed())?;
+    let (_user, given) = text.split_once(':').ok_or_else(failed)?;
+    if given.len() == secret.len() && openssl::memcmp::eq(given.as_bytes(), secret.as_bytes()) {
+        Ok(())
+    } else {
+        Err(failed())
+    }
+}
+
+fn basic_header(req: &HttpRequest) -> Option<&str> {
+    req.headers()
+        .get(actix_web::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+}
+
+// ---- keys and requests ----
+
+/// The device's key pair: the one it sent (decoded per Java's formats; errors are 401 as in
+/// Java), or a new RSA-2048 pair.
+fn key_pair(dto: Option<&KeyPairDto>, origin: &str) -> Result<PKey<Private>, ArrowheadError> {
+    let given = dto.and_then(|k| Some((k.public_key.as_deref()?, k.private_key.as_deref()?, k)));
+    let Some((public, private, dto)) = given else {
+        return PKey::from_rsa(
+            openssl::rsa::Rsa::generate(2048)
+                .map_err(|e| ArrowheadError::internal(e.to_string()))?,
+        )
+        .map_err(|e| ArrowheadError::internal(e.to_string()));
+    };
+    let decode = |b64: &str, what: &str| {
+        let compact: String = b64.chars().filter(|c| !c.is_whitespace()).collect();
+        openssl::base64::decode_block(&compact).map_err(|_| {
+            auth(
+                format!("{what} key decoding failed due to wrong key format"),
+                origin,
+            )
+        })
+    };
+    let private_der = decode(private, "Private")?;
+    let private_failed = || {
+        auth(
+            "Private key decoding failed due to wrong key format",
+            origin,
+        )
+    };
+    let key = match dto
+        .key_format
+        .as_deref()
+        .map(str::to_ascii_uppercase)
+        .as_deref()
+    {
+        Some("PKCS#8") | Some("PKCS8") => {
+            PKey::private_key_from_pkcs8(&private_der).map_err(|_| private_failed())?
+        }
+        Some("PKCS#1") | Some("PKCS1") => openssl::rsa::Rsa::private_key_from_der(&private_der)
+            .and_then(PKey::from_rsa)
+            .map_err(|_| private_failed())?,
+        Some("X.509") | Some("X509") | None => PKey::private_key_from_pkcs8(&private_der)
+            .or_else(|_| {
+                openssl::rsa::Rsa::private_key_from_der(&private_der).and_then(PKey::from_rsa)
+            })
+            .map_err(|_| private_failed())?,
+        Some(_) => return Err(auth("Unknown or unsupported key format.", origin)),
+    };
+    let public_key: PKey<Public> = PKey::public_key_from_der(&decode(public, "Public")?)
+        .map_err(|_| auth("Public key decoding failed due to wrong key format", origin))?;
+    if !public_key.public_eq(&key) {
+        return Err(bad(
+            "The public key does not belong to the private key",
+            origin,
+        ));
+    }
+    Ok(key)
+}
+
+/// A CSR for `<label>.<cloud>` signed with `key`, with the SANs Java gives (localhost, the
+/// label, 127.0.0.1 and the device's address).
+fn build_csr(
+    label: &str,
+    cloud_cn: &str,
+    key: &PKey<Private>,
+    remote: Option<std::net::IpAddr>,
+) -> Result<Vec<u8>, ArrowheadError> {
+    let err = |e: openssl::error::ErrorStack| ArrowheadError::internal(e.to_string());
+    let mut b = X509Req::builder().map_err(err)?;
+    let mut name = X509NameBuilder::new().map_err(err)?;
+    name.append_entry_by_text("CN", &format!("{label}.{cloud_cn}"))
+        .map_err(err)?;
+    b.set_subject_name(&name.build()).map_err(err)?;
+    b.set_pubkey(key).map_err(err)?;
+    let mut san = SubjectAlternativeName::new();
+    san.dns("localhost").dns(label).ip("127.0.0.1");
+    if let Some(ip) = remote {
+        san.ip(&ip.to_string());
+    }
+    let mut exts = Stack::new().map_err(err)?;
+    exts.push(san.build(&b.x509v3_context(None)).map_err(err)?)
+        .map_err(err)?;
+    b.add_extensions(&exts).map_err(err)?;
+    b.sign(key, MessageDigest::sha256()).map_err(err)?;
+    b.build().to_der().map_err(err)
+}
+
+/// Where a core service is, as the Java `CoreSystemService` names it; `None` when its system
+/// is not registered.
+async fn endpoint(
+    registrar: &Registrar,
+    definition: &str,
+    java_name: &str,
+) -> Option<ServiceEndpoint> {
+    match registrar.locate(definition).await {
+        Ok(found) => Some(ServiceEndpoint {
+            service: java_name.to_owned(),
+            uri: found.url,
+        }),
+        Err(e) => {
+            tracing::debug!(definition, error = %e, "not in the onboarding answer");
+            None
+        }
+    }
+}
+
+/// Has the CA sign `csr` and answers with the chain and the next endpoints.
+async fn onboard(
+    state: &AppState,
+    csr: Vec<u8>,
+    key: Option<&PKey<Private>>,
+    with_name: bool,
+) -> Result<OnboardingResponse, ArrowheadError> {
+    let ca = state.registrar.locate("ca-sign").await?;
+    let signed: SignResponse = state
+        .registrar
+        .client()
+        .send(
+            CoreSystem::CertificateAuthority,
+            reqwest::Method::POST,
+            &ca.url,
+            Some(&SignRequest {
+                encoded_csr: openssl::base64::encode_block(&csr),
+            }),
+        )
+        .await?;
+    let chain = signed.certificate_chain;
+    let (Some(leaf), Some(intermediate), Some(root)) = (chain.first(), chain.get(1), chain.last())
+    else {
+        return Err(ArrowheadError::internal(
+            "The Certificate Authority answered without a certificate chain.",
+        ));
+    };
+    let leaf_der =
+        openssl::base64::decode_block(leaf).map_err(|e| ArrowheadError::internal(e.to_string()))?;
+    let public_key = openssl::x509::X509::from_der(&leaf_der)
+        .and_then(|c| c.public_key())
+        .and_then(|k| k.public_key_to_der())
+        .map_err(|e| ArrowheadError::internal(e.to_string()))?;
+    let private_key = match key {
+        Some(k) => Some(openssl::base64::encode_block(
+            &k.private_key_to_pkcs8()
+                .map_err(|e| ArrowheadError::internal(e.to_string()))?,
+        )),
+        None => None,
+    };
+    let (dr, sr_def) = if with_name {
+        (
+            (
+                "device-onboarding-with-name",
+                "DEVICEREGISTRY_ONBOARDING_WITH_NAME_SERVICE",
+            ),
+            (
+                "system-onboarding-with-name",
+                "SYSTEMREGISTRY_ONBOARDING_WITH_NAME_SERVICE",
+            ),
+        )
+    } else {
+        (
+            (
+                "device-onboarding-with-csr",
+                "DEVICEREGISTRY_ONBOARDING_WITH_CSR_SERVICE",
+            ),
+            (
+                "system-onboarding-with-csr",
+                "SYSTEMREGISTRY_ONBOARDING_WITH_CSR_SERVICE",
+            ),
+        )
+    };
+    let r = &state.registrar;
+    Ok(OnboardingResponse {
+        onboarding_certificate: CertificateResponse {
+            certificate: leaf.clone(),
+            certificate_type: "AH_ONBOARDING".into(),
+            key_pair_dto: KeyPairDto {
+                key_algorithm: Some("RSA".into()),
+                key_format: Some("X.509".into()),
+                public_key: Some(openssl::base64::encode_block(&public_key)),
+                private_key,
+            },
+            certificate_format: "X.509".into(),
+        },
+        intermediate_certificate: intermediate.clone(),
+        root_certificate: root.clone(),
+        device_registry: endpoint(r, dr.0, dr.1).await,
+        system_registry: endpoint(r, sr_def.0, sr_def.1).await,
+        service_registry: endpoint(r, "service-register", "SERVICEREGISTRY_REGISTER_SERVICE").await,
+        orchestration_service: endpoint(r, "orchestration-service", "ORCHESTRATION_SERVICE").await,
+    })
+}
+
+async fn with_name(
+    state: &AppState,
+    req: &HttpRequest,
+    body: NameRequest,
+    origin: &str,
+) -> Result<OnboardingResponse, ArrowheadError> {
+    let creation = body
+        .creation_request_dto
+        .ok_or_else(|| bad("Request is null.", origin))?;
+    let label = creation
+        .common_name
+        .as_deref()
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+        .ok_or_else(|| bad(" Common name must have value ", origin))?
+        .to_owned();
+    let cloud_cn = state.cloud_cn.clone().ok_or_else(|| {
+        bad(
+            "Onboarding by name needs a secured Onboarding Controller.",
+            origin,
+        )
+    })?;
+    let key = key_pair(creation.key_pair_dto.as_ref(), origin)?;
+    let remote = req.peer_addr().map(|a| a.ip());
+    let csr = build_csr(&label, &cloud_cn, &key, remote)?;
+    onboard(state, csr, Some(&key), true).await
+}
+
+async fn with_csr(
+    state: &AppState,
+    body: CsrRequest,
+    origin: &str,
+) -> Result<OnboardingResponse, ArrowheadError> {
+    let text = body
+        .certificate_signing_request
+        .as_deref()
+        .filter(|c| !c.trim().is_empty())
+        .ok_or_else(|| bad(" CertificateSigningRequest must have value ", origin))?;
+    let compact: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+    let der = openssl::base64::decode_block(&compact)
+        .map_err(|_| bad("Failed to parse request as a PKCS10 CSR", origin))?;
+    onboard(state, der, None, false).await
+}
+
+const CERT_NAME: &str = "/onboarding/certificate/name";
+const CERT_CSR: &str = "/onboarding/certificate/csr";
+const SECRET_NAME: &str = "/onboarding/sharedsecret/name";
+const SECRET_CSR: &str = "/onboarding/sharedsecret/csr";
+
+/// Onboarding of a system holding a certificate of this cloud: a new certificate for the name
+/// (the key pair is generated unless one is sent).
+#[utoipa::path(post, path = "/onboarding/certificate/name", tag = "Client", request_body = NameRequest,
+    responses((status = 200, body = OnboardingResponse), (status = 400, body = ErrorMessage), (status = 401, body = ErrorMessage), (status = 503, body = ErrorMessage)))]
+pub async fn certificate_name(
+    state: web::Data<AppState>,
+    caller: Result<Caller, ArrowheadError>,
+    req: HttpRequest,
+    body: web::Json<NameRequest>,
+) -> Result<HttpResponse, ArrowheadError> {
+    with_certificate(caller, CERT_NAME)?;
+    Ok(HttpResponse::Ok().json(with_name(&state, &req, body.into_inner(), CERT_NAME).await?))
+}
+
+/// Onboarding of a system holding a certificate of this cloud, with its own CSR.
+#[utoipa::path(post, path = "/onboarding/certificate/csr", tag = "Client", request_body = CsrRequest,
+    responses((status = 200, body = OnboardingResponse), (status = 400, body = ErrorMessage), (status = 401, body = ErrorMessage), (status = 503, body = ErrorMessage)))]
+pub async fn certificate_csr(
+    state: web::Data<AppState>,
+    caller: Result<Caller, ArrowheadError>,
+    body: web::Json<CsrRequest>,
+) -> Result<HttpResponse, ArrowheadError> {
+    with_certificate(caller, CERT_CSR)?;
+    Ok(HttpResponse::Ok().json(with_csr(&state, body.into_inner(), CERT_CSR).await?))
+}
+
+/// Onboarding with the shared secret (HTTP Basic, any user name): a certificate for the name.
+#[utoipa::path(post, path = "/onboarding/sharedsecret/name", tag = "Client", request_body = NameRequest,
+    responses((status = 200, body = OnboardingResponse), (status = 400, body = ErrorMessage), (status = 401, body = ErrorMessage), (status = 503, body = ErrorMessage)))]
+pub async fn secret_name(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Json<NameRequest>,
+) -> Result<HttpResponse, ArrowheadError> {
+    check_shared_secret(
+        basic_header(&req),
+        state.shared_secret.as_deref(),
+        SECRET_NAME,
+    )?;
+    Ok(HttpResponse::Ok().json(with_name(&state, &req, body.into_inner(), SECRET_NAME).await?))
+}
+
+/// Onboarding with the shared secret and the device's own CSR: the recommended way (the
+/// private key never leaves the device).
+#[utoipa::path(post, path = "/onboarding/sharedsecret/csr", tag = "Client", request_body = CsrRequest,
+    responses((status = 200, body = OnboardingResponse), (status = 400, body = ErrorMessage), (status = 401, body = ErrorMessage), (status = 503, body = ErrorMessage)))]
+pub async fn secret_csr(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Json<CsrRequest>,
+) -> Result<HttpResponse, ArrowheadError> {
+    check_shared_secret(
+        basic_header(&req),
+        state.shared_secret.as_deref(),
+        SECRET_CSR,
+    )?;
+    Ok(HttpResponse::Ok().json(with_csr(&state, body.into_inner(), SECRET_CSR).await?))
+}
+
+/// Who may call each documented operation, in words, for the OpenAPI document.
+pub fn who_may_call(_method: &str, path: &str) -> Option<&'static str> {
+    let op = path.strip_prefix(BASE)?;
+    Some(match op {
+        "/echo" => "anyone who reaches the port (a client certificate is optional here).",
+        "/certificate/name" | "/certificate/csr" => "any system of the cloud (its certificate).",
+        "/sharedsecret/name" | "/sharedsecret/csr" => {
+            "anyone presenting the shared secret as HTTP Basic password (no certificate needed)."
+        }
+        p if p.starts_with("/mgmt") => "the sysop.",
+        _ => return None,
+    })
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        description = "Onboarding Controller core system (Arrowhead 4.x compatible): a device that holds the shared secret (or a certificate of the cloud) gets its certificate signed by the Certificate Authority."
+    ),
+    paths(echo, logs, certificate_name, certificate_csr, secret_name, secret_csr),
+    components(schemas(ErrorMessage))
+)]
+pub struct ApiDoc;
+
+/// The OpenAPI document this system serves (and prints with `--openapi`).
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    common::openapi::finish(ApiDoc::openapi(), "Onboarding Controller", who_may_call)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn basic(text: &str) -> String {
+        format!("Basic {}", openssl::base64::encode_block(text.as_bytes()))
+    }
+
+    #[test]
+    fn shared_secret_checks() {
+        let check = |h: Option<&str>, s: Option<&str>| {
+            check_shared_secret(h, s, "/o").map_err(|e| {
+                let m = e.to_message();
+                (m.error_code, m.error_message)
+            })
+        };
+        let failed = Err((
+            401,
+            "Basic Authentication failed with the given secret".to_owned(),
+        ));
+        assert_eq!(check(Some(&basic("device:s3cret")), Some("s3cret")), Ok(()));
+        assert_eq!(check(Some(&basic(":s3cret")), Some("s3cret")), Ok(()));
+        assert_eq!(
+            check(Some(&basic("x:a:b")), Some("a:b")),
+            Ok(()),
+            "secrets may contain ':'"
+        );
+        assert_eq!(check(Some(&basic("device:wrong")), Some("s3cret")), failed);
+        assert_eq!(check(Some(&basic("device:s3cre")), Some("s3cret")), failed);
+        assert_eq!(
+            check(Some("Basic"), Some("s3cret")),
+            failed,
+            "no space: 401, not 500"
+        );
+        assert_eq!(check(Some("Basic %%%"), Some("s3cret")), failed);
+        assert_eq!(check(Some(&basic("nocolon")), Some("nocolon")), failed);
+        assert_eq!(
+            check(
+                Some(&basic("device:s3cret").replace("Basic", "Bearer")),
+                Some("s3cret")
+            ),
+            failed
+        );
+        assert_eq!(
+            check(None, Some("s3cret")),
+            Err((
+                401,
+                "Basic Authentication is needed for this method".to_owned()
+            ))
+        );
+        assert_eq!(
+            check(Some(&basic("a:b")), None),
+            Err((400, "Shared Secret is disabled by this service".to_owned()))
+        );
+    }
+
+    #[test]
+    fn key_pairs_in_every_java_format() {
+        let key = PKey::from_rsa(openssl::rsa::Rsa::generate(2048).unwrap()).unwrap();
+        let public = openssl::base64::encode_block(&key.public_key_to_der().unwrap());
+        let pkcs8 = openssl::base64::encode_block(&key.private_key_to_pkcs8().unwrap());
+        let pkcs1 =
+            openssl::base64::encode_block(&key.rsa().unwrap().private_key_to_der().unwrap());
+        let dto = |format: Option<&str>, private: &str| KeyPairDto {
+            key_algorithm: Some("RSA".into()),
+            key_format: format.map(str::to_owned),
+            public_key: Some(public.clone()),
+            private_key: Some(private.to_owned()),
+        };
+        for (format, private) in [
+            (Some("PKCS#8"), &pkcs8),
+            (Some("pkcs#1"), &pkcs1),
+            (None, &pkcs8),
+            (None, &pkcs1),
+        ] {
+            let got = key_pair(Some(&dto(format, private)), "/o").unwrap();
+            assert!(got.public_eq(&key), "{format:?}");
+        }
+        let code = |r: Result<PKey<Private>, ArrowheadError>| {
+            r.map(|_| ()).map_err(|e| e.to_message().error_message)
+        };
+        assert_eq!(
+            code(key_pair(Some(&dto(Some("PEM"), &pkcs8)), "/o")),
+            Err("Unknown or unsupported key format.".into())
+        );
+        assert_eq!(
+            code(key_pair(Some(&dto(Some("PKCS#8"), "AAAA")), "/o")),
+            Err("Private key decoding failed due to wrong key format".into())
+        );
+        let mut wrong_public = dto(None, &pkcs8);
+        wrong_public.public_key = Some("AAAA".into());
+        assert_eq!(
+            code(key_pair(Some(&wrong_public), "/o")),
+            Err("Public key decoding failed due to wrong key format".into())
+        );
+        let other = PKey::from_rsa(openssl::rsa::Rsa::generate(2048).unwrap()).unwrap();
+        let mut mismatched = dto(None, &pkcs8);
+        mismatched.public_key = Some(openssl::base64::encode_block(
+            &other.public_key_to_der().unwrap(),
+        ));
+        assert_eq!(
+            code(key_pair(Some(&mismatched), "/o")),
+            Err("The public key does not belong to the private key".into())
+        );
+        // Nothing given: a new RSA-2048 pair.
+        assert_eq!(key_pair(None, "/o").unwrap().bits(), 2048);
+    }
+}

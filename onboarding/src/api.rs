@@ -554,6 +554,12 @@ mod tests {
         format!("Basic {}", openssl::base64::encode_block(text.as_bytes()))
     }
 
+    /// Every operation says who may call it, every response is described.
+    #[test]
+    fn the_document_is_complete() {
+        assert_eq!(common::openapi::faults(&openapi()), Vec::<String>::new());
+    }
+
     #[test]
     fn shared_secret_checks() {
         let check = |h: Option<&str>, s: Option<&str>| {

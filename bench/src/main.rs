@@ -18,7 +18,7 @@ const USAGE: &str =
                        [--connections N] [--seconds S] [--entries N] [--providers-per-service N]
                        [--only echo|query|register|token|orchestration] [--keep]
                        [--auth-url https://localhost:8445] [--orch-url https://localhost:8441]
-                       [--eh-url https://localhost:8455]
+                       [--eh-url https://localhost:8455] [--ca-url https://localhost:8448]
 
 --only token measures token generation at the Authorization system against the machine's
 RSA-2048 signing rate (`openssl speed`) instead of the registry scenarios.
@@ -26,6 +26,9 @@ RSA-2048 signing rate (`openssl speed`) instead of the registry scenarios.
 service with 5 CERTIFICATE providers, and dynamic orchestration of one TOKEN provider (a token
 per answer), next to /orchestrator/echo; it sets up the systems, rules and store entries it
 needs and removes them afterwards (needs benchconsumer.p12: --system benchconsumer).
+--only sign measures certificate signing at the Certificate Authority (as the sysop, one CSR of
+a new RSA-2048 key, a new certificate and database row per request) against the machine's
+RSA-2048 signing rate, next to /certificate-authority/echo.
 --only events measures the Event Handler: publish-to-delivery latency and deliveries/s with 1
 and with 100 subscribers (served by the benchmark itself over mTLS), next to
 /eventhandler/echo; it needs the cloud's keystore (<cloud>.p12) to issue the subscribers'
@@ -50,6 +53,7 @@ struct Args {
     auth_url: String,
     orch_url: String,
     eh_url: String,
+    ca_url: String,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -66,6 +70,7 @@ fn parse_args() -> Result<Args, String> {
         auth_url: "https://localhost:8445".into(),
         orch_url: "https://localhost:8441".into(),
         eh_url: "https://localhost:8455".into(),
+        ca_url: "https://localhost:8448".into(),
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -87,6 +92,7 @@ fn parse_args() -> Result<Args, String> {
             "--auth-url" => a.auth_url = v()?,
             "--orch-url" => a.orch_url = v()?,
             "--eh-url" => a.eh_url = v()?,
+            "--ca-url" => a.ca_url = v()?,
             _ => return Err(USAGE.into()),
         }
     }
@@ -128,6 +134,10 @@ enum Scenario {
     EhEcho,
     /// `POST /eventhandler/publish` of an event whose payload is its send time.
     Publish,
+    /// `GET /certificate-authority/echo`: the Certificate Authority's baseline.
+    CaEcho,
+    /// `POST /certificate-authority/sign` of one CSR (a new certificate each time).
+    Sign,
 }
 
 impl Scenario {
@@ -143,6 +153,8 @@ impl Scenario {
             Scenario::OrchToken => "orchestration + token",
             Scenario::EhEcho => "eventhandler echo",
             Scenario::Publish => "publish",
+            Scenario::CaEcho => "certificate-authority echo",
+            Scenario::Sign => "sign",
         }
     }
     fn cert(self) -> &'static str {
@@ -155,6 +167,7 @@ impl Scenario {
             Scenario::Dynamic | Scenario::Store | Scenario::OrchToken => "benchconsumer",
             Scenario::EhEcho => "sysop",
             Scenario::Publish => "benchprovider",
+            Scenario::CaEcho | Scenario::Sign => "sysop",
         }
     }
 }
@@ -170,6 +183,8 @@ struct Stats {
 /// One request of the scenario; `n` makes registrations unique.
 /// The token request body (the provider's real public key), set before a token run.
 static TOKEN_BODY: std::sync::OnceLock<Value> = std::sync::OnceLock::new();
+/// The signing request body (one CSR of a fresh key), set before a sign run.
+static SIGN_BODY: std::sync::OnceLock<Value> = std::sync::OnceLock::new();
 
 async fn request(c: &reqwest::Client, base: &str, s: Scenario, n: u64, services: u64) -> bool {
     let orchestrate = |service: &str, dynamic: bool| {
@@ -181,6 +196,12 @@ async fn request(c: &reqwest::Client, base: &str, s: Scenario, n: u64, services:
     };
     let resp = match s {
         Scenario::EhEcho => c.get(format!("{base}/eventhandler/echo")).send().await,
+        Scenario::CaEcho => c.get(format!("{base}/certificate-authority/echo")).send().await,
+        Scenario::Sign => c
+            .post(format!("{base}/certificate-authority/sign"))
+            .json(SIGN_BODY.get().unwrap_or(&Value::Null))
+            .send()
+            .await,
         Scenario::Publish => c
             .post(format!("{base}/eventhandler/publish"))
             .json(&events::publish_body())
@@ -246,6 +267,7 @@ async fn run(
                 args.orch_url.clone()
             }
             Scenario::EhEcho | Scenario::Publish => args.eh_url.clone(),
+            Scenario::CaEcho | Scenario::Sign => args.ca_url.clone(),
             _ => args.url.clone(),
         };
         let (counter, ready, start_at) = (counter.clone(), ready.clone(), start_at.clone());
@@ -257,6 +279,7 @@ async fn run(
                     Scenario::OrchEcho
                 }
                 Scenario::EhEcho | Scenario::Publish => Scenario::EhEcho,
+                Scenario::CaEcho | Scenario::Sign => Scenario::CaEcho,
                 _ => Scenario::Echo,
             };
             request(&c, &base, warm, 0, 1).await;
@@ -486,6 +509,54 @@ fn rsa_sign_rate(seconds: u64) -> Result<f64, String> {
         .ok_or_else(|| format!("cannot read the sign rate from openssl speed:\n{text}"))
 }
 
+/// Certificate signing next to the CA's echo and the raw RSA signing rate (each certificate is
+/// one RSA-2048 signature plus a database insert).
+async fn bench_sign(args: &Args) -> Result<(), String> {
+    let sysop = Keystore::from_pkcs12_file(&args.certs.join("sysop.p12"), &args.password)
+        .map_err(|e| e.to_string())?;
+    let cloud = common::identity::SystemIdentity::from_cn(&sysop.common_name().unwrap_or_default())
+        .ok_or("sysop.p12 does not hold a system certificate")?
+        .cloud_cn();
+    let key = openssl::pkey::PKey::from_rsa(
+        openssl::rsa::Rsa::generate(2048).map_err(|e| e.to_string())?,
+    )
+    .map_err(|e| e.to_string())?;
+    let mut req = openssl::x509::X509Req::builder().map_err(|e| e.to_string())?;
+    let mut name = openssl::x509::X509NameBuilder::new().map_err(|e| e.to_string())?;
+    name.append_entry_by_text("CN", &format!("benchdevice.{cloud}"))
+        .map_err(|e| e.to_string())?;
+    req.set_subject_name(&name.build())
+        .map_err(|e| e.to_string())?;
+    req.set_pubkey(&key).map_err(|e| e.to_string())?;
+    req.sign(&key, openssl::hash::MessageDigest::sha256())
+        .map_err(|e| e.to_string())?;
+    let der = req.build().to_der().map_err(|e| e.to_string())?;
+    let _ = SIGN_BODY.set(json!({ "encodedCSR": openssl::base64::encode_block(&der) }));
+    let d = Duration::from_secs(args.seconds);
+    println!(
+        "{} connections, {} s per phase, target {}",
+        args.connections, args.seconds, args.ca_url
+    );
+    let echo = run(args, Scenario::CaEcho, d, None, 1, 0).await?;
+    let max = run(args, Scenario::Sign, d, None, 1, 0).await?;
+    let rsa = rsa_sign_rate(args.seconds.min(5))?;
+    println!("\nmaximum rate:");
+    print(Scenario::CaEcho.name(), &echo, echo.rps);
+    println!(
+        "sign                      {:>9.0} req/s  ({:>5.1}% of {:.0} RSA-2048 signs/s)  p50 {:>6.2} ms  p99 {:>6.2} ms  ({} ok, {} errors)",
+        max.rps,
+        100.0 * max.rps / rsa.max(1.0),
+        rsa,
+        max.p50_ms,
+        max.p99_ms,
+        max.requests,
+        max.errors
+    );
+    let half = run(args, Scenario::Sign, d, Some(max.rps / 2.0), 1, 0).await?;
+    print(&format!("sign @ {:.0}/s", max.rps / 2.0), &half, echo.rps);
+    Ok(())
+}
+
 /// Token generation next to the raw RSA signing rate (each token is one RSA-2048 signature
 /// plus cheap public-key encryption, so the signing rate is its ceiling).
 async fn bench_tokens(args: &Args) -> Result<(), String> {
@@ -654,6 +725,9 @@ async fn bench(args: &Args) -> Result<(), String> {
     }
     if args.only.as_deref() == Some("events") {
         return events::bench_events(args).await;
+    }
+    if args.only.as_deref() == Some("sign") {
+        return bench_sign(args).await;
     }
     if args
         .only

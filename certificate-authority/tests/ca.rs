@@ -16,9 +16,12 @@ use testing::{client, error, free_port, read, wait_for, RunningServer, StartFutu
 
 struct Cloud {
     sr_port: u16,
+    /// A second Service Registry instance on the same database.
+    sr2_port: u16,
     ca_port: u16,
     root: X509,
     _sr: RunningServer,
+    _sr2: RunningServer,
     _ca: RunningServer,
     _db: TestDb,
 }
@@ -56,13 +59,26 @@ impl Cloud {
             .unwrap(),
         )
         .unwrap();
-        let sr = RunningServer::start(true, move || -> StartFuture {
-            Box::pin(async move {
-                serviceregistry::start(sr_settings, Duration::from_secs(10))
-                    .await
-                    .map_err(|e| e.to_string())
+        let start_sr = |settings: serviceregistry::Settings| {
+            RunningServer::start(true, move || -> StartFuture {
+                Box::pin(async move {
+                    serviceregistry::start(settings, Duration::from_secs(10))
+                        .await
+                        .map_err(|e| e.to_string())
+                })
             })
-        });
+        };
+        let sr2_port = free_port();
+        let sr2_settings = serviceregistry::Settings::from_core(
+            CoreSettings::from_properties(
+                CoreSystem::ServiceRegistry,
+                props("serviceregistry", sr2_port, ""),
+            )
+            .unwrap(),
+        )
+        .unwrap();
+        let sr = start_sr(sr_settings);
+        let sr2 = start_sr(sr2_settings);
         let cloud_key = if java {
             testing::java_fixtures().join("testcloud2/testcloud2.p12")
         } else {
@@ -95,9 +111,11 @@ impl Cloud {
         };
         Self {
             sr_port,
+            sr2_port,
             ca_port,
             root,
             _sr: sr,
+            _sr2: sr2,
             _ca: ca,
             _db: db,
         }
@@ -231,7 +249,10 @@ fn signs_checks_revokes_and_every_system_refuses_a_revoked_certificate() {
         (Some("UNKNOWN"), Some(3))
     );
 
-    // Revocation: the registry refuses the device on its open connection within the bound.
+    let sr2_echo = format!("https://localhost:{}/serviceregistry/echo", cloud.sr2_port);
+    assert_eq!(read(device.get(&sr2_echo).send().unwrap()).0, 200);
+    // Revocation: the registry refuses the device on its open connection within the bound, and
+    // so does the second instance.
     let id = signed["id"].as_i64().unwrap();
     let resp = client("sysop")
         .delete(cloud.ca(&format!("/mgmt/certificates/{id}")))
@@ -255,6 +276,11 @@ fn signs_checks_revokes_and_every_system_refuses_a_revoked_certificate() {
             refusal = got;
             status == 401
         },
+    );
+    wait_for(
+        "the second instance refuses it too",
+        Duration::from_secs(6),
+        || read(device.get(&sr2_echo).send().unwrap()).0 == 401,
     );
     let took = revoked_at.elapsed();
     assert!(took < Duration::from_secs(4), "refused only after {took:?}");

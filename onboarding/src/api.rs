@@ -170,20 +170,24 @@ struct SignResponse {
 
 // ---- who may onboard ----
 
-/// A caller of the `/certificate/*` endpoints: its verified certificate of this cloud.
+/// A caller of the `/certificate/*` endpoints: its verified certificate of this cloud (the
+/// handshake lets clients without one through, `server.ssl.client-auth=want`).
 fn with_certificate(
+    req: &HttpRequest,
     caller: Result<Caller, ArrowheadError>,
     origin: &str,
 ) -> Result<(), ArrowheadError> {
-    match caller {
-        Ok(Caller::Insecure) => Ok(()),
-        Ok(c) if c.identity().is_some() => Ok(()),
-        Ok(_) => Err(auth("Client certificate is needed!", origin)),
-        Err(e) if e.to_message().error_message.contains("<no certificate>") => {
-            Err(auth("Client certificate is needed!", origin))
-        }
-        Err(e) => Err(e),
+    let no_certificate = matches!(
+        req.conn_data::<common::web::PeerIdentity>(),
+        Some(common::web::PeerIdentity(Err(common::peer::Refusal {
+            cn: None,
+            ..
+        })))
+    );
+    if no_certificate {
+        return Err(auth("Client certificate is needed!", origin));
     }
+    caller.map(|_| ())
 }
 
 /// Checks HTTP Basic authentication against the shared secret: any user name, the password is
@@ -468,7 +472,7 @@ pub async fn certificate_name(
     req: HttpRequest,
     body: web::Json<NameRequest>,
 ) -> Result<HttpResponse, ArrowheadError> {
-    with_certificate(caller, CERT_NAME)?;
+    with_certificate(&req, caller, CERT_NAME)?;
     Ok(HttpResponse::Ok().json(with_name(&state, &req, body.into_inner(), CERT_NAME).await?))
 }
 
@@ -478,9 +482,10 @@ pub async fn certificate_name(
 pub async fn certificate_csr(
     state: web::Data<AppState>,
     caller: Result<Caller, ArrowheadError>,
+    req: HttpRequest,
     body: web::Json<CsrRequest>,
 ) -> Result<HttpResponse, ArrowheadError> {
-    with_certificate(caller, CERT_CSR)?;
+    with_certificate(&req, caller, CERT_CSR)?;
     Ok(HttpResponse::Ok().json(with_csr(&state, body.into_inner(), CERT_CSR).await?))
 }
 

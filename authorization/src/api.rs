@@ -720,24 +720,12 @@ pub async fn check_inter_cloud(
     Ok(web::Json(answer))
 }
 
-/// Warnings and errors of the Authorization system (the Java `logs` table, this system's rows).
-#[utoipa::path(get, path = "/authorization/mgmt/logs", tag = "Management", params(common::dblog::LogQuery),
-    responses((status = 200, body = common::dto::ListResponse<common::dblog::LogEntry>), (status = 400, body = common::error::ErrorMessage), (status = 401, body = common::error::ErrorMessage)))]
-pub async fn logs(
-    state: web::Data<AppState>,
-    caller: Caller,
-    q: web::Query<common::dblog::LogQuery>,
-) -> Result<HttpResponse, ArrowheadError> {
-    let list = common::dblog::mgmt_logs(
-        &state.pool,
-        &caller,
-        common::identity::CoreSystem::Authorization,
-        q.into_inner(),
-        "/authorization/mgmt/logs",
-    )
-    .await?;
-    Ok(HttpResponse::Ok().json(list))
-}
+common::mgmt_logs_handler!(
+    "/authorization/mgmt/logs",
+    common::identity::CoreSystem::Authorization,
+    AppState,
+    |s| &s.pool
+);
 
 /// The OpenAPI document this system serves (and prints with `--openapi`).
 pub fn openapi() -> utoipa::openapi::OpenApi {

@@ -10,7 +10,7 @@ use chrono::{DateTime, NaiveDateTime, SecondsFormat, Utc};
 use common::db::{self, DbPool};
 use common::dto::{format_instant, parse_instant, storable};
 use common::error::ErrorMessage;
-use common::identity::{Caller, CoreSystem};
+use common::identity::Caller;
 use common::names::{PageParams, PageQuery};
 use common::web::request_url;
 use common::ArrowheadError;
@@ -76,24 +76,12 @@ pub async fn echo(caller: Caller, req: HttpRequest) -> Result<HttpResponse, Arro
         .body("Got it!"))
 }
 
-/// Warnings and errors of the Certificate Authority (the Java `logs` table, its own rows).
-#[utoipa::path(get, path = "/certificate-authority/mgmt/logs", tag = "Management", params(common::dblog::LogQuery),
-    responses((status = 200, body = common::dto::ListResponse<common::dblog::LogEntry>), (status = 400, body = ErrorMessage), (status = 401, body = ErrorMessage)))]
-pub async fn logs(
-    state: web::Data<AppState>,
-    caller: Caller,
-    q: web::Query<common::dblog::LogQuery>,
-) -> Result<HttpResponse, ArrowheadError> {
-    let list = common::dblog::mgmt_logs(
-        &state.pool,
-        &caller,
-        CoreSystem::CertificateAuthority,
-        q.into_inner(),
-        "/certificate-authority/mgmt/logs",
-    )
-    .await?;
-    Ok(HttpResponse::Ok().json(list))
-}
+common::mgmt_logs_handler!(
+    "/certificate-authority/mgmt/logs",
+    common::identity::CoreSystem::CertificateAuthority,
+    AppState,
+    |s| &s.pool
+);
 
 // ---- sign ----
 

@@ -842,6 +842,27 @@ pub fn key_material(props: &Properties, prefix: &str) -> Result<KeyMaterial, Con
     Ok(material)
 }
 
+/// The test every system has: each key of its shipped `application.properties` is read by some
+/// setting (or is a Java key without effect here), so operators only get warnings for their
+/// own mistakes. Expands to a `settings_tests` module using the crate's `Settings::from_core`.
+#[macro_export]
+macro_rules! shipped_properties_test {
+    ($system:expr) => {
+        #[cfg(test)]
+        mod settings_tests {
+            #[test]
+            fn the_shipped_properties_are_all_known() {
+                let unknown = $crate::config::unknown_shipped_keys(
+                    env!("CARGO_MANIFEST_DIR"),
+                    $system,
+                    |core| super::Settings::from_core(core).map(|s| s.core.properties),
+                );
+                assert_eq!(unknown, Ok(Vec::new()));
+            }
+        }
+    };
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

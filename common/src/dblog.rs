@@ -447,6 +447,29 @@ pub async fn mgmt_logs(
     crate::db::run(pool, move |c| Ok(query(c, system, &page, &filter)?)).await
 }
 
+/// Defines a system's `GET <base>/mgmt/logs` handler `logs` (documented for OpenAPI), for
+/// `system`, reading the pool of the handler state `$state` through `$pool` (a closure-like
+/// `|state| &state.pool`). Every system has the endpoint; only these three things differ.
+#[macro_export]
+macro_rules! mgmt_logs_handler {
+    ($path:literal, $system:expr, $state:ty, |$s:ident| $pool:expr) => {
+        /// Warnings and errors of this system (the Java `logs` table, its own rows).
+        #[utoipa::path(get, path = $path, tag = "Management", params($crate::dblog::LogQuery),
+            responses((status = 200, body = $crate::dto::ListResponse<$crate::dblog::LogEntry>),
+                      (status = 400, body = $crate::error::ErrorMessage),
+                      (status = 401, body = $crate::error::ErrorMessage)))]
+        pub async fn logs(
+            state: actix_web::web::Data<$state>,
+            caller: $crate::identity::Caller,
+            q: actix_web::web::Query<$crate::dblog::LogQuery>,
+        ) -> Result<actix_web::HttpResponse, $crate::ArrowheadError> {
+            let $s: &$state = &state;
+            let list = $crate::dblog::mgmt_logs($pool, &caller, $system, q.into_inner(), $path).await?;
+            Ok(actix_web::HttpResponse::Ok().json(list))
+        }
+    };
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

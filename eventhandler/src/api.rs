@@ -668,24 +668,12 @@ mod tests {
     }
 }
 
-/// Warnings and errors of the Event Handler (the Java `logs` table, this system's rows).
-#[utoipa::path(get, path = "/eventhandler/mgmt/logs", tag = "Management", params(common::dblog::LogQuery),
-    responses((status = 200, body = common::dto::ListResponse<common::dblog::LogEntry>), (status = 400, body = common::error::ErrorMessage), (status = 401, body = common::error::ErrorMessage)))]
-pub async fn logs(
-    state: web::Data<AppState>,
-    caller: Caller,
-    q: web::Query<common::dblog::LogQuery>,
-) -> Result<HttpResponse, ArrowheadError> {
-    let list = common::dblog::mgmt_logs(
-        &state.pool,
-        &caller,
-        common::identity::CoreSystem::EventHandler,
-        q.into_inner(),
-        "/eventhandler/mgmt/logs",
-    )
-    .await?;
-    Ok(HttpResponse::Ok().json(list))
-}
+common::mgmt_logs_handler!(
+    "/eventhandler/mgmt/logs",
+    common::identity::CoreSystem::EventHandler,
+    AppState,
+    |s| &s.pool
+);
 
 /// The OpenAPI document this system serves (and prints with `--openapi`).
 pub fn openapi() -> utoipa::openapi::OpenApi {

@@ -54,24 +54,12 @@ pub async fn echo() -> HttpResponse {
         .body("Got it!")
 }
 
-/// Warnings and errors of the Onboarding Controller (the Java `logs` table, its own rows).
-#[utoipa::path(get, path = "/onboarding/mgmt/logs", tag = "Management", params(common::dblog::LogQuery),
-    responses((status = 200, body = common::dto::ListResponse<common::dblog::LogEntry>), (status = 400, body = ErrorMessage), (status = 401, body = ErrorMessage)))]
-pub async fn logs(
-    state: web::Data<AppState>,
-    caller: Caller,
-    q: web::Query<common::dblog::LogQuery>,
-) -> Result<HttpResponse, ArrowheadError> {
-    let list = common::dblog::mgmt_logs(
-        &state.pool,
-        &caller,
-        CoreSystem::OnboardingController,
-        q.into_inner(),
-        "/onboarding/mgmt/logs",
-    )
-    .await?;
-    Ok(HttpResponse::Ok().json(list))
-}
+common::mgmt_logs_handler!(
+    "/onboarding/mgmt/logs",
+    common::identity::CoreSystem::OnboardingController,
+    AppState,
+    |s| &s.pool
+);
 
 // ---- wire types ----
 

@@ -486,24 +486,12 @@ mod tests {
     }
 }
 
-/// Warnings and errors of the Orchestrator (the Java `logs` table, this system's rows).
-#[utoipa::path(get, path = "/orchestrator/mgmt/logs", tag = "Management", params(common::dblog::LogQuery),
-    responses((status = 200, body = common::dto::ListResponse<common::dblog::LogEntry>), (status = 400, body = common::error::ErrorMessage), (status = 401, body = common::error::ErrorMessage)))]
-pub async fn logs(
-    state: web::Data<AppState>,
-    caller: Caller,
-    q: web::Query<common::dblog::LogQuery>,
-) -> Result<HttpResponse, ArrowheadError> {
-    let list = common::dblog::mgmt_logs(
-        &state.orchestrator.pool,
-        &caller,
-        common::identity::CoreSystem::Orchestrator,
-        q.into_inner(),
-        "/orchestrator/mgmt/logs",
-    )
-    .await?;
-    Ok(HttpResponse::Ok().json(list))
-}
+common::mgmt_logs_handler!(
+    "/orchestrator/mgmt/logs",
+    common::identity::CoreSystem::Orchestrator,
+    AppState,
+    |s| &s.orchestrator.pool
+);
 
 /// The OpenAPI document this system serves (and prints with `--openapi`).
 pub fn openapi() -> utoipa::openapi::OpenApi {

@@ -99,17 +99,4 @@ pub async fn start(settings: Settings, db_wait: Duration) -> Result<Started, Str
     Ok(Started { running, registrar })
 }
 
-#[cfg(test)]
-mod settings_tests {
-    /// Every key of the shipped `application.properties` is read by some setting (or is a Java
-    /// key without effect here), so operators only get warnings for their own mistakes.
-    #[test]
-    fn the_shipped_properties_are_all_known() {
-        let unknown = common::config::unknown_shipped_keys(
-            env!("CARGO_MANIFEST_DIR"),
-            common::identity::CoreSystem::Orchestrator,
-            |core| super::Settings::from_core(core).map(|s| s.core.properties),
-        );
-        assert_eq!(unknown, Ok(Vec::new()));
-    }
-}
+common::shipped_properties_test!(common::identity::CoreSystem::Orchestrator);

@@ -27,7 +27,7 @@ RUN_DIR="$STATE_DIR/run"
 LOG_DIR="$STATE_DIR/logs"
 CONF_DIR="$STATE_DIR/config"
 # name:port of every core system this repository builds.
-SYSTEMS=(serviceregistry:8443 authorization:8445 orchestrator:8441 eventhandler:8455 certificate-authority:8448 onboarding:8435)
+SYSTEMS=(serviceregistry:8443 authorization:8445 orchestrator:8441 eventhandler:8455 certificate-authority:8448 onboarding:8435 deviceregistry:8439)
 
 ensure_packages
 ensure_cargo
@@ -42,14 +42,14 @@ log "building $PROFILE binaries"
 cargo build "${BUILD_FLAGS[@]}" --bin arrowhead-certgen --bin example-provider --bin example-consumer --bin arrowhead-onboard \
   $(for s in "${SYSTEMS[@]}"; do printf -- '--bin %s ' "${s%%:*}"; done)
 
-if [ ! -f "$CERT_DIR/truststore.p12" ] || [ ! -f "$CERT_DIR/sysop.p12" ]; then
-  log "generating the PKI of $CLOUD.$OPERATOR.arrowhead.eu in $CERT_DIR"
-  host_args=()
-  for h in ${ARROWHEAD_HOSTS:-} $(hostname 2>/dev/null || true); do host_args+=(--host "$h"); done
-  "$BIN/arrowhead-certgen" --out "$CERT_DIR" --cloud "$CLOUD" --operator "$OPERATOR" --password "$CERT_PASSWORD" "${host_args[@]}"
-else
-  log "using the existing certificates in $CERT_DIR"
-fi
+# Run every time: existing keys and keystores are kept, keystores of core systems added since
+# (a newer checkout) are created.
+log "certificates of $CLOUD.$OPERATOR.arrowhead.eu in $CERT_DIR"
+host_args=()
+for h in ${ARROWHEAD_HOSTS:-} $(hostname 2>/dev/null || true); do host_args+=(--host "$h"); done
+"$BIN/arrowhead-certgen" --out "$CERT_DIR" --cloud "$CLOUD" --operator "$OPERATOR" --password "$CERT_PASSWORD" "${host_args[@]}" \
+  > "$STATE_DIR/certgen.out" 2>&1 || { cat "$STATE_DIR/certgen.out" >&2; die "certificate generation failed"; }
+grep '^  created' "$STATE_DIR/certgen.out" || true
 
 stop_system() {
   local pidfile="$RUN_DIR/$1.pid"

@@ -8,7 +8,7 @@ use common::tls::Keystore;
 use std::path::{Path, PathBuf};
 
 /// The core systems that get a keystore by default.
-pub const CORE_SYSTEMS: [&str; 8] = [
+pub const CORE_SYSTEMS: [&str; 10] = [
     "serviceregistry",
     "authorization",
     "orchestrator",
@@ -17,6 +17,8 @@ pub const CORE_SYSTEMS: [&str; 8] = [
     "gateway",
     "certificateauthority",
     "onboardingcontroller",
+    "deviceregistry",
+    "systemregistry",
 ];
 
 #[derive(Debug, Clone)]

@@ -224,7 +224,32 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    device (id) {
+        id -> BigInt,
+        device_name -> Varchar,
+        address -> Varchar,
+        mac_address -> Varchar,
+        authentication_info -> Nullable<Varchar>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    device_registry (id) {
+        id -> BigInt,
+        device_id -> BigInt,
+        end_of_validity -> Nullable<Timestamp>,
+        metadata -> Nullable<Text>,
+        version -> Nullable<Integer>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(subscription -> system_ (system_id));
+diesel::joinable!(device_registry -> device (device_id));
 diesel::joinable!(subscription_publisher_connection -> subscription (subscription_id));
 diesel::joinable!(foreign_system -> cloud (provider_cloud_id));
 diesel::joinable!(orchestrator_store -> service_definition (service_id));
@@ -259,4 +284,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     subscription_publisher_connection,
     ca_certificate,
     ca_trusted_key,
+    device,
+    device_registry,
 );

@@ -1,0 +1,3 @@
+DROP TABLE IF EXISTS `system_registry`;
+DROP TABLE IF EXISTS `device_registry`;
+DROP TABLE IF EXISTS `device`;

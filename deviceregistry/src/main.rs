@@ -1,0 +1,16 @@
+//! `deviceregistry [--config application.properties] | --openapi | --version | --help`
+
+#[actix_web::main]
+async fn main() -> std::process::ExitCode {
+    common::web::run_main(
+        "deviceregistry",
+        deviceregistry::api::openapi,
+        |config| deviceregistry::Settings::load(config).map_err(|e| e.to_string()),
+        |settings| async move {
+            let started =
+                deviceregistry::start(settings, std::time::Duration::from_secs(30)).await?;
+            Ok((started.running, Some(started.registrar)))
+        },
+    )
+    .await
+}

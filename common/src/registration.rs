@@ -12,8 +12,9 @@ use crate::ArrowheadError;
 use std::time::Duration;
 
 /// Services not registered: the Java systems leave out the first although they serve it; the
-/// others belong to features not built here (the flexible store, QoS) and are switched off by
-/// default in Java too (`use_flexible_store`, `enable_qos`).
+/// next belong to features not built here (the flexible store, QoS) and are switched off by
+/// default in Java too (`use_flexible_store`, `enable_qos`); the Device Registry's onboarding
+/// endpoints are not built yet, so the Onboarding Controller must not send devices there.
 const NOT_REGISTERED: &[&str] = &[
     "token-generation-multi-service",
     "orchestration-create-flexible-store-rules",
@@ -23,6 +24,8 @@ const NOT_REGISTERED: &[&str] = &[
     "orchestration-qos-reservations",
     "orchestration-qos-temporary-lock",
     "orchestration-qos-confirm-reservation",
+    "device-onboarding-with-name",
+    "device-onboarding-with-csr",
 ];
 
 /// The services `system` registers.

@@ -34,6 +34,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(web::resource("/query/device/{id}").route(web::get().to(device_by_id)))
             .service(web::resource("/query/device").route(web::post().to(device_by_body)))
             .service(
+                web::resource("/mgmt/devices")
+                    .route(web::get().to(list_devices))
+                    .route(web::post().to(create_device)),
+            )
+            .service(web::resource("/mgmt/device/{id}").route(web::get().to(get_device)))
+            .service(web::resource("/mgmt/devices/{id}").route(web::delete().to(delete_device)))
+            .service(
                 web::resource("/mgmt")
                     .route(web::get().to(list_entries))
                     .route(web::post().to(register)),
@@ -555,6 +562,84 @@ pub async fn delete_entry(
     }
 }
 
+/// Devices (paged, sorted by `id`, `deviceName`, `createdAt`, `updatedAt`).
+#[utoipa::path(get, path = "/deviceregistry/mgmt/devices", tag = "Management", params(PageQuery),
+    responses((status = 200, body = ListResponse<DeviceResponse>), (status = 400, body = ErrorMessage), (status = 401, body = ErrorMessage)))]
+pub async fn list_devices(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    q: web::Query<PageQuery>,
+) -> Result<web::Json<ListResponse<DeviceResponse>>, ArrowheadError> {
+    allow(&caller, Endpoint::Mgmt, &req)?;
+    let page = q.validate(store::DEVICE_SORT_FIELDS, "/deviceregistry/mgmt/devices")?;
+    let (rows, count) = db::run(&state.pool, move |c| Ok(store::list_devices(c, &page)?)).await?;
+    Ok(web::Json(ListResponse {
+        data: rows.iter().map(DeviceResponse::from).collect(),
+        count,
+    }))
+}
+
+/// Creates a device (without a registry entry).
+#[utoipa::path(post, path = "/deviceregistry/mgmt/devices", tag = "Management", request_body = DeviceRequest,
+    responses((status = 201, body = DeviceResponse), (status = 400, body = ErrorMessage), (status = 401, body = ErrorMessage)))]
+pub async fn create_device(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    body: web::Json<DeviceRequest>,
+) -> Result<HttpResponse, ArrowheadError> {
+    allow(&caller, Endpoint::Mgmt, &req)?;
+    const ORIGIN: &str = "/deviceregistry/mgmt/devices";
+    let new = device_of(Some(&body), ORIGIN)?;
+    let (name, mac) = (new.name.clone(), new.mac.clone());
+    let created = db::run(&state.pool, move |c| Ok(store::create_device(c, &new)?)).await?;
+    match created {
+        Some(d) => Ok(HttpResponse::Created().json(DeviceResponse::from(&d))),
+        None => Err(bad(
+            format!("Device with name '{name}' and MAC address '{mac}' already exists."),
+            ORIGIN,
+        )),
+    }
+}
+
+/// One device.
+#[utoipa::path(get, path = "/deviceregistry/mgmt/device/{id}", tag = "Management", params(("id" = i64, Path)),
+    responses((status = 200, body = DeviceResponse), (status = 400, body = ErrorMessage), (status = 401, body = ErrorMessage)))]
+pub async fn get_device(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    id: web::Path<String>,
+) -> Result<web::Json<DeviceResponse>, ArrowheadError> {
+    allow(&caller, Endpoint::Mgmt, &req)?;
+    let origin = request_url(&req);
+    let id = positive_id(&id, &origin)?;
+    let found = db::run(&state.pool, move |c| Ok(store::device_by_id(c, id)?)).await?;
+    found
+        .map(|d| web::Json(DeviceResponse::from(&d)))
+        .ok_or_else(|| bad(format!("Device with id {id} not found."), &origin))
+}
+
+/// Removes a device and its registry entry.
+#[utoipa::path(delete, path = "/deviceregistry/mgmt/devices/{id}", tag = "Management", params(("id" = i64, Path)),
+    responses((status = 200, description = "Removed"), (status = 400, body = ErrorMessage), (status = 401, body = ErrorMessage)))]
+pub async fn delete_device(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ArrowheadError> {
+    allow(&caller, Endpoint::Mgmt, &req)?;
+    let origin = request_url(&req);
+    let id = positive_id(&id, &origin)?;
+    if db::run(&state.pool, move |c| Ok(store::delete_device(c, id)?)).await? {
+        Ok(HttpResponse::Ok().finish())
+    } else {
+        Err(bad(format!("Device with id {id} not found."), &origin))
+    }
+}
+
 #[derive(OpenApi)]
 #[openapi(
     info(
@@ -570,7 +655,11 @@ pub async fn delete_entry(
         device_by_body,
         list_entries,
         get_entry,
-        delete_entry
+        delete_entry,
+        list_devices,
+        create_device,
+        get_device,
+        delete_device
     ),
     components(schemas(ErrorMessage))
 )]

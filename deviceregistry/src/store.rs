@@ -253,3 +253,56 @@ pub fn list_entries(
     let count = r::device_registry.count().get_result(conn)?;
     Ok((rows, count))
 }
+
+/// Sort fields of the device list (Java checks them against the system fields by mistake).
+pub const DEVICE_SORT_FIELDS: &[&str] = &["id", "deviceName", "createdAt", "updatedAt"];
+
+pub fn list_devices(
+    conn: &mut MysqlConnection,
+    page: &PageParams,
+) -> QueryResult<(Vec<DeviceRow>, i64)> {
+    use device::dsl as d;
+    let mut q = d::device
+        .select(DeviceRow::as_select())
+        .into_boxed::<Mysql>();
+    let asc = page.direction == Direction::Asc;
+    q = match page.sort_field.as_str() {
+        "deviceName" if asc => q.order((d::device_name.asc(), d::id.asc())),
+        "deviceName" => q.order((d::device_name.desc(), d::id.desc())),
+        "createdAt" if asc => q.order((d::created_at.asc(), d::id.asc())),
+        "createdAt" => q.order((d::created_at.desc(), d::id.desc())),
+        "updatedAt" if asc => q.order((d::updated_at.asc(), d::id.asc())),
+        "updatedAt" => q.order((d::updated_at.desc(), d::id.desc())),
+        _ if asc => q.order(d::id.asc()),
+        _ => q.order(d::id.desc()),
+    };
+    if let Some((index, size)) = page.page {
+        q = q.offset(index * size).limit(size);
+    }
+    let rows = q.load(conn)?;
+    let count = d::device.count().get_result(conn)?;
+    Ok((rows, count))
+}
+
+/// Creates a device; `None` when one with this name and MAC exists.
+pub fn create_device(conn: &mut MysqlConnection, d: &NewDevice) -> QueryResult<Option<DeviceRow>> {
+    conn.transaction(|c| {
+        let inserted = diesel::insert_or_ignore_into(device::table)
+            .values((
+                device::device_name.eq(&d.name),
+                device::address.eq(&d.address),
+                device::mac_address.eq(&d.mac),
+                device::authentication_info.eq(&d.authentication_info),
+            ))
+            .execute(c)?;
+        if inserted == 0 {
+            return Ok(None);
+        }
+        device_by_name_and_mac(c, &d.name, &d.mac)
+    })
+}
+
+/// Deletes a device (and, by the foreign key, its registry entries); whether it existed.
+pub fn delete_device(conn: &mut MysqlConnection, id: i64) -> QueryResult<bool> {
+    Ok(diesel::delete(device::table.find(id)).execute(conn)? > 0)
+}

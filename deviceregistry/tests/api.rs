@@ -313,3 +313,85 @@ fn validation_management_and_access() {
         (200, json!("Got it!"))
     );
 }
+
+#[test]
+fn device_management() {
+    let dr = Registry::start();
+    let (c, s) = (client("client"), client("sysop"));
+    let devices = dr.url("/mgmt/devices");
+    let (status, dev) = post(
+        &s,
+        &devices,
+        &json!({"deviceName": "Meter-1", "address": "10.0.0.9", "macAddress": "aa:bb:cc:dd:ee:09"}),
+    );
+    assert_eq!(
+        (status, dev["deviceName"].as_str()),
+        (201, Some("meter-1")),
+        "{dev}"
+    );
+    assert_eq!(
+        post(
+            &s,
+            &devices,
+            &json!({"deviceName": "alpha", "address": "a", "macAddress": "aa:bb:cc:dd:ee:0a"})
+        )
+        .0,
+        201
+    );
+    assert_eq!(
+        post(
+            &s,
+            &devices,
+            &json!({"deviceName": "meter-1", "address": "10.0.0.9", "macAddress": "AA:BB:CC:DD:EE:09"})
+        ),
+        (
+            400,
+            error(
+                "Device with name 'meter-1' and MAC address 'aa:bb:cc:dd:ee:09' already exists.",
+                400,
+                "BAD_PAYLOAD",
+                Some("/deviceregistry/mgmt/devices")
+            )
+        )
+    );
+    assert_eq!(post(&c, &devices, &json!({})).0, 401);
+    let (status, list) = read(
+        s.get(format!("{devices}?sort_field=deviceName&direction=DESC"))
+            .send()
+            .unwrap(),
+    );
+    assert_eq!(
+        (status, list["data"][0]["deviceName"].as_str()),
+        (200, Some("meter-1")),
+        "{list}"
+    );
+    assert_eq!(list["count"], 2);
+    let id = dev["id"].as_i64().unwrap();
+    let (status, got) = read(s.get(dr.url(&format!("/mgmt/device/{id}"))).send().unwrap());
+    assert_eq!(
+        (status, got["macAddress"].as_str()),
+        (200, Some("aa:bb:cc:dd:ee:09"))
+    );
+    assert_eq!(
+        read(
+            s.delete(dr.url(&format!("/mgmt/devices/{id}")))
+                .send()
+                .unwrap()
+        )
+        .0,
+        200
+    );
+    let url = dr.url(&format!("/mgmt/device/{id}"));
+    assert_eq!(
+        read(s.get(&url).send().unwrap()),
+        (
+            400,
+            error(
+                &format!("Device with id {id} not found."),
+                400,
+                "BAD_PAYLOAD",
+                Some(&url)
+            )
+        )
+    );
+}

@@ -39,6 +39,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     .route(web::post().to(create_device)),
             )
             .service(web::resource("/mgmt/device/{id}").route(web::get().to(get_device)))
+            .service(web::resource("/mgmt/devicename/{name}").route(web::get().to(entries_by_name)))
             .service(web::resource("/mgmt/devices/{id}").route(web::delete().to(delete_device)))
             .service(
                 web::resource("/mgmt")
@@ -562,6 +563,37 @@ pub async fn delete_entry(
     }
 }
 
+/// The registry entries of the devices with this name (paged by `page`/`item_per_page`, by id).
+#[utoipa::path(get, path = "/deviceregistry/mgmt/devicename/{name}", tag = "Management", params(("name" = String, Path), PageQuery),
+    responses((status = 200, body = ListResponse<DeviceRegistryResponse>), (status = 400, body = ErrorMessage), (status = 401, body = ErrorMessage)))]
+pub async fn entries_by_name(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    name: web::Path<String>,
+    q: web::Query<PageQuery>,
+) -> Result<web::Json<ListResponse<DeviceRegistryResponse>>, ArrowheadError> {
+    allow(&caller, Endpoint::Mgmt, &req)?;
+    let origin = request_url(&req);
+    let page = q.validate(store::ENTRY_SORT_FIELDS, &origin)?;
+    let name = required(Some(&name), "Device name must have value", &origin)?;
+    let rows = db::run(&state.pool, move |c| Ok(store::entries_of(c, &name, None)?)).await?;
+    let count = rows.len() as i64;
+    let mut data: Vec<DeviceRegistryResponse> = rows.iter().map(|(e, d)| response(e, d)).collect();
+    if page.direction == common::names::Direction::Desc {
+        data.reverse();
+    }
+    if let Some((index, size)) = page.page {
+        let skip = usize::try_from(index.saturating_mul(size)).unwrap_or(usize::MAX);
+        data = data
+            .into_iter()
+            .skip(skip)
+            .take(usize::try_from(size).unwrap_or(usize::MAX))
+            .collect();
+    }
+    Ok(web::Json(ListResponse { data, count }))
+}
+
 /// Devices (paged, sorted by `id`, `deviceName`, `createdAt`, `updatedAt`).
 #[utoipa::path(get, path = "/deviceregistry/mgmt/devices", tag = "Management", params(PageQuery),
     responses((status = 200, body = ListResponse<DeviceResponse>), (status = 400, body = ErrorMessage), (status = 401, body = ErrorMessage)))]
@@ -659,7 +691,8 @@ pub async fn delete_device(
         list_devices,
         create_device,
         get_device,
-        delete_device
+        delete_device,
+        entries_by_name
     ),
     components(schemas(ErrorMessage))
 )]

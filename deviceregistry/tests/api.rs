@@ -394,4 +394,26 @@ fn device_management() {
             )
         )
     );
+    // Entries by device name.
+    let mut body = json!({"device": {"deviceName": "alpha", "address": "a", "macAddress": "aa:bb:cc:dd:ee:0a"}});
+    assert_eq!(post(&s, &dr.url("/mgmt"), &body).0, 201);
+    body["device"]["macAddress"] = json!("aa:bb:cc:dd:ee:0b");
+    assert_eq!(post(&s, &dr.url("/mgmt"), &body).0, 201);
+    let (status, got) = read(
+        s.get(dr.url("/mgmt/devicename/Alpha?page=0&item_per_page=1&direction=DESC"))
+            .send()
+            .unwrap(),
+    );
+    assert_eq!(status, 200, "{got}");
+    assert_eq!(
+        (
+            got["count"].as_i64(),
+            got["data"][0]["device"]["macAddress"].as_str()
+        ),
+        (Some(2), Some("aa:bb:cc:dd:ee:0b"))
+    );
+    assert_eq!(
+        read(c.get(dr.url("/mgmt/devicename/alpha")).send().unwrap()).0,
+        401
+    );
 }

@@ -446,6 +446,20 @@ pub async fn query(
     }))
 }
 
+/// The device with the id of the path (both the query and the management endpoint).
+async fn device_json(
+    state: &AppState,
+    req: &HttpRequest,
+    raw_id: &str,
+) -> Result<web::Json<DeviceResponse>, ArrowheadError> {
+    let origin = request_url(req);
+    let id = positive_id(raw_id, &origin)?;
+    let found = db::run(&state.pool, move |c| Ok(store::device_by_id(c, id)?)).await?;
+    found
+        .map(|d| web::Json(DeviceResponse::from(&d)))
+        .ok_or_else(|| bad(format!("Device with id {id} not found."), &origin))
+}
+
 /// A device by id.
 #[utoipa::path(get, path = "/deviceregistry/query/device/{id}", tag = "Client", params(("id" = i64, Path)),
     responses((status = 200, body = DeviceResponse), (status = 400, body = ErrorMessage), (status = 401, body = ErrorMessage)))]
@@ -456,12 +470,7 @@ pub async fn device_by_id(
     id: web::Path<String>,
 ) -> Result<web::Json<DeviceResponse>, ArrowheadError> {
     allow(&caller, Endpoint::Client, &req)?;
-    let origin = request_url(&req);
-    let id = positive_id(&id, &origin)?;
-    let found = db::run(&state.pool, move |c| Ok(store::device_by_id(c, id)?)).await?;
-    found
-        .map(|d| web::Json(DeviceResponse::from(&d)))
-        .ok_or_else(|| bad(format!("Device with id {id} not found."), &origin))
+    device_json(&state, &req, &id).await
 }
 
 /// A device by name and MAC address.
@@ -645,12 +654,7 @@ pub async fn get_device(
     id: web::Path<String>,
 ) -> Result<web::Json<DeviceResponse>, ArrowheadError> {
     allow(&caller, Endpoint::Mgmt, &req)?;
-    let origin = request_url(&req);
-    let id = positive_id(&id, &origin)?;
-    let found = db::run(&state.pool, move |c| Ok(store::device_by_id(c, id)?)).await?;
-    found
-        .map(|d| web::Json(DeviceResponse::from(&d)))
-        .ok_or_else(|| bad(format!("Device with id {id} not found."), &origin))
+    device_json(&state, &req, &id).await
 }
 
 /// Removes a device and its registry entry.

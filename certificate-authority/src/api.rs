@@ -251,6 +251,19 @@ pub struct CheckCertificateResponse {
 
 const CHECK_CERT: &str = "/certificate-authority/checkCertificate";
 
+/// An ASN.1 time as an ISO-8601 instant (OpenSSL prints `Nov 29 01:02:09 2027 GMT`).
+fn asn1_instant(t: &openssl::asn1::Asn1TimeRef) -> Result<String, ArrowheadError> {
+    let epoch = openssl::asn1::Asn1Time::from_unix(0)
+        .map_err(|e| ArrowheadError::internal(e.to_string()))?;
+    let d = epoch
+        .diff(t)
+        .map_err(|e| ArrowheadError::internal(e.to_string()))?;
+    let secs = i64::from(d.days) * 86_400 + i64::from(d.secs);
+    chrono::DateTime::from_timestamp(secs, 0)
+        .map(|t| instant(&t.naive_utc()))
+        .ok_or_else(|| ArrowheadError::internal("certificate end of validity out of range"))
+}
+
 fn serial_json(cert: &X509) -> Result<Box<RawValue>, ArrowheadError> {
     let decimal = cert
         .serial_number()
@@ -291,9 +304,7 @@ pub async fn check_certificate(
     let now = Utc::now();
     let common_name = common::tls::common_name(&cert).unwrap_or_default();
     let serial_number = serial_json(&cert)?;
-    let not_after = common::dto::parse_instant(&cert.not_after().to_string())
-        .map(|t| instant(&t))
-        .unwrap_or_else(|| cert.not_after().to_string());
+    let not_after = asn1_instant(cert.not_after())?;
     let unknown = |end: String, serial_number| CheckCertificateResponse {
         version: body.version.unwrap_or_default(),
         produced_at: now_instant(now),

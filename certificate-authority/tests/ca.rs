@@ -248,6 +248,16 @@ fn signs_checks_revokes_and_every_system_refuses_a_revoked_certificate() {
         (check["status"].as_str(), check["version"].as_i64()),
         (Some("UNKNOWN"), Some(3))
     );
+    // Its end of validity, as an ISO-8601 instant like every date of the API.
+    let epoch = openssl::asn1::Asn1Time::from_unix(0).unwrap();
+    let d = epoch.diff(other.not_after()).unwrap();
+    let end = chrono::DateTime::from_timestamp(i64::from(d.days) * 86_400 + i64::from(d.secs), 0)
+        .unwrap();
+    assert_eq!(
+        check["endOfValidity"],
+        json!(common::dto::format_instant(&end.naive_utc())),
+        "{check}"
+    );
 
     let sr2_echo = format!("https://localhost:{}/serviceregistry/echo", cloud.sr2_port);
     assert_eq!(read(device.get(&sr2_echo).send().unwrap()).0, 200);

@@ -4,7 +4,7 @@
 
 use crate::access::{self, Endpoint};
 use crate::signer::{SignError, Signer, ValidityBounds};
-use crate::store::{self, NewCert, NewKey, Revoked};
+use crate::store::{self, NewCert, NewKey};
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, NaiveDateTime, SecondsFormat, Utc};
 use common::db::{self, DbPool};
@@ -449,34 +449,20 @@ pub async fn revoke_certificate(
     allow(&caller, Endpoint::Mgmt, &req)?;
     let origin = request_url(&req);
     let id = positive_id(&id, &origin)?;
-    let requester = caller.identity().map(|i| i.cn()).unwrap_or_default();
-    let any = matches!(caller, Caller::Sysop(_) | Caller::Insecure);
-    let outcome = db::run(&state.pool, move |c| {
-        Ok(store::revoke(
-            c,
-            id,
-            &requester,
-            any,
-            Utc::now().naive_utc(),
-        )?)
+    let revoked = db::run(&state.pool, move |c| {
+        Ok(store::revoke(c, id, Utc::now().naive_utc())?)
     })
     .await?;
-    match outcome {
-        Revoked::Done => {
-            tracing::info!(id, "certificate revoked");
-            Ok(HttpResponse::Ok()
-                .content_type("text/plain;charset=UTF-8")
-                .body("Certificate revoked"))
-        }
-        Revoked::NotFound => Err(bad(
+    if !revoked {
+        return Err(bad(
             format!("Certificate revocation failed: no certificate with id {id}"),
             &origin,
-        )),
-        Revoked::NotYours => Err(ArrowheadError::auth(format!(
-            "Certificate revocation failed: certificate {id} was not issued at your request"
-        ))
-        .with_origin(origin)),
+        ));
     }
+    tracing::info!(id, "certificate revoked");
+    Ok(HttpResponse::Ok()
+        .content_type("text/plain;charset=UTF-8")
+        .body("Certificate revoked"))
 }
 
 // ---- trusted keys ----

@@ -82,45 +82,27 @@ pub fn find_by_serial(conn: &mut MysqlConnection, serial: i64) -> QueryResult<Op
         .optional()
 }
 
-/// What a revocation request found.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Revoked {
-    /// Revoked now (or earlier: revoking again changes nothing).
-    Done,
-    NotFound,
-    /// Issued at someone else's request, and the requester is not the sysop.
-    NotYours,
-}
-
-/// Revokes certificate `id` for `requester` (its certificate name); the sysop (`any`) may
-/// revoke every certificate, others only those issued at their own request (Java lets only the
-/// original requester revoke, so the sysop could not revoke what onboarding issued).
-pub fn revoke(
-    conn: &mut MysqlConnection,
-    id: i64,
-    requester: &str,
-    any: bool,
-    now: NaiveDateTime,
-) -> QueryResult<Revoked> {
+/// Revokes certificate `id` (revoking it again keeps the first time); whether it exists. Only
+/// the sysop reaches this, and may revoke every certificate (Java lets only the original
+/// requester revoke, so nothing issued through onboarding could ever be revoked).
+pub fn revoke(conn: &mut MysqlConnection, id: i64, now: NaiveDateTime) -> QueryResult<bool> {
     conn.transaction(|c| {
-        let row: Option<CertRow> = ca_certificate::table
+        let found: Option<Option<NaiveDateTime>> = ca_certificate::table
             .find(id)
-            .select(CertRow::as_select())
+            .select(ca_certificate::revoked_at)
             .for_update()
             .first(c)
             .optional()?;
-        let Some(row) = row else {
-            return Ok(Revoked::NotFound);
-        };
-        if !any && !row.created_by.eq_ignore_ascii_case(requester) {
-            return Ok(Revoked::NotYours);
+        match found {
+            None => Ok(false),
+            Some(Some(_)) => Ok(true),
+            Some(None) => {
+                diesel::update(ca_certificate::table.find(id))
+                    .set(ca_certificate::revoked_at.eq(now))
+                    .execute(c)?;
+                Ok(true)
+            }
         }
-        if row.revoked_at.is_none() {
-            diesel::update(ca_certificate::table.find(id))
-                .set(ca_certificate::revoked_at.eq(now))
-                .execute(c)?;
-        }
-        Ok(Revoked::Done)
     })
 }
 

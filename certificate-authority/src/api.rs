@@ -601,6 +601,12 @@ pub async fn add_key(
             .ok_or_else(|| bad(message, MGMT_KEYS))
     };
     let public_key = required(&body.public_key, "The publicKey is mandatory")?;
+    common::names::fits(
+        &public_key,
+        common::names::MAX_TEXT,
+        "The publicKey",
+        MGMT_KEYS,
+    )?;
     let description = required(&body.description, "The description is mandatory")?;
     let after = required(&body.valid_after, "The validAfter field is mandatory")?;
     let before = required(&body.valid_before, "The validBefore field is mandatory")?;

@@ -512,6 +512,12 @@ fn trusted_keys() {
         add(json!({"publicKey": "k"})),
         (400, e("The description is mandatory"))
     );
+    assert_eq!(
+        add(
+            json!({"publicKey": "k".repeat(30_000), "description": "d", "validAfter": "2020-01-01T00:00:00Z", "validBefore": "2030-01-01T00:00:00Z"})
+        ),
+        (400, e("The publicKey is longer than 21845 characters."))
+    );
     bad["validBefore"] = json!("2099-01-01T00:00:00Z");
     assert_eq!(
         add(bad.clone()),

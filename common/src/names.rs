@@ -318,6 +318,23 @@ pub fn normalize_metadata(
     Ok(out)
 }
 
+/// The longest text a Java `text` column (metadata, keys) holds: 65,535 bytes, i.e. this many
+/// characters of the schema's three-byte `utf8`.
+pub const MAX_TEXT: usize = 21_845;
+
+/// Metadata as stored ([`metadata_to_text`]), refused with 400 when the column cannot hold it
+/// (it would otherwise fail in the database as a 500).
+pub fn metadata_column(
+    map: &BTreeMap<String, String>,
+    origin: &str,
+) -> Result<Option<String>, ArrowheadError> {
+    let text = metadata_to_text(map);
+    if let Some(t) = &text {
+        fits(t, MAX_TEXT, "Metadata", origin)?;
+    }
+    Ok(text)
+}
+
 /// Sort direction of list endpoints.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Direction {

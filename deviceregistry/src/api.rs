@@ -9,7 +9,7 @@ use common::db::{self, DbPool};
 use common::dto::{format_instant, ListResponse, RequestMetadata};
 use common::error::ErrorMessage;
 use common::identity::Caller;
-use common::names::{metadata_to_text, text_to_metadata, PageQuery};
+use common::names::{fits, metadata_column, normalize_metadata, text_to_metadata, PageQuery};
 use common::web::request_url;
 use common::ArrowheadError;
 use serde::{Deserialize, Serialize};
@@ -238,6 +238,10 @@ pub fn device_of(d: Option<&DeviceRequest>, origin: &str) -> Result<NewDevice, A
             origin,
         ));
     }
+    if let Some(info) = &d.authentication_info {
+        // The Java column is varchar(2047).
+        fits(info.trim(), 2047, "Authentication info", origin)?;
+    }
     Ok(NewDevice {
         name,
         address,
@@ -270,15 +274,7 @@ fn entry_of(body: &DeviceRegistryRequest, origin: &str) -> Result<NewEntry, Arro
             Some(t)
         }
     };
-    let metadata: BTreeMap<String, String> = body
-        .metadata
-        .iter()
-        .flatten()
-        .filter_map(|(k, v)| {
-            v.as_ref()
-                .map(|v| (k.trim().to_owned(), v.trim().to_owned()))
-        })
-        .collect();
+    let metadata = normalize_metadata(body.metadata.as_ref()).map_err(|e| e.with_origin(origin))?;
     let version = match body.version {
         None => 1,
         Some(v) => i32::try_from(v).map_err(|_| bad("Version is out of range.", origin))?,
@@ -286,7 +282,7 @@ fn entry_of(body: &DeviceRegistryRequest, origin: &str) -> Result<NewEntry, Arro
     Ok(NewEntry {
         device,
         end_of_validity,
-        metadata: metadata_to_text(&metadata),
+        metadata: metadata_column(&metadata, origin)?,
         version,
     })
 }

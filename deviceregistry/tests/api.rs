@@ -248,6 +248,11 @@ fn validation_management_and_access() {
          "End of validity is specified in the wrong format. Please provide UTC time using ISO-8601 format."),
         (json!({"device": {"deviceName": "d", "address": "a", "macAddress": "aa:bb:cc:dd:ee:ff"}, "endOfValidity": "2099-01-01T00:00:00Z"}),
          "End of validity is out of the storable range (1970-01-01T00:00:01Z to 2038-01-19T03:14:07Z)."),
+        // Beyond what the Java columns hold: 400, not a database failure.
+        (json!({"device": {"deviceName": "d", "address": "a", "macAddress": "aa:bb:cc:dd:ee:ff", "authenticationInfo": "k".repeat(2048)}}),
+         "Authentication info is longer than 2047 characters."),
+        (json!({"device": {"deviceName": "d", "address": "a", "macAddress": "aa:bb:cc:dd:ee:ff"}, "metadata": {"big": "v".repeat(30_000)}}),
+         "Metadata is longer than 21845 characters."),
     ];
     for (body, message) in cases {
         assert_eq!(

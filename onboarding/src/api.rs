@@ -380,6 +380,13 @@ async fn onboard(
         )
     };
     let r = &state.registrar;
+    // Four independent registry lookups: asked at once, not one after the other.
+    let (device_registry, system_registry, service_registry, orchestration_service) = tokio::join!(
+        endpoint(r, dr.0, dr.1),
+        endpoint(r, sr_def.0, sr_def.1),
+        endpoint(r, "service-register", "SERVICEREGISTRY_REGISTER_SERVICE"),
+        endpoint(r, "orchestration-service", "ORCHESTRATION_SERVICE"),
+    );
     Ok(OnboardingResponse {
         onboarding_certificate: CertificateResponse {
             certificate: leaf.clone(),
@@ -394,10 +401,10 @@ async fn onboard(
         },
         intermediate_certificate: intermediate.clone(),
         root_certificate: root.clone(),
-        device_registry: endpoint(r, dr.0, dr.1).await,
-        system_registry: endpoint(r, sr_def.0, sr_def.1).await,
-        service_registry: endpoint(r, "service-register", "SERVICEREGISTRY_REGISTER_SERVICE").await,
-        orchestration_service: endpoint(r, "orchestration-service", "ORCHESTRATION_SERVICE").await,
+        device_registry,
+        system_registry,
+        service_registry,
+        orchestration_service,
     })
 }
 

@@ -375,6 +375,9 @@ fn refusals_answer_error_json() {
     assert_eq!(status, 200, "{got}");
 
     let mgmt = cloud.ca("/mgmt/certificates");
+    // Forged chain members, another cloud's CA, look-alike names: none is the sysop.
+    testing::assert_hostile_refused(&mgmt);
+    testing::assert_hostile_refused(&cloud.ca("/mgmt/keys"));
     assert_eq!(read(client("consumer").get(&mgmt).send().unwrap()).0, 401);
     assert_eq!(
         read(client("onboardingcontroller").get(&mgmt).send().unwrap()).0,

@@ -279,6 +279,7 @@ fn validation_management_and_access() {
         401
     );
     assert_eq!(read(c.get(dr.url("/mgmt")).send().unwrap()).0, 401);
+    testing::assert_hostile_refused(&dr.url("/mgmt"));
     let (status, list) = read(
         s.get(dr.url("/mgmt?page=0&item_per_page=10&direction=DESC"))
             .send()

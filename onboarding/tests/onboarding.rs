@@ -408,4 +408,6 @@ fn refusals() {
         .0,
         200
     );
+    // client-auth=want lets clients without a certificate in, not impostors of the sysop.
+    testing::assert_hostile_refused(&cloud.oc_url("/mgmt/logs"));
 }

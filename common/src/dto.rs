@@ -2,6 +2,9 @@
 //! optional so that a missing field is answered with the Java validation message instead of a
 //! generic deserialization error; response DTOs leave out what Java's `NON_NULL` leaves out.
 
+pub mod device;
+pub mod onboarding;
+
 use crate::db::models::{Cloud, ServiceDefinition, ServiceInterface, System};
 use crate::names::text_to_metadata;
 use chrono::{DateTime, NaiveDateTime, Utc};

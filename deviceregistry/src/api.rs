@@ -3,13 +3,15 @@
 //! unregistration matching names the way they are stored.
 
 use crate::access::{self, Endpoint};
-use crate::store::{self, DeviceRow, EntryRow, NewDevice, NewEntry, Registered, Unregistered};
+use crate::store::{self, EntryRow, NewEntry, Registered, Unregistered};
 use actix_web::{web, HttpRequest, HttpResponse};
+use common::db::device::{self as devices, DeviceRow};
 use common::db::{self, DbPool};
+use common::dto::device::{device_of, is_mac, required, DeviceRequest, DeviceResponse};
 use common::dto::{format_instant, ListResponse, RequestMetadata};
 use common::error::ErrorMessage;
 use common::identity::Caller;
-use common::names::{fits, metadata_column, normalize_metadata, text_to_metadata, PageQuery};
+use common::names::{metadata_column, normalize_metadata, text_to_metadata, PageQuery};
 use common::web::request_url;
 use common::ArrowheadError;
 use serde::{Deserialize, Serialize};
@@ -79,49 +81,6 @@ common::mgmt_logs_handler!(
 
 // ---- wire types ----
 
-/// Java `DeviceRequestDTO`.
-#[derive(Debug, Clone, Default, Deserialize, Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct DeviceRequest {
-    /// Letters, digits and `-`, no dots; stored lowercased.
-    #[schema(required = true)]
-    pub device_name: Option<String>,
-    #[schema(required = true)]
-    pub address: Option<String>,
-    /// `aa:bb:cc:dd:ee:ff` (or with `-`).
-    #[schema(required = true)]
-    pub mac_address: Option<String>,
-    pub authentication_info: Option<String>,
-}
-
-/// Java `DeviceResponseDTO`.
-#[derive(Debug, Clone, Deserialize, Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct DeviceResponse {
-    pub id: i64,
-    pub device_name: String,
-    pub address: String,
-    pub mac_address: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub authentication_info: Option<String>,
-    pub created_at: String,
-    pub updated_at: String,
-}
-
-impl From<&DeviceRow> for DeviceResponse {
-    fn from(d: &DeviceRow) -> Self {
-        Self {
-            id: d.id,
-            device_name: d.device_name.clone(),
-            address: d.address.clone(),
-            mac_address: d.mac_address.clone(),
-            authentication_info: d.authentication_info.clone(),
-            created_at: format_instant(&d.created_at),
-            updated_at: format_instant(&d.updated_at),
-        }
-    }
-}
-
 /// Java `DeviceRegistryRequestDTO`.
 #[derive(Debug, Clone, Default, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -187,73 +146,6 @@ pub struct DeviceQueryResult {
 }
 
 // ---- validation ----
-
-/// Java's MAC format: six pairs of hex digits separated by `:` or `-`.
-pub fn is_mac(s: &str) -> bool {
-    let parts: Vec<&str> = s.split([':', '-']).collect();
-    parts.len() == 6
-        && parts
-            .iter()
-            .all(|p| p.len() == 2 && p.chars().all(|c| c.is_ascii_hexdigit()))
-        && s.chars().filter(|c| *c == ':' || *c == '-').count() == 5
-}
-
-fn required(v: Option<&str>, message: &str, origin: &str) -> Result<String, ArrowheadError> {
-    v.map(str::trim)
-        .filter(|v| !v.is_empty())
-        .map(|v| v.to_lowercase())
-        .ok_or_else(|| bad(message, origin))
-}
-
-/// A device of a request, checked and normalised as stored.
-pub fn device_of(d: Option<&DeviceRequest>, origin: &str) -> Result<NewDevice, ArrowheadError> {
-    let d = d.ok_or_else(|| bad("Device is null.", origin))?;
-    let name = required(
-        d.device_name.as_deref(),
-        "Device name must have value",
-        origin,
-    )?;
-    let address = required(
-        d.address.as_deref(),
-        "Device address must have value",
-        origin,
-    )?;
-    let mac = required(
-        d.mac_address.as_deref(),
-        "Device MAC address must have value",
-        origin,
-    )?;
-    if name.contains('.') {
-        return Err(bad("Name can't contain dot (.)", origin));
-    }
-    if !is_mac(&mac) {
-        return Err(bad("Unrecognized format of MAC Address", origin));
-    }
-    let too_long = [&name, &address, &mac]
-        .iter()
-        .any(|v| v.chars().count() > common::names::MAX_VARCHAR);
-    if too_long {
-        return Err(bad(
-            "Device name, address and MAC address are at most 255 characters.",
-            origin,
-        ));
-    }
-    if let Some(info) = &d.authentication_info {
-        // The Java column is varchar(2047).
-        fits(info.trim(), 2047, "Authentication info", origin)?;
-    }
-    Ok(NewDevice {
-        name,
-        address,
-        mac,
-        authentication_info: d
-            .authentication_info
-            .as_deref()
-            .map(str::trim)
-            .filter(|a| !a.is_empty())
-            .map(str::to_owned),
-    })
-}
 
 fn entry_of(body: &DeviceRegistryRequest, origin: &str) -> Result<NewEntry, ArrowheadError> {
     let device = device_of(body.device.as_ref(), origin)?;
@@ -450,7 +342,7 @@ async fn device_json(
 ) -> Result<web::Json<DeviceResponse>, ArrowheadError> {
     let origin = request_url(req);
     let id = positive_id(raw_id, &origin)?;
-    let found = db::run(&state.pool, move |c| Ok(store::device_by_id(c, id)?)).await?;
+    let found = db::run(&state.pool, move |c| Ok(devices::device_by_id(c, id)?)).await?;
     found
         .map(|d| web::Json(DeviceResponse::from(&d)))
         .ok_or_else(|| bad(format!("Device with id {id} not found."), &origin))
@@ -492,7 +384,7 @@ pub async fn device_by_body(
     )?;
     let (n, m) = (name.clone(), mac.clone());
     let found = db::run(&state.pool, move |c| {
-        Ok(store::device_by_name_and_mac(c, &n, &m)?)
+        Ok(devices::device_by_name_and_mac(c, &n, &m)?)
     })
     .await?;
     found
@@ -609,8 +501,8 @@ pub async fn list_devices(
     q: web::Query<PageQuery>,
 ) -> Result<web::Json<ListResponse<DeviceResponse>>, ArrowheadError> {
     allow(&caller, Endpoint::Mgmt, &req)?;
-    let page = q.validate(store::DEVICE_SORT_FIELDS, "/deviceregistry/mgmt/devices")?;
-    let (rows, count) = db::run(&state.pool, move |c| Ok(store::list_devices(c, &page)?)).await?;
+    let page = q.validate(devices::DEVICE_SORT_FIELDS, "/deviceregistry/mgmt/devices")?;
+    let (rows, count) = db::run(&state.pool, move |c| Ok(devices::list_devices(c, &page)?)).await?;
     Ok(web::Json(ListResponse {
         data: rows.iter().map(DeviceResponse::from).collect(),
         count,
@@ -630,7 +522,7 @@ pub async fn create_device(
     const ORIGIN: &str = "/deviceregistry/mgmt/devices";
     let new = device_of(Some(&body), ORIGIN)?;
     let (name, mac) = (new.name.clone(), new.mac.clone());
-    let created = db::run(&state.pool, move |c| Ok(store::create_device(c, &new)?)).await?;
+    let created = db::run(&state.pool, move |c| Ok(devices::create_device(c, &new)?)).await?;
     match created {
         Some(d) => Ok(HttpResponse::Created().json(DeviceResponse::from(&d))),
         None => Err(bad(
@@ -665,7 +557,7 @@ pub async fn delete_device(
     allow(&caller, Endpoint::Mgmt, &req)?;
     let origin = request_url(&req);
     let id = positive_id(&id, &origin)?;
-    if db::run(&state.pool, move |c| Ok(store::delete_device(c, id)?)).await? {
+    if db::run(&state.pool, move |c| Ok(devices::delete_device(c, id)?)).await? {
         Ok(HttpResponse::Ok().finish())
     } else {
         Err(bad(format!("Device with id {id} not found."), &origin))
@@ -710,27 +602,6 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn mac_addresses() {
-        for ok in [
-            "aa:bb:cc:dd:ee:ff",
-            "AA-BB-CC-DD-EE-01",
-            "00:11:22:33:44:55",
-        ] {
-            assert!(is_mac(ok), "{ok}");
-        }
-        for bad in [
-            "aa:bb:cc:dd:ee",
-            "aa:bb:cc:dd:ee:ff:00",
-            "aabbccddeeff",
-            "ga:bb:cc:dd:ee:ff",
-            "a:bb:cc:dd:ee:fff",
-            "",
-        ] {
-            assert!(!is_mac(bad), "{bad}");
-        }
-    }
 
     #[test]
     fn the_document_is_complete() {

@@ -3,15 +3,13 @@
 //! Certificate Authority, with the cloud's chain and where to go next.
 
 use actix_web::{web, HttpRequest, HttpResponse};
+use common::certify::{build_csr, key_pair};
+use common::dto::onboarding::{CertificateCreationRequest, CertificateResponse};
 use common::error::ErrorMessage;
-use common::identity::{Caller, CoreSystem};
+use common::identity::Caller;
 use common::registration::Registrar;
 use common::ArrowheadError;
-use openssl::hash::MessageDigest;
-use openssl::pkey::{PKey, Private, Public};
-use openssl::stack::Stack;
-use openssl::x509::extension::SubjectAlternativeName;
-use openssl::x509::{X509NameBuilder, X509Req};
+use openssl::pkey::{PKey, Private};
 use serde::{Deserialize, Serialize};
 use utoipa::OpenApi;
 
@@ -63,31 +61,6 @@ common::mgmt_logs_handler!(
 
 // ---- wire types ----
 
-/// Java `KeyPairDTO`.
-#[derive(Debug, Clone, Default, Deserialize, Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct KeyPairDto {
-    pub key_algorithm: Option<String>,
-    /// `PKCS#8`, `PKCS#1` or `X.509` (of the private key); absent: tried in that order.
-    pub key_format: Option<String>,
-    /// Base64 DER `SubjectPublicKeyInfo`.
-    pub public_key: Option<String>,
-    /// Base64 DER private key.
-    pub private_key: Option<String>,
-}
-
-/// Java `CertificateCreationRequestDTO`.
-#[derive(Debug, Default, Deserialize, Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct CertificateCreationRequest {
-    /// The system label: the certificate will be `<commonName>.<cloud>.<operator>.arrowhead.eu`.
-    #[schema(required = true)]
-    pub common_name: Option<String>,
-    /// The device's own key pair; absent: one is generated (and returned with its private key).
-    #[serde(rename = "keyPairDTO")]
-    pub key_pair_dto: Option<KeyPairDto>,
-}
-
 /// Java `OnboardingWithNameRequestDTO`.
 #[derive(Debug, Default, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -105,18 +78,6 @@ pub struct CsrRequest {
     /// private key (the recommended way).
     #[schema(required = true)]
     pub certificate_signing_request: Option<String>,
-}
-
-/// Java `CertificateCreationResponseDTO`.
-#[derive(Debug, Clone, Deserialize, Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct CertificateResponse {
-    /// Base64 DER of the issued certificate.
-    pub certificate: String,
-    pub certificate_type: String,
-    #[serde(rename = "keyPairDTO")]
-    pub key_pair_dto: KeyPairDto,
-    pub certificate_format: String,
 }
 
 /// Java `ServiceEndpoint`: where to go next.
@@ -141,19 +102,6 @@ pub struct OnboardingResponse {
     pub system_registry: Option<ServiceEndpoint>,
     pub service_registry: Option<ServiceEndpoint>,
     pub orchestration_service: Option<ServiceEndpoint>,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct SignRequest {
-    #[serde(rename = "encodedCSR")]
-    encoded_csr: String,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct SignResponse {
-    certificate_chain: Vec<String>,
 }
 
 // ---- who may onboard ----
@@ -212,91 +160,6 @@ fn basic_header(req: &HttpRequest) -> Option<&str> {
 
 // ---- keys and requests ----
 
-/// The device's key pair: the one it sent (decoded per Java's formats; errors are 401 as in
-/// Java), or a new RSA-2048 pair.
-fn key_pair(dto: Option<&KeyPairDto>, origin: &str) -> Result<PKey<Private>, ArrowheadError> {
-    let given = dto.and_then(|k| Some((k.public_key.as_deref()?, k.private_key.as_deref()?, k)));
-    let Some((public, private, dto)) = given else {
-        return PKey::from_rsa(
-            openssl::rsa::Rsa::generate(2048)
-                .map_err(|e| ArrowheadError::internal(e.to_string()))?,
-        )
-        .map_err(|e| ArrowheadError::internal(e.to_string()));
-    };
-    let decode = |b64: &str, what: &str| {
-        let compact: String = b64.chars().filter(|c| !c.is_whitespace()).collect();
-        openssl::base64::decode_block(&compact).map_err(|_| {
-            auth(
-                format!("{what} key decoding failed due to wrong key format"),
-                origin,
-            )
-        })
-    };
-    let private_der = decode(private, "Private")?;
-    let private_failed = || {
-        auth(
-            "Private key decoding failed due to wrong key format",
-            origin,
-        )
-    };
-    let key = match dto
-        .key_format
-        .as_deref()
-        .map(str::to_ascii_uppercase)
-        .as_deref()
-    {
-        Some("PKCS#8") | Some("PKCS8") => {
-            PKey::private_key_from_pkcs8(&private_der).map_err(|_| private_failed())?
-        }
-        Some("PKCS#1") | Some("PKCS1") => openssl::rsa::Rsa::private_key_from_der(&private_der)
-            .and_then(PKey::from_rsa)
-            .map_err(|_| private_failed())?,
-        Some("X.509") | Some("X509") | None => PKey::private_key_from_pkcs8(&private_der)
-            .or_else(|_| {
-                openssl::rsa::Rsa::private_key_from_der(&private_der).and_then(PKey::from_rsa)
-            })
-            .map_err(|_| private_failed())?,
-        Some(_) => return Err(auth("Unknown or unsupported key format.", origin)),
-    };
-    let public_key: PKey<Public> = PKey::public_key_from_der(&decode(public, "Public")?)
-        .map_err(|_| auth("Public key decoding failed due to wrong key format", origin))?;
-    if !public_key.public_eq(&key) {
-        return Err(bad(
-            "The public key does not belong to the private key",
-            origin,
-        ));
-    }
-    Ok(key)
-}
-
-/// A CSR for `<label>.<cloud>` signed with `key`, with the SANs Java gives (localhost, the
-/// label, 127.0.0.1 and the device's address).
-fn build_csr(
-    label: &str,
-    cloud_cn: &str,
-    key: &PKey<Private>,
-    remote: Option<std::net::IpAddr>,
-) -> Result<Vec<u8>, ArrowheadError> {
-    let err = |e: openssl::error::ErrorStack| ArrowheadError::internal(e.to_string());
-    let mut b = X509Req::builder().map_err(err)?;
-    let mut name = X509NameBuilder::new().map_err(err)?;
-    name.append_entry_by_text("CN", &format!("{label}.{cloud_cn}"))
-        .map_err(err)?;
-    b.set_subject_name(&name.build()).map_err(err)?;
-    b.set_pubkey(key).map_err(err)?;
-    let mut san = SubjectAlternativeName::new();
-    san.dns("localhost").dns(label).ip("127.0.0.1");
-    if let Some(ip) = remote {
-        san.ip(&ip.to_string());
-    }
-    let mut exts = Stack::new().map_err(err)?;
-    exts.push(san.build(&b.x509v3_context(None)).map_err(err)?)
-        .map_err(err)?;
-    b.add_extensions(&exts).map_err(err)?;
-    b.sign(key, MessageDigest::sha256()).map_err(err)?;
-    b.build().to_der().map_err(err)
-}
-
 /// Where a core service is, as the Java `CoreSystemService` names it; `None` when its system
 /// is not registered.
 async fn endpoint(
@@ -323,39 +186,7 @@ async fn onboard(
     key: Option<&PKey<Private>>,
     with_name: bool,
 ) -> Result<OnboardingResponse, ArrowheadError> {
-    let ca = state.registrar.locate("ca-sign").await?;
-    let signed: SignResponse = state
-        .registrar
-        .client()
-        .send(
-            CoreSystem::CertificateAuthority,
-            reqwest::Method::POST,
-            &ca.url,
-            Some(&SignRequest {
-                encoded_csr: openssl::base64::encode_block(&csr),
-            }),
-        )
-        .await?;
-    let chain = signed.certificate_chain;
-    let (Some(leaf), Some(intermediate), Some(root)) = (chain.first(), chain.get(1), chain.last())
-    else {
-        return Err(ArrowheadError::internal(
-            "The Certificate Authority answered without a certificate chain.",
-        ));
-    };
-    let leaf_der =
-        openssl::base64::decode_block(leaf).map_err(|e| ArrowheadError::internal(e.to_string()))?;
-    let public_key = openssl::x509::X509::from_der(&leaf_der)
-        .and_then(|c| c.public_key())
-        .and_then(|k| k.public_key_to_der())
-        .map_err(|e| ArrowheadError::internal(e.to_string()))?;
-    let private_key = match key {
-        Some(k) => Some(openssl::base64::encode_block(
-            &k.private_key_to_pkcs8()
-                .map_err(|e| ArrowheadError::internal(e.to_string()))?,
-        )),
-        None => None,
-    };
+    let signed = common::certify::sign(&state.registrar, &csr).await?;
     let (dr, sr_def) = if with_name {
         (
             (
@@ -388,19 +219,9 @@ async fn onboard(
         endpoint(r, "orchestration-service", "ORCHESTRATION_SERVICE"),
     );
     Ok(OnboardingResponse {
-        onboarding_certificate: CertificateResponse {
-            certificate: leaf.clone(),
-            certificate_type: "AH_ONBOARDING".into(),
-            key_pair_dto: KeyPairDto {
-                key_algorithm: Some("RSA".into()),
-                key_format: Some("X.509".into()),
-                public_key: Some(openssl::base64::encode_block(&public_key)),
-                private_key,
-            },
-            certificate_format: "X.509".into(),
-        },
-        intermediate_certificate: intermediate.clone(),
-        root_certificate: root.clone(),
+        onboarding_certificate: signed.response("AH_ONBOARDING", key)?,
+        intermediate_certificate: signed.intermediate,
+        root_certificate: signed.root,
         device_registry,
         system_registry,
         service_registry,
@@ -441,14 +262,11 @@ async fn with_csr(
     body: CsrRequest,
     origin: &str,
 ) -> Result<OnboardingResponse, ArrowheadError> {
-    let text = body
-        .certificate_signing_request
-        .as_deref()
-        .filter(|c| !c.trim().is_empty())
-        .ok_or_else(|| bad(" CertificateSigningRequest must have value ", origin))?;
-    let compact: String = text.chars().filter(|c| !c.is_whitespace()).collect();
-    let der = openssl::base64::decode_block(&compact)
-        .map_err(|_| bad("Failed to parse request as a PKCS10 CSR", origin))?;
+    let der = common::certify::decode_csr(
+        body.certificate_signing_request.as_deref(),
+        " CertificateSigningRequest must have value ",
+        origin,
+    )?;
     onboard(state, der, None, false).await
 }
 
@@ -606,57 +424,5 @@ mod tests {
             check(Some(&basic("a:b")), None),
             Err((400, "Shared Secret is disabled by this service".to_owned()))
         );
-    }
-
-    #[test]
-    fn key_pairs_in_every_java_format() {
-        let key = PKey::from_rsa(openssl::rsa::Rsa::generate(2048).unwrap()).unwrap();
-        let public = openssl::base64::encode_block(&key.public_key_to_der().unwrap());
-        let pkcs8 = openssl::base64::encode_block(&key.private_key_to_pkcs8().unwrap());
-        let pkcs1 =
-            openssl::base64::encode_block(&key.rsa().unwrap().private_key_to_der().unwrap());
-        let dto = |format: Option<&str>, private: &str| KeyPairDto {
-            key_algorithm: Some("RSA".into()),
-            key_format: format.map(str::to_owned),
-            public_key: Some(public.clone()),
-            private_key: Some(private.to_owned()),
-        };
-        for (format, private) in [
-            (Some("PKCS#8"), &pkcs8),
-            (Some("pkcs#1"), &pkcs1),
-            (None, &pkcs8),
-            (None, &pkcs1),
-        ] {
-            let got = key_pair(Some(&dto(format, private)), "/o").unwrap();
-            assert!(got.public_eq(&key), "{format:?}");
-        }
-        let code = |r: Result<PKey<Private>, ArrowheadError>| {
-            r.map(|_| ()).map_err(|e| e.to_message().error_message)
-        };
-        assert_eq!(
-            code(key_pair(Some(&dto(Some("PEM"), &pkcs8)), "/o")),
-            Err("Unknown or unsupported key format.".into())
-        );
-        assert_eq!(
-            code(key_pair(Some(&dto(Some("PKCS#8"), "AAAA")), "/o")),
-            Err("Private key decoding failed due to wrong key format".into())
-        );
-        let mut wrong_public = dto(None, &pkcs8);
-        wrong_public.public_key = Some("AAAA".into());
-        assert_eq!(
-            code(key_pair(Some(&wrong_public), "/o")),
-            Err("Public key decoding failed due to wrong key format".into())
-        );
-        let other = PKey::from_rsa(openssl::rsa::Rsa::generate(2048).unwrap()).unwrap();
-        let mut mismatched = dto(None, &pkcs8);
-        mismatched.public_key = Some(openssl::base64::encode_block(
-            &other.public_key_to_der().unwrap(),
-        ));
-        assert_eq!(
-            code(key_pair(Some(&mismatched), "/o")),
-            Err("The public key does not belong to the private key".into())
-        );
-        // Nothing given: a new RSA-2048 pair.
-        assert_eq!(key_pair(None, "/o").unwrap().bits(), 2048);
     }
 }

@@ -3,6 +3,7 @@
 //! system reads, and the mapping of database failures to Arrowhead errors. No system keeps
 //! database state in memory, so several instances behind a load balancer stay consistent.
 
+pub mod device;
 pub mod models;
 pub mod schema;
 

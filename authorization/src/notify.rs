@@ -19,33 +19,13 @@ impl AuthUpdateNotifier {
 
     /// Sends one `SUBSCRIBER_AUTH_UPDATE` event per consumer id, without waiting.
     pub fn notify(&self, consumer_ids: Vec<i64>) {
-        let registrar = self.registrar.clone();
-        actix_web::rt::spawn(async move {
-            let at = match registrar.locate(AUTH_UPDATE).await {
-                Ok(at) => at,
-                Err(e) => {
-                    tracing::warn!(error = %e, "Event Handler not notified of an authorization change");
-                    return;
-                }
-            };
-            for id in consumer_ids {
-                // The source is this system as registered (domain name and port), which is
-                // what the Event Handler can reach, unlike Java's `server.address`.
-                let event = serde_json::json!({
-                    "eventType": "SUBSCRIBER_AUTH_UPDATE",
-                    "source": registrar.system(),
-                    "metaData": null,
-                    "payload": id.to_string(),
-                    "timeStamp": common::dto::format_instant(&chrono::Utc::now().naive_utc()),
-                });
-                if let Err(e) = registrar
-                    .client()
-                    .send_raw(at.system, reqwest::Method::POST, &at.url, Some(&event))
-                    .await
-                {
-                    tracing::warn!(consumer = id, error = %e, "Event Handler rejected an authorization update");
-                }
-            }
-        });
+        for id in consumer_ids {
+            common::events::publish(
+                &self.registrar,
+                AUTH_UPDATE,
+                "SUBSCRIBER_AUTH_UPDATE",
+                id.to_string(),
+            );
+        }
     }
 }

@@ -10,6 +10,7 @@ pub mod db;
 pub mod dblog;
 pub mod dto;
 pub mod error;
+pub mod events;
 pub mod https;
 pub mod identity;
 pub mod listener;

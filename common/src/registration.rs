@@ -24,8 +24,6 @@ const NOT_REGISTERED: &[&str] = &[
     "orchestration-qos-reservations",
     "orchestration-qos-temporary-lock",
     "orchestration-qos-confirm-reservation",
-    "device-onboarding-with-name",
-    "device-onboarding-with-csr",
 ];
 
 /// The services `system` registers.

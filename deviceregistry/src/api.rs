@@ -8,10 +8,12 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use common::db::device::{self as devices, DeviceRow};
 use common::db::{self, DbPool};
 use common::dto::device::{device_of, is_mac, required, DeviceRequest, DeviceResponse};
+use common::dto::onboarding::{CertificateCreationRequest, CertificateResponse};
 use common::dto::{format_instant, ListResponse, RequestMetadata};
 use common::error::ErrorMessage;
 use common::identity::Caller;
 use common::names::{metadata_column, normalize_metadata, text_to_metadata, PageQuery};
+use common::registration::Registrar;
 use common::web::request_url;
 use common::ArrowheadError;
 use serde::{Deserialize, Serialize};
@@ -23,6 +25,10 @@ pub const BASE: &str = "/deviceregistry";
 /// Handler state; no registry data is kept in memory.
 pub struct AppState {
     pub pool: DbPool,
+    /// The way to the Certificate Authority and the Event Handler.
+    pub registrar: Registrar,
+    /// `<cloud>.<operator>.arrowhead.eu` of this system's certificate (`None` when insecure).
+    pub cloud_cn: Option<String>,
 }
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -42,7 +48,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             )
             .service(web::resource("/mgmt/device/{id}").route(web::get().to(get_device)))
             .service(web::resource("/mgmt/devicename/{name}").route(web::get().to(entries_by_name)))
-            .service(web::resource("/mgmt/devices/{id}").route(web::delete().to(delete_device)))
+            .service(web::resource("/onboarding/name").route(web::post().to(onboarding_name)))
+            .service(web::resource("/onboarding/csr").route(web::post().to(onboarding_csr)))
+            .service(
+                web::resource("/mgmt/devices/{id}")
+                    .route(web::put().to(update_device))
+                    .route(web::patch().to(patch_device))
+                    .route(web::delete().to(delete_device)),
+            )
             .service(
                 web::resource("/mgmt")
                     .route(web::get().to(list_entries))
@@ -51,6 +64,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(
                 web::resource("/mgmt/{id}")
                     .route(web::get().to(get_entry))
+                    .route(web::put().to(update_entry))
+                    .route(web::patch().to(patch_entry))
                     .route(web::delete().to(delete_entry)),
             ),
     );
@@ -149,33 +164,57 @@ pub struct DeviceQueryResult {
 
 fn entry_of(body: &DeviceRegistryRequest, origin: &str) -> Result<NewEntry, ArrowheadError> {
     let device = device_of(body.device.as_ref(), origin)?;
-    let end_of_validity = match body
-        .end_of_validity
-        .as_deref()
-        .map(str::trim)
-        .filter(|v| !v.is_empty())
-    {
-        None => None,
-        Some(v) => {
-            let t = common::dto::parse_instant(v).ok_or_else(|| {
-                bad("End of validity is specified in the wrong format. Please provide UTC time using ISO-8601 format.", origin)
-            })?;
-            if !common::dto::storable(&t) {
-                return Err(bad("End of validity is out of the storable range (1970-01-01T00:00:01Z to 2038-01-19T03:14:07Z).", origin));
-            }
-            Some(t)
-        }
-    };
     let metadata = normalize_metadata(body.metadata.as_ref()).map_err(|e| e.with_origin(origin))?;
-    let version = match body.version {
-        None => 1,
-        Some(v) => i32::try_from(v).map_err(|_| bad("Version is out of range.", origin))?,
-    };
     Ok(NewEntry {
         device,
-        end_of_validity,
+        end_of_validity: end_of_validity_of(body.end_of_validity.as_deref(), origin)?,
         metadata: metadata_column(&metadata, origin)?,
-        version,
+        version: version_of(body.version, origin)?.unwrap_or(1),
+    })
+}
+
+/// An entry's end of validity: an ISO-8601 instant a `TIMESTAMP` column can hold, or none.
+fn end_of_validity_of(
+    raw: Option<&str>,
+    origin: &str,
+) -> Result<Option<chrono::NaiveDateTime>, ArrowheadError> {
+    let Some(v) = raw.map(str::trim).filter(|v| !v.is_empty()) else {
+        return Ok(None);
+    };
+    let t = common::dto::parse_instant(v).ok_or_else(|| {
+        bad("End of validity is specified in the wrong format. Please provide UTC time using ISO-8601 format.", origin)
+    })?;
+    if !common::dto::storable(&t) {
+        return Err(bad("End of validity is out of the storable range (1970-01-01T00:00:01Z to 2038-01-19T03:14:07Z).", origin));
+    }
+    Ok(Some(t))
+}
+
+fn version_of(v: Option<i64>, origin: &str) -> Result<Option<i32>, ArrowheadError> {
+    v.map(|v| i32::try_from(v).map_err(|_| bad("Version is out of range.", origin)))
+        .transpose()
+}
+
+/// What a PATCH makes of an entry: the fields given replace the stored ones.
+fn merged(
+    body: &DeviceRegistryRequest,
+    entry: &EntryRow,
+    device: &DeviceRow,
+    origin: &str,
+) -> Result<store::Merged, ArrowheadError> {
+    let metadata = match &body.metadata {
+        None => entry.metadata.clone(),
+        Some(m) => {
+            let m = normalize_metadata(Some(m)).map_err(|e| e.with_origin(origin))?;
+            metadata_column(&m, origin)?
+        }
+    };
+    Ok(store::Merged {
+        device: common::dto::device::patched(device, body.device.as_ref(), origin)?,
+        end_of_validity: end_of_validity_of(body.end_of_validity.as_deref(), origin)?
+            .or(entry.end_of_validity),
+        metadata,
+        version: version_of(body.version, origin)?.unwrap_or(entry.version.unwrap_or(1)),
     })
 }
 
@@ -215,17 +254,46 @@ pub async fn register(
         "/deviceregistry/register"
     };
     let entry = entry_of(&body, origin)?;
+    let (e, d) = register_entry(&state, entry, origin).await?;
+    Ok(HttpResponse::Created().json(response(&e, &d)))
+}
+
+fn duplicate(name: &str, mac: &str, origin: &str) -> ArrowheadError {
+    bad(
+        format!("Device Registry entry with provider: ({name}, {mac}) already exists."),
+        origin,
+    )
+}
+
+/// Stores a registration and announces it (`REGISTER-DEVICE`).
+async fn register_entry(
+    state: &AppState,
+    entry: NewEntry,
+    origin: &str,
+) -> Result<(EntryRow, DeviceRow), ArrowheadError> {
     let outcome = db::run(&state.pool, move |c| Ok(store::register(c, &entry)?)).await?;
     match outcome {
-        Registered::Done(e, d) => Ok(HttpResponse::Created().json(response(&e, &d))),
-        Registered::Duplicate(d) => Err(bad(
-            format!(
-                "Device Registry entry with provider: ({}, {}) already exists.",
-                d.device_name, d.mac_address
-            ),
-            origin,
-        )),
+        Registered::Done(e, d) => {
+            publish(state, "REGISTER-DEVICE", &e, &d);
+            Ok((e, d))
+        }
+        Registered::Duplicate(d) => Err(duplicate(&d.device_name, &d.mac_address, origin)),
     }
+}
+
+/// Java's registry events: the entry as a `DeviceRegistryRequestDTO`, in the background.
+fn publish(state: &AppState, event_type: &str, e: &EntryRow, d: &DeviceRow) {
+    let mut payload = serde_json::json!({
+        "device": common::dto::device::request_of(d),
+        "version": e.version.unwrap_or(1),
+    });
+    if let Some(t) = &e.end_of_validity {
+        payload["endOfValidity"] = format_instant(t).into();
+    }
+    if let Some(m) = text_to_metadata(e.metadata.as_deref()) {
+        payload["metadata"] = serde_json::json!(m);
+    }
+    common::events::publish_event(&state.registrar, event_type, payload.to_string());
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -260,7 +328,11 @@ pub async fn unregister(
     }
     let (n, m) = (name.clone(), mac.clone());
     match db::run(&state.pool, move |c| Ok(store::unregister(c, &n, &m)?)).await? {
-        Unregistered::Done => Ok(HttpResponse::Ok().finish()),
+        Unregistered::Done(removed) => {
+            let (e, d) = &*removed;
+            publish(&state, "UNREGISTER-DEVICE", e, d);
+            Ok(HttpResponse::Ok().finish())
+        }
         Unregistered::NoDevice => Err(bad(
             format!("Device entry with name '{name}' and MAC address '{mac}' does not exist"),
             ORIGIN,
@@ -452,7 +524,10 @@ pub async fn delete_entry(
     let id = positive_id(&id, &origin)?;
     let found = db::run(&state.pool, move |c| Ok(store::delete_entry(c, id)?)).await?;
     match found {
-        Some(_) => Ok(HttpResponse::Ok().finish()),
+        Some((e, d)) => {
+            publish(&state, "UNREGISTER-DEVICE", &e, &d);
+            Ok(HttpResponse::Ok().finish())
+        }
         None => Err(bad(
             format!("Device Registry entry with id '{id}' does not exist"),
             &origin,
@@ -564,6 +639,261 @@ pub async fn delete_device(
     }
 }
 
+/// Replaces a registry entry: its device (found or created by name and MAC) and fields.
+#[utoipa::path(put, path = "/deviceregistry/mgmt/{id}", tag = "Management", params(("id" = i64, Path)), request_body = DeviceRegistryRequest,
+    responses((status = 200, body = DeviceRegistryResponse), (status = 400, body = ErrorMessage), (status = 401, body = ErrorMessage)))]
+pub async fn update_entry(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    id: web::Path<String>,
+    body: web::Json<DeviceRegistryRequest>,
+) -> Result<web::Json<DeviceRegistryResponse>, ArrowheadError> {
+    allow(&caller, Endpoint::Mgmt, &req)?;
+    let origin = request_url(&req);
+    let id = positive_id(&id, &origin)?;
+    let entry = entry_of(&body, &origin)?;
+    let outcome = db::run(&state.pool, move |c| {
+        Ok(store::update_entry(c, id, &entry)?)
+    })
+    .await?;
+    updated(outcome, id, &origin)
+}
+
+fn updated(
+    outcome: store::Updated,
+    id: i64,
+    origin: &str,
+) -> Result<web::Json<DeviceRegistryResponse>, ArrowheadError> {
+    match outcome {
+        store::Updated::Done(e, d) => Ok(web::Json(response(&e, &d))),
+        store::Updated::NoEntry => Err(bad(
+            format!("Device Registry entry with id '{id}' does not exist"),
+            origin,
+        )),
+        store::Updated::Duplicate(d) => Err(duplicate(&d.name, &d.mac, origin)),
+    }
+}
+
+/// Changes the fields given of a registry entry and of its device.
+#[utoipa::path(patch, path = "/deviceregistry/mgmt/{id}", tag = "Management", params(("id" = i64, Path)), request_body = DeviceRegistryRequest,
+    responses((status = 200, body = DeviceRegistryResponse), (status = 400, body = ErrorMessage), (status = 401, body = ErrorMessage)))]
+pub async fn patch_entry(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    id: web::Path<String>,
+    body: web::Json<DeviceRegistryRequest>,
+) -> Result<web::Json<DeviceRegistryResponse>, ArrowheadError> {
+    allow(&caller, Endpoint::Mgmt, &req)?;
+    let origin = request_url(&req);
+    let id = positive_id(&id, &origin)?;
+    let body = body.into_inner();
+    let empty = body
+        .device
+        .as_ref()
+        .is_none_or(common::dto::device::is_empty_patch)
+        && body
+            .end_of_validity
+            .as_deref()
+            .is_none_or(|v| v.trim().is_empty())
+        && body.metadata.is_none()
+        && body.version.is_none();
+    if empty {
+        return Err(bad("Patch request is empty.", &origin));
+    }
+    let o = origin.clone();
+    let outcome = db::run(&state.pool, move |c| {
+        store::patch_entry(c, id, |e, d| merged(&body, e, d, &o))
+    })
+    .await?;
+    updated(outcome, id, &origin)
+}
+
+fn changed(
+    outcome: devices::Changed,
+    not_found: String,
+    origin: &str,
+) -> Result<web::Json<DeviceResponse>, ArrowheadError> {
+    match outcome {
+        devices::Changed::Done(d) => Ok(web::Json(DeviceResponse::from(&d))),
+        devices::Changed::NoDevice => Err(bad(not_found, origin)),
+        devices::Changed::Duplicate(d) => Err(bad(
+            format!(
+                "Device with name '{}' and MAC address '{}' already exists.",
+                d.name, d.mac
+            ),
+            origin,
+        )),
+    }
+}
+
+/// Replaces a device's name, address, MAC and key.
+#[utoipa::path(put, path = "/deviceregistry/mgmt/devices/{id}", tag = "Management", params(("id" = i64, Path)), request_body = DeviceRequest,
+    responses((status = 200, body = DeviceResponse), (status = 400, body = ErrorMessage), (status = 401, body = ErrorMessage)))]
+pub async fn update_device(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    id: web::Path<String>,
+    body: web::Json<DeviceRequest>,
+) -> Result<web::Json<DeviceResponse>, ArrowheadError> {
+    allow(&caller, Endpoint::Mgmt, &req)?;
+    let origin = request_url(&req);
+    let id = positive_id(&id, &origin)?;
+    let new = device_of(Some(&body), &origin)?;
+    let outcome = db::run(&state.pool, move |c| {
+        devices::change_device(c, id, |_| Ok(new))
+    })
+    .await?;
+    changed(outcome, format!("No device with id : {id}"), &origin)
+}
+
+/// Changes the fields given of a device.
+#[utoipa::path(patch, path = "/deviceregistry/mgmt/devices/{id}", tag = "Management", params(("id" = i64, Path)), request_body = DeviceRequest,
+    responses((status = 200, body = DeviceResponse), (status = 400, body = ErrorMessage), (status = 401, body = ErrorMessage)))]
+pub async fn patch_device(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    id: web::Path<String>,
+    body: web::Json<DeviceRequest>,
+) -> Result<web::Json<DeviceResponse>, ArrowheadError> {
+    allow(&caller, Endpoint::Mgmt, &req)?;
+    let origin = request_url(&req);
+    let id = positive_id(&id, &origin)?;
+    if common::dto::device::is_empty_patch(&body) {
+        return Err(bad("Patch request is empty.", &origin));
+    }
+    let (body, o) = (body.into_inner(), origin.clone());
+    let outcome = db::run(&state.pool, move |c| {
+        devices::change_device(c, id, |stored| {
+            common::dto::device::patched(stored, Some(&body), &o)
+        })
+    })
+    .await?;
+    changed(outcome, format!("Device with id {id} not found."), &origin)
+}
+
+// ---- onboarding ----
+
+/// Java `DeviceRegistryOnboardingWithNameRequestDTO`: a registration and the certificate to make.
+#[derive(Debug, Default, Deserialize, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct OnboardingWithNameRequest {
+    #[serde(flatten)]
+    pub registration: DeviceRegistryRequest,
+    #[schema(required = true)]
+    pub certificate_creation_request: Option<CertificateCreationRequest>,
+}
+
+/// Java `DeviceRegistryOnboardingWithCsrRequestDTO`: a registration and the device's own CSR.
+#[derive(Debug, Default, Deserialize, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct OnboardingWithCsrRequest {
+    #[serde(flatten)]
+    pub registration: DeviceRegistryRequest,
+    /// Base64 DER PKCS#10, CN `<device>.<cloud>.<operator>.arrowhead.eu`.
+    #[schema(required = true)]
+    pub certificate_signing_request: Option<String>,
+}
+
+/// Java `DeviceRegistryOnboardingWith{Name,Csr}ResponseDTO`: the entry and the certificate.
+#[derive(Debug, Clone, Deserialize, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct OnboardingResponse {
+    #[serde(flatten)]
+    pub entry: DeviceRegistryResponse,
+    pub certificate_response: CertificateResponse,
+}
+
+/// Signs the device's certificate, then registers it. A device that has an entry already is
+/// refused before anything is signed (Java signed first and threw the certificate away).
+async fn onboard(
+    state: &AppState,
+    entry: NewEntry,
+    csr: Vec<u8>,
+    key: Option<&openssl::pkey::PKey<openssl::pkey::Private>>,
+    origin: &str,
+) -> Result<HttpResponse, ArrowheadError> {
+    let (name, mac) = (entry.device.name.clone(), entry.device.mac.clone());
+    let (n, m) = (name.clone(), mac.clone());
+    let exists = db::run(&state.pool, move |c| {
+        Ok(!store::entries_of(c, &n, Some(&m))?.is_empty())
+    })
+    .await?;
+    if exists {
+        return Err(duplicate(&name, &mac, origin));
+    }
+    let signed = common::certify::sign(&state.registrar, &csr).await?;
+    let certificate_response = signed.response("AH_DEVICE", key)?;
+    let (e, d) = register_entry(state, entry, origin).await?;
+    Ok(HttpResponse::Created().json(OnboardingResponse {
+        entry: response(&e, &d),
+        certificate_response,
+    }))
+}
+
+/// Onboards a device by name: a certificate for `<commonName>.<cloud>` (key pair given or
+/// generated, returned with the private key) and its registry entry.
+#[utoipa::path(post, path = "/deviceregistry/onboarding/name", tag = "Onboarding", request_body = OnboardingWithNameRequest,
+    responses((status = 201, body = OnboardingResponse), (status = 400, body = ErrorMessage), (status = 401, body = ErrorMessage), (status = 503, body = ErrorMessage)))]
+pub async fn onboarding_name(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    body: web::Json<OnboardingWithNameRequest>,
+) -> Result<HttpResponse, ArrowheadError> {
+    allow(&caller, Endpoint::Client, &req)?;
+    const ORIGIN: &str = "/deviceregistry/onboarding/name";
+    let body = body.into_inner();
+    let creation = body
+        .certificate_creation_request
+        .ok_or_else(|| bad("Certificate creation request is null.", ORIGIN))?;
+    let entry = entry_of(&body.registration, ORIGIN)?;
+    let label = creation
+        .common_name
+        .as_deref()
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+        .ok_or_else(|| bad(" Common name must have value ", ORIGIN))?
+        .to_owned();
+    let cloud_cn = state.cloud_cn.clone().ok_or_else(|| {
+        bad(
+            "Onboarding by name needs a secured Device Registry.",
+            ORIGIN,
+        )
+    })?;
+    let key = common::certify::key_pair(creation.key_pair_dto.as_ref(), ORIGIN)?;
+    let remote = req.peer_addr().map(|a| a.ip());
+    let csr = common::certify::build_csr(&label, &cloud_cn, &key, remote)?;
+    onboard(&state, entry, csr, Some(&key), ORIGIN).await
+}
+
+/// Onboards a device with its own CSR (the device keeps its private key) and registers it.
+#[utoipa::path(post, path = "/deviceregistry/onboarding/csr", tag = "Onboarding", request_body = OnboardingWithCsrRequest,
+    responses((status = 201, body = OnboardingResponse), (status = 400, body = ErrorMessage), (status = 401, body = ErrorMessage), (status = 503, body = ErrorMessage)))]
+pub async fn onboarding_csr(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    body: web::Json<OnboardingWithCsrRequest>,
+) -> Result<HttpResponse, ArrowheadError> {
+    allow(&caller, Endpoint::Client, &req)?;
+    const ORIGIN: &str = "/deviceregistry/onboarding/csr";
+    let body = body.into_inner();
+    if body.certificate_signing_request.is_none() {
+        return Err(bad("Certificate signing request is null.", ORIGIN));
+    }
+    let entry = entry_of(&body.registration, ORIGIN)?;
+    let csr = common::certify::decode_csr(
+        body.certificate_signing_request.as_deref(),
+        "Certificate signing request is null.",
+        ORIGIN,
+    )?;
+    onboard(&state, entry, csr, None, ORIGIN).await
+}
+
 #[derive(OpenApi)]
 #[openapi(
     info(
@@ -584,7 +914,13 @@ pub async fn delete_device(
         create_device,
         get_device,
         delete_device,
-        entries_by_name
+        entries_by_name,
+        update_entry,
+        patch_entry,
+        update_device,
+        patch_device,
+        onboarding_name,
+        onboarding_csr
     ),
     components(schemas(ErrorMessage))
 )]

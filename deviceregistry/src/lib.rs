@@ -41,6 +41,8 @@ pub async fn start(settings: Settings, db_wait: Duration) -> Result<Started, Str
     let registrar = base.registrar.clone();
     let state = actix_web::web::Data::new(api::AppState {
         pool: base.pool.clone(),
+        registrar: registrar.clone(),
+        cloud_cn: base.tls.as_ref().map(|t| t.identity.cloud_cn()),
     });
     let running = base.serve(core, api::openapi(), state, api::configure)?;
     tracing::info!(addr = %running.addr, "Device Registry is ready");

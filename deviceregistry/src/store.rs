@@ -65,9 +65,10 @@ pub fn register(conn: &mut MysqlConnection, e: &NewEntry) -> QueryResult<Registe
 }
 
 /// What an unregistration found.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug)]
 pub enum Unregistered {
-    Done,
+    /// The removed entry.
+    Done(Box<(EntryRow, DeviceRow)>),
     NoDevice,
     NoEntry,
 }
@@ -85,14 +86,17 @@ pub fn unregister(conn: &mut MysqlConnection, name: &str, mac: &str) -> QueryRes
         let Some(dev) = dev else {
             return Ok(Unregistered::NoDevice);
         };
-        let n =
-            diesel::delete(device_registry::table.filter(device_registry::device_id.eq(dev.id)))
-                .execute(c)?;
-        Ok(if n == 0 {
-            Unregistered::NoEntry
-        } else {
-            Unregistered::Done
-        })
+        let entry: Option<EntryRow> = device_registry::table
+            .filter(device_registry::device_id.eq(dev.id))
+            .select(EntryRow::as_select())
+            .for_update()
+            .first(c)
+            .optional()?;
+        let Some(entry) = entry else {
+            return Ok(Unregistered::NoEntry);
+        };
+        diesel::delete(device_registry::table.find(entry.id)).execute(c)?;
+        Ok(Unregistered::Done(Box::new((entry, dev))))
     })
 }
 
@@ -166,4 +170,83 @@ pub fn list_entries(
     let rows = q.load(conn)?;
     let count = r::device_registry.count().get_result(conn)?;
     Ok((rows, count))
+}
+
+/// What an update of a registry entry found.
+#[derive(Debug)]
+pub enum Updated {
+    Done(EntryRow, DeviceRow),
+    NoEntry,
+    /// The device the entry would point at has an entry of its own, or (PATCH) another device
+    /// has this name and MAC.
+    Duplicate(NewDevice),
+}
+
+/// The fields of an entry as a PATCH leaves them.
+pub struct Merged {
+    pub device: NewDevice,
+    pub end_of_validity: Option<NaiveDateTime>,
+    pub metadata: Option<String>,
+    pub version: i32,
+}
+
+fn set_entry(
+    c: &mut MysqlConnection,
+    id: i64,
+    device_id: i64,
+    end_of_validity: Option<NaiveDateTime>,
+    metadata: &Option<String>,
+    version: i32,
+) -> QueryResult<(EntryRow, DeviceRow)> {
+    diesel::update(device_registry::table.find(id))
+        .set((
+            device_registry::device_id.eq(device_id),
+            device_registry::end_of_validity.eq(end_of_validity),
+            device_registry::metadata.eq(metadata),
+            device_registry::version.eq(Some(version)),
+        ))
+        .execute(c)?;
+    entry_by_id(c, id)?.ok_or(diesel::result::Error::NotFound)
+}
+
+/// PUT: entry `id` now names the request's device (found or created by name and MAC) with the
+/// request's fields, in one transaction.
+pub fn update_entry(conn: &mut MysqlConnection, id: i64, e: &NewEntry) -> QueryResult<Updated> {
+    conn.transaction(|c| {
+        if entry_by_id(c, id)?.is_none() {
+            return Ok(Updated::NoEntry);
+        }
+        let dev = find_or_create_device(c, &e.device)?;
+        let taken: i64 = device_registry::table
+            .filter(device_registry::device_id.eq(dev.id))
+            .filter(device_registry::id.ne(id))
+            .count()
+            .get_result(c)?;
+        if taken > 0 {
+            return Ok(Updated::Duplicate(e.device.clone()));
+        }
+        let (entry, dev) = set_entry(c, id, dev.id, e.end_of_validity, &e.metadata, e.version)?;
+        Ok(Updated::Done(entry, dev))
+    })
+}
+
+/// PATCH: the entry and its device (changed in place) get what `merge` makes of them, in one
+/// transaction. `merge` validates, so its errors come back as they are.
+pub fn patch_entry(
+    conn: &mut MysqlConnection,
+    id: i64,
+    merge: impl FnOnce(&EntryRow, &DeviceRow) -> Result<Merged, common::ArrowheadError>,
+) -> Result<Updated, common::ArrowheadError> {
+    conn.transaction(|c| {
+        let Some((entry, dev)) = entry_by_id(c, id)? else {
+            return Ok(Updated::NoEntry);
+        };
+        let m = merge(&entry, &dev)?;
+        if common::db::device::taken_by_another(c, dev.id, &m.device)? {
+            return Ok(Updated::Duplicate(m.device));
+        }
+        common::db::device::update_device(c, dev.id, &m.device)?;
+        let (entry, dev) = set_entry(c, id, dev.id, m.end_of_validity, &m.metadata, m.version)?;
+        Ok(Updated::Done(entry, dev))
+    })
 }

@@ -12,18 +12,21 @@ use testing::{client, error, free_port, read, RunningServer, StartFuture, TestDb
 
 struct Registry {
     port: u16,
+    sr: u16,
+    ca: u16,
     _sr: RunningServer,
     _dr: RunningServer,
-    _db: TestDb,
+    _ca: RunningServer,
+    db: TestDb,
 }
 
 impl Registry {
     fn start() -> Self {
         let db = TestDb::new();
         let (sr, port) = (free_port(), free_port());
-        let props = |system: &str, p: u16| {
+        let props = |system: &str, p: u16, extra: &str| {
             Properties::parse(&format!(
-                "{}server.port={p}\ndomain.port={p}\nsr_address=localhost\nsr_port={sr}\nallow_self_addressing=true\n",
+                "{}server.port={p}\ndomain.port={p}\nsr_address=localhost\nsr_port={sr}\nallow_self_addressing=true\n{extra}",
                 testing::secure_properties(system, &db)
             ))
             .with_env(std::iter::empty())
@@ -31,7 +34,7 @@ impl Registry {
         let s = serviceregistry::Settings::from_core(
             CoreSettings::from_properties(
                 CoreSystem::ServiceRegistry,
-                props("serviceregistry", sr),
+                props("serviceregistry", sr, ""),
             )
             .unwrap(),
         )
@@ -43,10 +46,31 @@ impl Registry {
                     .map_err(|e| e.to_string())
             })
         });
+        let ca = free_port();
+        let cloud_key = testing::pki().dir.join(format!("{}.p12", testing::CLOUD));
+        let ca_props = props(
+            "certificateauthority",
+            ca,
+            &format!(
+                "cloud.ssl.key-store={}\ncloud.ssl.key-store-password=123456\ncloud.ssl.key-password=123456\n",
+                cloud_key.display()
+            ),
+        );
+        let s = certificate_authority::Settings::from_core(
+            CoreSettings::from_properties(CoreSystem::CertificateAuthority, ca_props).unwrap(),
+        )
+        .unwrap();
+        let ca_server = RunningServer::start(true, move || -> StartFuture {
+            Box::pin(async move {
+                certificate_authority::start(s, Duration::from_secs(10))
+                    .await
+                    .map(|s| s.running)
+            })
+        });
         let s = deviceregistry::Settings::from_core(
             CoreSettings::from_properties(
                 CoreSystem::DeviceRegistry,
-                props("deviceregistry", port),
+                props("deviceregistry", port, ""),
             )
             .unwrap(),
         )
@@ -60,9 +84,12 @@ impl Registry {
         });
         Self {
             port,
+            sr,
+            ca,
             _sr: sr_server,
             _dr: dr,
-            _db: db,
+            _ca: ca_server,
+            db,
         }
     }
 
@@ -422,4 +449,472 @@ fn device_management() {
         read(c.get(dr.url("/mgmt/devicename/alpha")).send().unwrap()).0,
         401
     );
+}
+
+fn send(rb: reqwest::blocking::RequestBuilder, body: &Value) -> (u16, Value) {
+    read(rb.json(body).send().unwrap())
+}
+
+#[test]
+fn updates_and_patches() {
+    let dr = Registry::start();
+    let s = client("sysop");
+    let (_, first) = post(&s, &dr.url("/mgmt"), &device("cam-1", "aa:bb:cc:dd:ee:01"));
+    let (_, second) = post(&s, &dr.url("/mgmt"), &device("cam-2", "aa:bb:cc:dd:ee:02"));
+    let (id, id2) = (
+        first["id"].as_i64().unwrap(),
+        second["id"].as_i64().unwrap(),
+    );
+    let url = dr.url(&format!("/mgmt/{id}"));
+
+    // PUT: the entry names the request's device (created here) with the request's fields.
+    let mut body = device("Cam-3", "AA:BB:CC:DD:EE:03");
+    body["version"] = json!(5);
+    body["metadata"] = json!({"room": "7"});
+    let (status, got) = send(s.put(&url), &body);
+    assert_eq!(status, 200, "{got}");
+    assert_eq!(
+        (
+            got["id"].as_i64(),
+            got["device"]["deviceName"].as_str(),
+            got["device"]["macAddress"].as_str(),
+            got["version"].as_i64(),
+            got["metadata"].clone()
+        ),
+        (
+            Some(id),
+            Some("cam-3"),
+            Some("aa:bb:cc:dd:ee:03"),
+            Some(5),
+            json!({"room": "7"})
+        )
+    );
+    // Pointing it at a device that has an entry of its own: 400.
+    assert_eq!(
+        send(s.put(&url), &device("cam-2", "aa:bb:cc:dd:ee:02")),
+        (
+            400,
+            error(
+                "Device Registry entry with provider: (cam-2, aa:bb:cc:dd:ee:02) already exists.",
+                400,
+                "BAD_PAYLOAD",
+                Some(&url)
+            )
+        )
+    );
+    assert_eq!(
+        send(
+            s.put(dr.url("/mgmt/999")),
+            &device("x", "aa:bb:cc:dd:ee:09")
+        ),
+        (
+            400,
+            error(
+                "Device Registry entry with id '999' does not exist",
+                400,
+                "BAD_PAYLOAD",
+                Some(&dr.url("/mgmt/999"))
+            )
+        )
+    );
+    assert_eq!(
+        send(s.put(&url), &json!({})).1["errorMessage"],
+        "Device is null."
+    );
+
+    // PATCH: only what is given changes; a new MAC goes into the MAC (Java wrote the name).
+    let (status, got) = send(
+        s.patch(&url),
+        &json!({"device": {"macAddress": "AA:BB:CC:DD:EE:33"}}),
+    );
+    assert_eq!(status, 200, "{got}");
+    assert_eq!(
+        (
+            got["device"]["deviceName"].as_str(),
+            got["device"]["macAddress"].as_str(),
+            got["version"].as_i64(),
+            got["metadata"].clone()
+        ),
+        (
+            Some("cam-3"),
+            Some("aa:bb:cc:dd:ee:33"),
+            Some(5),
+            json!({"room": "7"})
+        )
+    );
+    let (_, got) = send(s.patch(&url), &json!({"version": 6}));
+    assert_eq!(
+        (
+            got["version"].as_i64(),
+            got["device"]["macAddress"].as_str()
+        ),
+        (Some(6), Some("aa:bb:cc:dd:ee:33"))
+    );
+    assert_eq!(
+        send(s.patch(&url), &json!({})),
+        (
+            400,
+            error("Patch request is empty.", 400, "BAD_PAYLOAD", Some(&url))
+        )
+    );
+    assert_eq!(
+        send(
+            s.patch(&url),
+            &json!({"device": {"deviceName": "cam-2", "macAddress": "aa:bb:cc:dd:ee:02"}})
+        ),
+        (
+            400,
+            error(
+                "Device Registry entry with provider: (cam-2, aa:bb:cc:dd:ee:02) already exists.",
+                400,
+                "BAD_PAYLOAD",
+                Some(&url)
+            )
+        )
+    );
+    assert_eq!(
+        send(
+            s.patch(&url),
+            &json!({"device": {"macAddress": "nonsense"}})
+        )
+        .1["errorMessage"],
+        "Unrecognized format of MAC Address"
+    );
+
+    // Devices: PUT replaces, PATCH merges, both check the unique name and MAC.
+    let dev2 = second["device"]["id"].as_i64().unwrap();
+    let durl = dr.url(&format!("/mgmt/devices/{dev2}"));
+    let (status, got) = send(
+        s.put(&durl),
+        &json!({"deviceName": "cam-2b", "address": "10.9.9.9", "macAddress": "aa:bb:cc:dd:ee:2b"}),
+    );
+    assert_eq!(
+        (
+            status,
+            got["deviceName"].as_str(),
+            got["authenticationInfo"].as_str()
+        ),
+        (200, Some("cam-2b"), None)
+    );
+    let (status, got) = send(s.patch(&durl), &json!({"address": "10.0.0.2"}));
+    assert_eq!(
+        (status, got["deviceName"].as_str(), got["address"].as_str()),
+        (200, Some("cam-2b"), Some("10.0.0.2"))
+    );
+    assert_eq!(
+        send(
+            s.patch(&durl),
+            &json!({"deviceName": "cam-3", "macAddress": "aa:bb:cc:dd:ee:33"})
+        ),
+        (
+            400,
+            error(
+                "Device with name 'cam-3' and MAC address 'aa:bb:cc:dd:ee:33' already exists.",
+                400,
+                "BAD_PAYLOAD",
+                Some(&durl)
+            )
+        )
+    );
+    let missing = dr.url("/mgmt/devices/999");
+    assert_eq!(
+        send(s.patch(&missing), &json!({"address": "x"})),
+        (
+            400,
+            error(
+                "Device with id 999 not found.",
+                400,
+                "BAD_PAYLOAD",
+                Some(&missing)
+            )
+        )
+    );
+    assert_eq!(
+        send(
+            s.put(&missing),
+            &json!({"deviceName": "d", "address": "a", "macAddress": "aa:bb:cc:dd:ee:ff"})
+        ),
+        (
+            400,
+            error(
+                "No device with id : 999",
+                400,
+                "BAD_PAYLOAD",
+                Some(&missing)
+            )
+        )
+    );
+    assert_eq!(
+        send(s.patch(&durl), &json!({})),
+        (
+            400,
+            error("Patch request is empty.", 400, "BAD_PAYLOAD", Some(&durl))
+        )
+    );
+    // The entry follows its device.
+    let (_, got) = read(s.get(dr.url(&format!("/mgmt/{id2}"))).send().unwrap());
+    assert_eq!(got["device"]["address"], "10.0.0.2");
+    // Not for other systems.
+    let c = client("client");
+    assert_eq!(send(c.patch(&url), &json!({"version": 1})).0, 401);
+    assert_eq!(send(c.put(&durl), &json!({})).0, 401);
+}
+
+/// A new key pair and a CSR for `cn`, as a device makes them.
+fn csr_for(cn: &str) -> (openssl::pkey::PKey<openssl::pkey::Private>, String) {
+    use openssl::x509::{X509NameBuilder, X509Req};
+    let key = openssl::pkey::PKey::from_rsa(openssl::rsa::Rsa::generate(2048).unwrap()).unwrap();
+    let mut b = X509Req::builder().unwrap();
+    let mut name = X509NameBuilder::new().unwrap();
+    name.append_entry_by_text("CN", cn).unwrap();
+    b.set_subject_name(&name.build()).unwrap();
+    b.set_pubkey(&key).unwrap();
+    b.sign(&key, openssl::hash::MessageDigest::sha256())
+        .unwrap();
+    let der = b.build().to_der().unwrap();
+    (key, openssl::base64::encode_block(&der))
+}
+
+fn subject_cn(b64: &str) -> String {
+    let cert = openssl::x509::X509::from_der(&openssl::base64::decode_block(b64).unwrap()).unwrap();
+    let cn = cert
+        .subject_name()
+        .entries_by_nid(openssl::nid::Nid::COMMONNAME)
+        .next()
+        .unwrap()
+        .data()
+        .to_string()
+        .unwrap();
+    cn
+}
+
+#[test]
+fn onboarding_signs_registers_and_announces() {
+    let dr = Registry::start();
+    let pki = testing::pki();
+    // A stand-in Event Handler: the real one's identity, registered where DR looks for it.
+    let (eh, events) = testing::recording_server(
+        &pki.dir.join("eventhandler.p12"),
+        &pki.dir.join("truststore.p12"),
+        "/eventhandler/publish",
+        0,
+    );
+    let sr = |path: &str| format!("https://localhost:{}/serviceregistry{path}", dr.sr);
+    let (status, got) = post(
+        &client("eventhandler"),
+        &sr("/register"),
+        &json!({"serviceDefinition": "event-publish", "providerSystem": {"systemName": "eventhandler",
+                "address": "localhost", "port": eh.port, "authenticationInfo": "k"},
+                "serviceUri": "/eventhandler/publish", "secure": "CERTIFICATE", "interfaces": ["HTTP-SECURE-JSON"]}),
+    );
+    assert_eq!(status, 201, "{got}");
+    testing::wait_for("ca-sign", Duration::from_secs(20), || {
+        read(
+            client("sysop")
+                .get(sr("/mgmt/servicedef/ca-sign"))
+                .send()
+                .unwrap(),
+        )
+        .1["count"]
+            .as_i64()
+            > Some(0)
+    });
+
+    let c = client("client");
+    let cloud = format!("{}.{}.arrowhead.eu", testing::CLOUD, testing::OPERATOR);
+    // By name: a key pair is made, the certificate is `<commonName>.<cloud>`.
+    let mut body = device("meter-1", "aa:bb:cc:dd:ee:41");
+    body["certificateCreationRequest"] = json!({"commonName": "meter-1"});
+    let (status, got) = post(&c, &dr.url("/onboarding/name"), &body);
+    assert_eq!(status, 201, "{got}");
+    let cert = &got["certificateResponse"];
+    assert_eq!(
+        (
+            cert["certificateType"].as_str(),
+            cert["certificateFormat"].as_str(),
+            cert["keyPairDTO"]["keyFormat"].as_str(),
+            got["device"]["deviceName"].as_str(),
+            got["version"].as_i64()
+        ),
+        (
+            Some("AH_DEVICE"),
+            Some("X.509"),
+            Some("X.509"),
+            Some("meter-1"),
+            Some(1)
+        )
+    );
+    assert_eq!(
+        subject_cn(cert["certificate"].as_str().unwrap()),
+        format!("meter-1.{cloud}")
+    );
+    let private = cert["keyPairDTO"]["privateKey"].as_str().unwrap();
+    let key = openssl::pkey::PKey::private_key_from_pkcs8(
+        &openssl::base64::decode_block(private).unwrap(),
+    )
+    .unwrap();
+    let issued = openssl::x509::X509::from_der(
+        &openssl::base64::decode_block(cert["certificate"].as_str().unwrap()).unwrap(),
+    )
+    .unwrap();
+    assert!(issued.public_key().unwrap().public_eq(&key));
+
+    // By CSR: the device keeps its key; nothing private comes back.
+    let (key, csr) = csr_for(&format!("meter-2.{cloud}"));
+    let mut body = device("meter-2", "aa:bb:cc:dd:ee:42");
+    body["certificateSigningRequest"] = json!(csr);
+    let (status, got) = post(&c, &dr.url("/onboarding/csr"), &body);
+    assert_eq!(status, 201, "{got}");
+    let cert = &got["certificateResponse"];
+    assert_eq!(cert["keyPairDTO"]["privateKey"], Value::Null);
+    let issued = openssl::x509::X509::from_der(
+        &openssl::base64::decode_block(cert["certificate"].as_str().unwrap()).unwrap(),
+    )
+    .unwrap();
+    assert!(issued.public_key().unwrap().public_eq(&key));
+
+    // A device with an entry already is refused before anything is signed.
+    let signed_before = dr.db.count("ca_certificate");
+    let (_, csr) = csr_for(&format!("meter-2.{cloud}"));
+    body["certificateSigningRequest"] = json!(csr);
+    assert_eq!(
+        post(&c, &dr.url("/onboarding/csr"), &body),
+        (
+            400,
+            error(
+                "Device Registry entry with provider: (meter-2, aa:bb:cc:dd:ee:42) already exists.",
+                400,
+                "BAD_PAYLOAD",
+                Some("/deviceregistry/onboarding/csr")
+            )
+        )
+    );
+    assert_eq!(dr.db.count("ca_certificate"), signed_before);
+
+    // Protected names: the CA refuses them for the Device Registry, in every letter case.
+    for name in ["sysop", "SysOp", "serviceregistry", "Service_Registry"] {
+        let mut body = device(&format!("x{}", name.len()), "aa:bb:cc:dd:ee:50");
+        body["certificateCreationRequest"] = json!({"commonName": name});
+        let (status, got) = post(&c, &dr.url("/onboarding/name"), &body);
+        assert_eq!(
+            (status, got["errorMessage"].as_str()),
+            (
+                400,
+                Some("Only sysop allowed to request a certificate with protected common name")
+            ),
+            "{name}"
+        );
+    }
+    // Nothing registered for the refused ones.
+    let (_, all) = read(client("sysop").get(dr.url("/mgmt")).send().unwrap());
+    assert_eq!(all["count"], 2);
+
+    // Validation before anything else.
+    let origin = Some("/deviceregistry/onboarding/name");
+    assert_eq!(
+        post(
+            &c,
+            &dr.url("/onboarding/name"),
+            &device("m", "aa:bb:cc:dd:ee:51")
+        ),
+        (
+            400,
+            error(
+                "Certificate creation request is null.",
+                400,
+                "BAD_PAYLOAD",
+                origin
+            )
+        )
+    );
+    assert_eq!(
+        post(
+            &c,
+            &dr.url("/onboarding/name"),
+            &json!({"certificateCreationRequest": {"commonName": "m"}})
+        ),
+        (400, error("Device is null.", 400, "BAD_PAYLOAD", origin))
+    );
+    let mut body = device("m", "aa:bb:cc:dd:ee:51");
+    body["certificateCreationRequest"] = json!({"commonName": " "});
+    assert_eq!(
+        post(&c, &dr.url("/onboarding/name"), &body),
+        (
+            400,
+            error(" Common name must have value ", 400, "BAD_PAYLOAD", origin)
+        )
+    );
+    body["certificateCreationRequest"] = json!({"commonName": "m", "keyPairDTO": {"keyFormat": "PKCS#8", "publicKey": "AAAA", "privateKey": "%%%"}});
+    assert_eq!(
+        post(&c, &dr.url("/onboarding/name"), &body),
+        (
+            401,
+            error(
+                "Private key decoding failed due to wrong key format",
+                401,
+                "AUTH",
+                origin
+            )
+        )
+    );
+    let origin = Some("/deviceregistry/onboarding/csr");
+    assert_eq!(
+        post(
+            &c,
+            &dr.url("/onboarding/csr"),
+            &device("m", "aa:bb:cc:dd:ee:51")
+        ),
+        (
+            400,
+            error(
+                "Certificate signing request is null.",
+                400,
+                "BAD_PAYLOAD",
+                origin
+            )
+        )
+    );
+    let mut body = device("m", "aa:bb:cc:dd:ee:51");
+    body["certificateSigningRequest"] = json!("bm90IGEgY3Ny");
+    assert_eq!(
+        post(&c, &dr.url("/onboarding/csr"), &body).1["errorMessage"],
+        "Failed to parse request as a PKCS10 CSR"
+    );
+
+    // Events: REGISTER-DEVICE for each onboarded device, UNREGISTER-DEVICE when removed.
+    assert_eq!(
+        read(
+            c.delete(dr.url("/unregister?device_name=meter-1&mac_address=aa:bb:cc:dd:ee:41"))
+                .send()
+                .unwrap()
+        )
+        .0,
+        200
+    );
+    testing::wait_for("three events", Duration::from_secs(10), || {
+        events.lock().unwrap().len() >= 3
+    });
+    let got = events.lock().unwrap().clone();
+    let mut seen: Vec<(String, String)> = got
+        .iter()
+        .map(|e| {
+            let payload: Value = serde_json::from_str(e["payload"].as_str().unwrap()).unwrap();
+            (
+                e["eventType"].as_str().unwrap().to_owned(),
+                payload["device"]["deviceName"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    seen.sort();
+    assert_eq!(
+        seen,
+        vec![
+            ("REGISTER-DEVICE".into(), "meter-1".into()),
+            ("REGISTER-DEVICE".into(), "meter-2".into()),
+            ("UNREGISTER-DEVICE".into(), "meter-1".into()),
+        ]
+    );
+    assert_eq!(got[0]["source"]["systemName"], "deviceregistry");
+    assert_eq!(got[0]["metaData"], Value::Null);
+    let _ = dr.ca;
 }

@@ -80,6 +80,20 @@ impl TestDb {
     pub fn connect(&self) -> MysqlConnection {
         MysqlConnection::establish(&self.settings.diesel_url()).unwrap()
     }
+
+    /// The number of rows in `table` (a name of ours, never input).
+    pub fn count(&self, table: &str) -> i64 {
+        use diesel::RunQueryDsl;
+        #[derive(diesel::QueryableByName)]
+        struct N {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        diesel::sql_query(format!("SELECT COUNT(*) AS n FROM `{table}`"))
+            .get_result::<N>(&mut self.connect())
+            .unwrap()
+            .n
+    }
 }
 
 impl Default for TestDb {

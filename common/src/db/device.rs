@@ -170,3 +170,47 @@ pub fn update_device(
         device_by_id(c, id)
     })
 }
+
+/// Whether a device other than `id` already has the name and MAC of `d` (the table's unique
+/// key), so an update can answer 400 with the Java message instead of a key violation.
+pub fn taken_by_another(conn: &mut MysqlConnection, id: i64, d: &NewDevice) -> QueryResult<bool> {
+    let n: i64 = device::table
+        .filter(device::device_name.eq(&d.name))
+        .filter(device::mac_address.eq(&d.mac))
+        .filter(device::id.ne(id))
+        .count()
+        .get_result(conn)?;
+    Ok(n > 0)
+}
+
+/// What a change of a device found.
+#[derive(Debug)]
+pub enum Changed {
+    Done(DeviceRow),
+    NoDevice,
+    /// Another device has the new name and MAC.
+    Duplicate(NewDevice),
+}
+
+/// Changes device `id` to what `change` makes of it (PUT: the request; PATCH: the request
+/// merged into the stored device), in one transaction; `change` validates, so its errors
+/// come back as they are.
+pub fn change_device(
+    conn: &mut MysqlConnection,
+    id: i64,
+    change: impl FnOnce(&DeviceRow) -> Result<NewDevice, crate::ArrowheadError>,
+) -> Result<Changed, crate::ArrowheadError> {
+    conn.transaction(|c| {
+        let Some(stored) = device_by_id(c, id)? else {
+            return Ok(Changed::NoDevice);
+        };
+        let new = change(&stored)?;
+        if taken_by_another(c, id, &new)? {
+            return Ok(Changed::Duplicate(new));
+        }
+        Ok(match update_device(c, id, &new)? {
+            Some(d) => Changed::Done(d),
+            None => Changed::NoDevice,
+        })
+    })
+}

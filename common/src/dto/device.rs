@@ -122,6 +122,55 @@ pub fn device_of(d: Option<&DeviceRequest>, origin: &str) -> Result<NewDevice, A
     })
 }
 
+/// Whether a PATCH carries nothing to change.
+pub fn is_empty_patch(p: &DeviceRequest) -> bool {
+    [
+        &p.device_name,
+        &p.address,
+        &p.mac_address,
+        &p.authentication_info,
+    ]
+    .iter()
+    .all(|v| v.as_deref().is_none_or(|v| v.trim().is_empty()))
+}
+
+/// A PATCHed device: the fields given replace the stored ones, each into its own column (Java
+/// put the name into the MAC), and the result is checked like a new device.
+pub fn patched(
+    stored: &DeviceRow,
+    patch: Option<&DeviceRequest>,
+    origin: &str,
+) -> Result<NewDevice, ArrowheadError> {
+    let given = |v: &Option<String>| {
+        v.as_deref()
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .map(str::to_owned)
+    };
+    let p = patch.cloned().unwrap_or_default();
+    let merged = DeviceRequest {
+        device_name: given(&p.device_name).or(Some(stored.device_name.clone())),
+        address: given(&p.address).or(Some(stored.address.clone())),
+        mac_address: given(&p.mac_address).or(Some(stored.mac_address.clone())),
+        authentication_info: given(&p.authentication_info)
+            .or_else(|| stored.authentication_info.clone()),
+    };
+    device_of(Some(&merged), origin)
+}
+
+/// Java `DeviceRequestDTO` of a stored device (the payload of the registry events).
+pub fn request_of(d: &DeviceRow) -> serde_json::Value {
+    let mut v = serde_json::json!({
+        "deviceName": d.device_name,
+        "address": d.address,
+        "macAddress": d.mac_address,
+    });
+    if let Some(info) = &d.authentication_info {
+        v["authenticationInfo"] = info.clone().into();
+    }
+    v
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,6 +7,7 @@ use crate::store::{self, EntryRow, NewEntry, Registered, Unregistered};
 use actix_web::{web, HttpRequest, HttpResponse};
 use common::db::device::{self as devices, DeviceRow};
 use common::db::{self, DbPool};
+use common::device_api::{self, positive_id};
 use common::dto::device::{device_of, is_mac, required, DeviceRequest, DeviceResponse};
 use common::dto::onboarding::{CertificateCreationRequest, CertificateResponse};
 use common::dto::{format_instant, ListResponse, RequestMetadata};
@@ -218,14 +219,6 @@ fn merged(
     })
 }
 
-fn positive_id(raw: &str, origin: &str) -> Result<i64, ArrowheadError> {
-    raw.trim()
-        .parse::<i64>()
-        .ok()
-        .filter(|id| *id > 0)
-        .ok_or_else(|| bad("Id must be greater than 0.", origin))
-}
-
 // ---- handlers ----
 
 /// Registers a device (created or updated by name and MAC) with its registry entry.
@@ -406,20 +399,6 @@ pub async fn query(
     }))
 }
 
-/// The device with the id of the path (both the query and the management endpoint).
-async fn device_json(
-    state: &AppState,
-    req: &HttpRequest,
-    raw_id: &str,
-) -> Result<web::Json<DeviceResponse>, ArrowheadError> {
-    let origin = request_url(req);
-    let id = positive_id(raw_id, &origin)?;
-    let found = db::run(&state.pool, move |c| Ok(devices::device_by_id(c, id)?)).await?;
-    found
-        .map(|d| web::Json(DeviceResponse::from(&d)))
-        .ok_or_else(|| bad(format!("Device with id {id} not found."), &origin))
-}
-
 /// A device by id.
 #[utoipa::path(get, path = "/deviceregistry/query/device/{id}", tag = "Client", params(("id" = i64, Path)),
     responses((status = 200, body = DeviceResponse), (status = 400, body = ErrorMessage), (status = 401, body = ErrorMessage)))]
@@ -430,7 +409,7 @@ pub async fn device_by_id(
     id: web::Path<String>,
 ) -> Result<web::Json<DeviceResponse>, ArrowheadError> {
     allow(&caller, Endpoint::Client, &req)?;
-    device_json(&state, &req, &id).await
+    device_api::get(&state.pool, &id, &request_url(&req)).await
 }
 
 /// A device by name and MAC address.
@@ -576,12 +555,7 @@ pub async fn list_devices(
     q: web::Query<PageQuery>,
 ) -> Result<web::Json<ListResponse<DeviceResponse>>, ArrowheadError> {
     allow(&caller, Endpoint::Mgmt, &req)?;
-    let page = q.validate(devices::DEVICE_SORT_FIELDS, "/deviceregistry/mgmt/devices")?;
-    let (rows, count) = db::run(&state.pool, move |c| Ok(devices::list_devices(c, &page)?)).await?;
-    Ok(web::Json(ListResponse {
-        data: rows.iter().map(DeviceResponse::from).collect(),
-        count,
-    }))
+    device_api::list(&state.pool, &q, "/deviceregistry/mgmt/devices").await
 }
 
 /// Creates a device (without a registry entry).
@@ -594,17 +568,7 @@ pub async fn create_device(
     body: web::Json<DeviceRequest>,
 ) -> Result<HttpResponse, ArrowheadError> {
     allow(&caller, Endpoint::Mgmt, &req)?;
-    const ORIGIN: &str = "/deviceregistry/mgmt/devices";
-    let new = device_of(Some(&body), ORIGIN)?;
-    let (name, mac) = (new.name.clone(), new.mac.clone());
-    let created = db::run(&state.pool, move |c| Ok(devices::create_device(c, &new)?)).await?;
-    match created {
-        Some(d) => Ok(HttpResponse::Created().json(DeviceResponse::from(&d))),
-        None => Err(bad(
-            format!("Device with name '{name}' and MAC address '{mac}' already exists."),
-            ORIGIN,
-        )),
-    }
+    device_api::create(&state.pool, &body, "/deviceregistry/mgmt/devices").await
 }
 
 /// One device.
@@ -617,7 +581,7 @@ pub async fn get_device(
     id: web::Path<String>,
 ) -> Result<web::Json<DeviceResponse>, ArrowheadError> {
     allow(&caller, Endpoint::Mgmt, &req)?;
-    device_json(&state, &req, &id).await
+    device_api::get(&state.pool, &id, &request_url(&req)).await
 }
 
 /// Removes a device and its registry entry.
@@ -630,13 +594,7 @@ pub async fn delete_device(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ArrowheadError> {
     allow(&caller, Endpoint::Mgmt, &req)?;
-    let origin = request_url(&req);
-    let id = positive_id(&id, &origin)?;
-    if db::run(&state.pool, move |c| Ok(devices::delete_device(c, id)?)).await? {
-        Ok(HttpResponse::Ok().finish())
-    } else {
-        Err(bad(format!("Device with id {id} not found."), &origin))
-    }
+    device_api::delete(&state.pool, &id, &request_url(&req)).await
 }
 
 /// Replaces a registry entry: its device (found or created by name and MAC) and fields.
@@ -710,24 +668,6 @@ pub async fn patch_entry(
     updated(outcome, id, &origin)
 }
 
-fn changed(
-    outcome: devices::Changed,
-    not_found: String,
-    origin: &str,
-) -> Result<web::Json<DeviceResponse>, ArrowheadError> {
-    match outcome {
-        devices::Changed::Done(d) => Ok(web::Json(DeviceResponse::from(&d))),
-        devices::Changed::NoDevice => Err(bad(not_found, origin)),
-        devices::Changed::Duplicate(d) => Err(bad(
-            format!(
-                "Device with name '{}' and MAC address '{}' already exists.",
-                d.name, d.mac
-            ),
-            origin,
-        )),
-    }
-}
-
 /// Replaces a device's name, address, MAC and key.
 #[utoipa::path(put, path = "/deviceregistry/mgmt/devices/{id}", tag = "Management", params(("id" = i64, Path)), request_body = DeviceRequest,
     responses((status = 200, body = DeviceResponse), (status = 400, body = ErrorMessage), (status = 401, body = ErrorMessage)))]
@@ -739,14 +679,7 @@ pub async fn update_device(
     body: web::Json<DeviceRequest>,
 ) -> Result<web::Json<DeviceResponse>, ArrowheadError> {
     allow(&caller, Endpoint::Mgmt, &req)?;
-    let origin = request_url(&req);
-    let id = positive_id(&id, &origin)?;
-    let new = device_of(Some(&body), &origin)?;
-    let outcome = db::run(&state.pool, move |c| {
-        devices::change_device(c, id, |_| Ok(new))
-    })
-    .await?;
-    changed(outcome, format!("No device with id : {id}"), &origin)
+    device_api::replace(&state.pool, &id, &body, &request_url(&req)).await
 }
 
 /// Changes the fields given of a device.
@@ -760,19 +693,7 @@ pub async fn patch_device(
     body: web::Json<DeviceRequest>,
 ) -> Result<web::Json<DeviceResponse>, ArrowheadError> {
     allow(&caller, Endpoint::Mgmt, &req)?;
-    let origin = request_url(&req);
-    let id = positive_id(&id, &origin)?;
-    if common::dto::device::is_empty_patch(&body) {
-        return Err(bad("Patch request is empty.", &origin));
-    }
-    let (body, o) = (body.into_inner(), origin.clone());
-    let outcome = db::run(&state.pool, move |c| {
-        devices::change_device(c, id, |stored| {
-            common::dto::device::patched(stored, Some(&body), &o)
-        })
-    })
-    .await?;
-    changed(outcome, format!("Device with id {id} not found."), &origin)
+    device_api::patch(&state.pool, &id, body.into_inner(), &request_url(&req)).await
 }
 
 // ---- onboarding ----

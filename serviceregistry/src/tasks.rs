@@ -7,20 +7,7 @@ use crate::registry::{self, Scope};
 use common::db::{self, DbPool};
 use std::time::Duration;
 
-/// TCP reachability of a provider (the Java "ping").
-pub async fn reachable(address: String, port: i32, timeout: Duration) -> bool {
-    let Ok(port) = u16::try_from(port) else {
-        return false;
-    };
-    matches!(
-        tokio::time::timeout(
-            timeout,
-            tokio::net::TcpStream::connect((address.as_str(), port))
-        )
-        .await,
-        Ok(Ok(_))
-    )
-}
+pub use common::net::reachable;
 
 /// The TTL task: after `first`, and then every `every`, removes entries past their end of
 /// validity.

@@ -248,6 +248,21 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    system_registry (id) {
+        id -> BigInt,
+        system_id -> BigInt,
+        device_id -> BigInt,
+        end_of_validity -> Nullable<Timestamp>,
+        metadata -> Nullable<Text>,
+        version -> Nullable<Integer>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(system_registry -> system_ (system_id));
+diesel::joinable!(system_registry -> device (device_id));
 diesel::joinable!(subscription -> system_ (system_id));
 diesel::joinable!(device_registry -> device (device_id));
 diesel::joinable!(subscription_publisher_connection -> subscription (subscription_id));
@@ -286,4 +301,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     ca_trusted_key,
     device,
     device_registry,
+    system_registry,
 );

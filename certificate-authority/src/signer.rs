@@ -9,7 +9,6 @@
 //! collision) instead of random 32-bit numbers that collide.
 
 use chrono::{DateTime, Duration as ChronoDuration, Utc};
-use common::identity::CoreSystem;
 use openssl::pkey::{PKey, Private};
 use openssl::x509::X509;
 use rcgen::{CertificateSigningRequestParams, IsCa, Issuer, KeyPair, SerialNumber};
@@ -167,19 +166,7 @@ impl Signer {
     }
 }
 
-/// The sysop and every core system may only be issued at the sysop's request, under any
-/// spelling: letter case, `_`, `-` (`Orchestrator`, `SERVICE_REGISTRY`, `service-registry`,
-/// `Sys-Op` are all protected; Java compares case-sensitively).
-pub fn is_protected(system_label: &str) -> bool {
-    let skeleton = |s: &str| -> String {
-        s.chars()
-            .filter(|c| *c != '_' && *c != '-')
-            .map(|c| c.to_ascii_lowercase())
-            .collect()
-    };
-    let label = skeleton(system_label);
-    label == "sysop" || CoreSystem::ALL.iter().any(|c| skeleton(c.name()) == label)
-}
+pub use common::identity::is_protected;
 
 /// The certificate's validity: the requested window, which must lie within the bounds.
 pub fn validity(

@@ -48,6 +48,33 @@ pub fn parse_instant(s: &str) -> Option<NaiveDateTime> {
         .find_map(|f| NaiveDateTime::parse_from_str(s, f).ok())
 }
 
+fn bad_payload(message: &str, origin: &str) -> crate::ArrowheadError {
+    crate::ArrowheadError::bad_payload(message).with_origin(origin)
+}
+
+/// A registry entry's end of validity (Device and System Registry): an ISO-8601 instant a `TIMESTAMP` column can hold, or none.
+pub fn end_of_validity_of(
+    raw: Option<&str>,
+    origin: &str,
+) -> Result<Option<NaiveDateTime>, crate::ArrowheadError> {
+    let Some(v) = raw.map(str::trim).filter(|v| !v.is_empty()) else {
+        return Ok(None);
+    };
+    let t = crate::dto::parse_instant(v).ok_or_else(|| {
+        bad_payload("End of validity is specified in the wrong format. Please provide UTC time using ISO-8601 format.", origin)
+    })?;
+    if !crate::dto::storable(&t) {
+        return Err(bad_payload("End of validity is out of the storable range (1970-01-01T00:00:01Z to 2038-01-19T03:14:07Z).", origin));
+    }
+    Ok(Some(t))
+}
+
+/// A registry entry's version: it must fit the Java `int` column.
+pub fn version_of(v: Option<i64>, origin: &str) -> Result<Option<i32>, crate::ArrowheadError> {
+    v.map(|v| i32::try_from(v).map_err(|_| bad_payload("Version is out of range.", origin)))
+        .transpose()
+}
+
 /// Java `SystemRequestDTO`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]

@@ -324,6 +324,20 @@ pub fn unauthorized(caller: &Caller, url: &str) -> ArrowheadError {
     ArrowheadError::auth(format!("{cn} is unauthorized to access {url}")).with_origin(url)
 }
 
+/// The sysop and every core system may only be issued at the sysop's request, under any
+/// spelling: letter case, `_`, `-` (`Orchestrator`, `SERVICE_REGISTRY`, `service-registry`,
+/// `Sys-Op` are all protected; Java compares case-sensitively).
+pub fn is_protected(system_label: &str) -> bool {
+    let skeleton = |s: &str| -> String {
+        s.chars()
+            .filter(|c| *c != '_' && *c != '-')
+            .map(|c| c.to_ascii_lowercase())
+            .collect()
+    };
+    let label = skeleton(system_label);
+    label == "sysop" || CoreSystem::ALL.iter().any(|c| skeleton(c.name()) == label)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

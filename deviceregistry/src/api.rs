@@ -168,32 +168,10 @@ fn entry_of(body: &DeviceRegistryRequest, origin: &str) -> Result<NewEntry, Arro
     let metadata = normalize_metadata(body.metadata.as_ref()).map_err(|e| e.with_origin(origin))?;
     Ok(NewEntry {
         device,
-        end_of_validity: end_of_validity_of(body.end_of_validity.as_deref(), origin)?,
+        end_of_validity: common::dto::end_of_validity_of(body.end_of_validity.as_deref(), origin)?,
         metadata: metadata_column(&metadata, origin)?,
-        version: version_of(body.version, origin)?.unwrap_or(1),
+        version: common::dto::version_of(body.version, origin)?.unwrap_or(1),
     })
-}
-
-/// An entry's end of validity: an ISO-8601 instant a `TIMESTAMP` column can hold, or none.
-fn end_of_validity_of(
-    raw: Option<&str>,
-    origin: &str,
-) -> Result<Option<chrono::NaiveDateTime>, ArrowheadError> {
-    let Some(v) = raw.map(str::trim).filter(|v| !v.is_empty()) else {
-        return Ok(None);
-    };
-    let t = common::dto::parse_instant(v).ok_or_else(|| {
-        bad("End of validity is specified in the wrong format. Please provide UTC time using ISO-8601 format.", origin)
-    })?;
-    if !common::dto::storable(&t) {
-        return Err(bad("End of validity is out of the storable range (1970-01-01T00:00:01Z to 2038-01-19T03:14:07Z).", origin));
-    }
-    Ok(Some(t))
-}
-
-fn version_of(v: Option<i64>, origin: &str) -> Result<Option<i32>, ArrowheadError> {
-    v.map(|v| i32::try_from(v).map_err(|_| bad("Version is out of range.", origin)))
-        .transpose()
 }
 
 /// What a PATCH makes of an entry: the fields given replace the stored ones.
@@ -212,10 +190,11 @@ fn merged(
     };
     Ok(store::Merged {
         device: common::dto::device::patched(device, body.device.as_ref(), origin)?,
-        end_of_validity: end_of_validity_of(body.end_of_validity.as_deref(), origin)?
+        end_of_validity: common::dto::end_of_validity_of(body.end_of_validity.as_deref(), origin)?
             .or(entry.end_of_validity),
         metadata,
-        version: version_of(body.version, origin)?.unwrap_or(entry.version.unwrap_or(1)),
+        version: common::dto::version_of(body.version, origin)?
+            .unwrap_or(entry.version.unwrap_or(1)),
     })
 }
 

@@ -72,24 +72,23 @@ pub fn required(v: Option<&str>, message: &str, origin: &str) -> Result<String, 
         .ok_or_else(|| bad(message, origin))
 }
 
-/// A device of a request, checked and normalised as stored.
+/// A device of a request, checked and normalised as stored (the Device Registry's messages).
 pub fn device_of(d: Option<&DeviceRequest>, origin: &str) -> Result<NewDevice, ArrowheadError> {
+    checked_device(d, origin, "")
+}
+
+/// [`device_of`] with the messages padded by `pad` on both sides, as the Java System Registry
+/// words them (" Device name must have value ").
+pub fn checked_device(
+    d: Option<&DeviceRequest>,
+    origin: &str,
+    pad: &str,
+) -> Result<NewDevice, ArrowheadError> {
     let d = d.ok_or_else(|| bad("Device is null.", origin))?;
-    let name = required(
-        d.device_name.as_deref(),
-        "Device name must have value",
-        origin,
-    )?;
-    let address = required(
-        d.address.as_deref(),
-        "Device address must have value",
-        origin,
-    )?;
-    let mac = required(
-        d.mac_address.as_deref(),
-        "Device MAC address must have value",
-        origin,
-    )?;
+    let missing = |what: &str| format!("{pad}Device {what} must have value{pad}");
+    let name = required(d.device_name.as_deref(), &missing("name"), origin)?;
+    let address = required(d.address.as_deref(), &missing("address"), origin)?;
+    let mac = required(d.mac_address.as_deref(), &missing("MAC address"), origin)?;
     if name.contains('.') {
         return Err(bad("Name can't contain dot (.)", origin));
     }

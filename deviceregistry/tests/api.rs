@@ -3,77 +3,29 @@
 
 #![allow(clippy::unwrap_used)]
 
-use common::config::{CoreSettings, Properties};
 use common::identity::CoreSystem;
 use reqwest::blocking::Client;
 use serde_json::{json, Value};
 use std::time::Duration;
+use testing::backbone::{self, Backbone};
 use testing::{client, error, free_port, read, RunningServer, StartFuture, TestDb};
 
 struct Registry {
     port: u16,
-    sr: u16,
-    ca: u16,
-    _sr: RunningServer,
+    backbone: Backbone,
     _dr: RunningServer,
-    _ca: RunningServer,
     db: TestDb,
 }
 
 impl Registry {
     fn start() -> Self {
         let db = TestDb::new();
-        let (sr, port) = (free_port(), free_port());
-        let props = |system: &str, p: u16, extra: &str| {
-            Properties::parse(&format!(
-                "{}server.port={p}\ndomain.port={p}\nsr_address=localhost\nsr_port={sr}\nallow_self_addressing=true\n{extra}",
-                testing::secure_properties(system, &db)
-            ))
-            .with_env(std::iter::empty())
-        };
-        let s = serviceregistry::Settings::from_core(
-            CoreSettings::from_properties(
-                CoreSystem::ServiceRegistry,
-                props("serviceregistry", sr, ""),
-            )
-            .unwrap(),
-        )
-        .unwrap();
-        let sr_server = RunningServer::start(true, move || -> StartFuture {
-            Box::pin(async move {
-                serviceregistry::start(s, Duration::from_secs(10))
-                    .await
-                    .map_err(|e| e.to_string())
-            })
-        });
-        let ca = free_port();
-        let cloud_key = testing::pki().dir.join(format!("{}.p12", testing::CLOUD));
-        let ca_props = props(
-            "certificateauthority",
-            ca,
-            &format!(
-                "cloud.ssl.key-store={}\ncloud.ssl.key-store-password=123456\ncloud.ssl.key-password=123456\n",
-                cloud_key.display()
-            ),
-        );
-        let s = certificate_authority::Settings::from_core(
-            CoreSettings::from_properties(CoreSystem::CertificateAuthority, ca_props).unwrap(),
-        )
-        .unwrap();
-        let ca_server = RunningServer::start(true, move || -> StartFuture {
-            Box::pin(async move {
-                certificate_authority::start(s, Duration::from_secs(10))
-                    .await
-                    .map(|s| s.running)
-            })
-        });
-        let s = deviceregistry::Settings::from_core(
-            CoreSettings::from_properties(
-                CoreSystem::DeviceRegistry,
-                props("deviceregistry", port, ""),
-            )
-            .unwrap(),
-        )
+        let backbone = Backbone::start(&db);
+        let port = free_port();
+        let s = deviceregistry::Settings::from_core(backbone::core(
+            CoreSystem::DeviceRegistry,
+            backbone::properties("deviceregistry", &db, port, backbone.sr, ""),
+        ))
         .unwrap();
         let dr = RunningServer::start(true, move || -> StartFuture {
             Box::pin(async move {
@@ -84,11 +36,8 @@ impl Registry {
         });
         Self {
             port,
-            sr,
-            ca,
-            _sr: sr_server,
+            backbone,
             _dr: dr,
-            _ca: ca_server,
             db,
         }
     }
@@ -691,34 +640,8 @@ fn subject_cn(b64: &str) -> String {
 #[test]
 fn onboarding_signs_registers_and_announces() {
     let dr = Registry::start();
-    let pki = testing::pki();
-    // A stand-in Event Handler: the real one's identity, registered where DR looks for it.
-    let (eh, events) = testing::recording_server(
-        &pki.dir.join("eventhandler.p12"),
-        &pki.dir.join("truststore.p12"),
-        "/eventhandler/publish",
-        0,
-    );
-    let sr = |path: &str| format!("https://localhost:{}/serviceregistry{path}", dr.sr);
-    let (status, got) = post(
-        &client("eventhandler"),
-        &sr("/register"),
-        &json!({"serviceDefinition": "event-publish", "providerSystem": {"systemName": "eventhandler",
-                "address": "localhost", "port": eh.port, "authenticationInfo": "k"},
-                "serviceUri": "/eventhandler/publish", "secure": "CERTIFICATE", "interfaces": ["HTTP-SECURE-JSON"]}),
-    );
-    assert_eq!(status, 201, "{got}");
-    testing::wait_for("ca-sign", Duration::from_secs(20), || {
-        read(
-            client("sysop")
-                .get(sr("/mgmt/servicedef/ca-sign"))
-                .send()
-                .unwrap(),
-        )
-        .1["count"]
-            .as_i64()
-            > Some(0)
-    });
+    let (_eh, events) = dr.backbone.stand_in_event_handler();
+    dr.backbone.wait_for_service("ca-sign");
 
     let c = client("client");
     let cloud = format!("{}.{}.arrowhead.eu", testing::CLOUD, testing::OPERATOR);
@@ -916,5 +839,4 @@ fn onboarding_signs_registers_and_announces() {
     );
     assert_eq!(got[0]["source"]["systemName"], "deviceregistry");
     assert_eq!(got[0]["metaData"], Value::Null);
-    let _ = dr.ca;
 }

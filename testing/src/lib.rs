@@ -5,6 +5,8 @@
 
 #![allow(clippy::unwrap_used)]
 
+pub mod backbone;
+
 use certificate_authority::local_cloud::{self, CloudSpec};
 use certificate_authority::pki::{self, Issued, Profile};
 use common::config::DatabaseSettings;
@@ -124,6 +126,13 @@ pub struct Pki {
 pub const CLOUD: &str = "testcloud";
 pub const OPERATOR: &str = "aitia";
 pub const PASSWORD: &str = "123456";
+
+/// The test cloud's certificate (the issuer of everything the Certificate Authority signs).
+pub fn pki_cloud_certificate() -> X509 {
+    Keystore::from_pkcs12_file(&pki().dir.join(format!("{CLOUD}.p12")), PASSWORD)
+        .unwrap()
+        .cert
+}
 
 pub fn pki() -> &'static Pki {
     static PKI: OnceLock<Pki> = OnceLock::new();

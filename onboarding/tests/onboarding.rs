@@ -36,6 +36,11 @@ fn core(system: CoreSystem, p: Properties) -> CoreSettings {
 
 impl Cloud {
     fn start() -> Self {
+        Self::with(false)
+    }
+
+    /// `registries`: with a Device Registry and a System Registry (the whole chain).
+    fn with(registries: bool) -> Self {
         let db = TestDb::new();
         let (sr, auth, orch, ca, oc) = (
             free_port(),
@@ -111,6 +116,33 @@ impl Cloud {
                     .map(|s| s.running)
             })
         }));
+        if registries {
+            let (dr, syr) = (free_port(), free_port());
+            let s = deviceregistry::Settings::from_core(core(
+                CoreSystem::DeviceRegistry,
+                props("deviceregistry", &db, dr, sr, ""),
+            ))
+            .unwrap();
+            servers.push(RunningServer::start(true, move || -> StartFuture {
+                Box::pin(async move {
+                    deviceregistry::start(s, Duration::from_secs(10))
+                        .await
+                        .map(|s| s.running)
+                })
+            }));
+            let s = systemregistry::Settings::from_core(core(
+                CoreSystem::SystemRegistry,
+                props("systemregistry", &db, syr, sr, ""),
+            ))
+            .unwrap();
+            servers.push(RunningServer::start(true, move || -> StartFuture {
+                Box::pin(async move {
+                    systemregistry::start(s, Duration::from_secs(10))
+                        .await
+                        .map(|s| s.running)
+                })
+            }));
+        }
         let cloud = Self {
             sr,
             orch,
@@ -119,7 +151,11 @@ impl Cloud {
             _db: db,
         };
         // Every system registers itself in the background.
-        for def in ["ca-sign", "orchestration-service", "service-register"] {
+        let mut wanted = vec!["ca-sign", "orchestration-service", "service-register"];
+        if registries {
+            wanted.extend(["device-onboarding-with-csr", "system-onboarding-with-csr"]);
+        }
+        for def in wanted {
             let url = cloud.sr_url(&format!("/mgmt/servicedef/{def}"));
             wait_for(def, Duration::from_secs(20), || {
                 read(client("sysop").get(&url).send().unwrap()).1["count"].as_i64() > Some(0)
@@ -155,24 +191,55 @@ fn basic(user_and_secret: &str) -> String {
     )
 }
 
-#[test]
-fn a_device_with_only_the_shared_secret_joins_and_is_orchestrated() {
-    let cloud = Cloud::start();
-    let dir = std::env::temp_dir().join(format!("ah-onboard-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
+fn join(cloud: &Cloud, dir: &std::path::Path) -> arrowhead_app::onboard::Joined {
+    let _ = std::fs::remove_dir_all(dir);
     let master = testing::pki().master.clone();
     let url = format!("https://localhost:{}", cloud.oc);
-    let rt = actix_web::rt::System::new();
-    let done = rt
-        .block_on(arrowhead_app::onboard::onboard(
-            &url,
-            SECRET,
-            "hygrometer",
-            &master,
-            &dir,
-            "123456",
+    let device = arrowhead_app::onboard::Device {
+        name: "greenhouse-7".into(),
+        address: "127.0.0.1".into(),
+        mac: "02:00:00:00:00:07".into(),
+    };
+    let system = arrowhead_app::onboard::SystemSpec {
+        name: "hygrometer".into(),
+        address: "127.0.0.1".into(),
+        port: 9104,
+    };
+    actix_web::rt::System::new()
+        .block_on(arrowhead_app::onboard::join(
+            &url, SECRET, &device, &system, &master, dir, "123456",
         ))
-        .unwrap();
+        .unwrap()
+}
+
+/// Without Device and System Registries, the Onboarding Controller certifies the system.
+#[test]
+fn without_registries_the_controller_certifies_the_system() {
+    let cloud = Cloud::start();
+    let dir = std::env::temp_dir().join(format!("ah-onboard-oc-{}", std::process::id()));
+    let done = join(&cloud, &dir);
+    assert_eq!(done.common_name, "hygrometer.testcloud.aitia.arrowhead.eu");
+    assert!(done.device_entry.is_none() && done.system_entry.is_none());
+    assert_eq!(
+        done.answer["deviceRegistry"],
+        Value::Null,
+        "no Device Registry in this cloud"
+    );
+    let cert =
+        common::tls::Keystore::from_pkcs12_file(&dir.join("hygrometer.p12"), "123456").unwrap();
+    assert_eq!(
+        common::tls::common_name(&cert.cert).as_deref(),
+        Some("hygrometer.testcloud.aitia.arrowhead.eu")
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn a_device_with_only_the_shared_secret_joins_and_is_orchestrated() {
+    let cloud = Cloud::with(true);
+    let dir = std::env::temp_dir().join(format!("ah-onboard-{}", std::process::id()));
+    let master = testing::pki().master.clone();
+    let done = join(&cloud, &dir);
     assert_eq!(done.common_name, "hygrometer.testcloud.aitia.arrowhead.eu");
     for file in [
         "hygrometer.p12",
@@ -180,6 +247,7 @@ fn a_device_with_only_the_shared_secret_joins_and_is_orchestrated() {
         "hygrometer.crt",
         "hygrometer.chain.pem",
         "hygrometer.pub",
+        "greenhouse-7.p12",
         "truststore.p12",
     ] {
         assert!(dir.join(file).is_file(), "{file} written");
@@ -207,10 +275,49 @@ fn a_device_with_only_the_shared_secret_joins_and_is_orchestrated() {
         "ORCHESTRATION_SERVICE"
     );
     assert_eq!(
-        answer["deviceRegistry"],
-        Value::Null,
-        "no Device Registry in this cloud"
+        answer["deviceRegistry"]["service"],
+        "DEVICEREGISTRY_ONBOARDING_WITH_CSR_SERVICE"
     );
+    assert_eq!(
+        answer["systemRegistry"]["service"],
+        "SYSTEMREGISTRY_ONBOARDING_WITH_CSR_SERVICE"
+    );
+    // The device is in the Device Registry with a certificate of its own; the system is in the
+    // System Registry on that device, with its own.
+    let device_entry = done.device_entry.as_ref().unwrap();
+    assert_eq!(
+        (
+            device_entry["device"]["deviceName"].as_str(),
+            device_entry["device"]["macAddress"].as_str(),
+            device_entry["certificateResponse"]["certificateType"].as_str()
+        ),
+        (
+            Some("greenhouse-7"),
+            Some("02:00:00:00:00:07"),
+            Some("AH_DEVICE")
+        )
+    );
+    let system_entry = done.system_entry.as_ref().unwrap();
+    assert_eq!(
+        (
+            system_entry["system"]["systemName"].as_str(),
+            system_entry["provider"]["deviceName"].as_str(),
+            system_entry["certificateResponse"]["certificateType"].as_str()
+        ),
+        (Some("hygrometer"), Some("greenhouse-7"), Some("AH_SYSTEM"))
+    );
+    let device_cert =
+        common::tls::Keystore::from_pkcs12_file(&dir.join("greenhouse-7.p12"), "123456").unwrap();
+    assert_eq!(
+        common::tls::common_name(&device_cert.cert).as_deref(),
+        Some("greenhouse-7.testcloud.aitia.arrowhead.eu")
+    );
+    let system_cert =
+        common::tls::Keystore::from_pkcs12_file(&dir.join("hygrometer.p12"), "123456").unwrap();
+    assert!(system_cert
+        .cert
+        .verify(&testing::pki_cloud_certificate().public_key().unwrap())
+        .unwrap());
 
     // The new system registers a service with its own certificate.
     let device = testing::client_from(&dir.join("hygrometer.p12"), &master);

@@ -136,6 +136,6 @@ $(for entry in "${SYSTEMS[@]}"; do name=${entry%%:*} port=${entry##*:}; printf '
   Application certificates: $BIN/arrowhead-certgen --out $CERT_DIR --cloud $CLOUD --operator $OPERATOR --system <name>
   A provider and a consumer, step by step: the README's walk-through.
   A new device joins with the shared secret (sharedSecret in onboarding/application.properties):
-    $BIN/arrowhead-onboard --certificates $CERT_DIR --system <name> --service <definition>
+    $BIN/arrowhead-onboard --certificates $CERT_DIR --system <name> --device <device> --service <definition>
   Logs: $LOG_DIR    Stop everything: ./scripts/stop.sh
 SUMMARY

@@ -105,7 +105,7 @@ async fn run(args: &Args) -> Result<(), String> {
             .as_str()
             .is_some_and(|m| m.contains("already exists")) =>
         {
-            println!("system {system} was registered already")
+            println!("system {system} is in the Service Registry already (the System Registry recorded it)")
         }
         _ => return Err(format!("register-system answered {status}: {answer}")),
     }

@@ -177,11 +177,7 @@ pub async fn sign(
     );
     let signer = state.signer.clone();
     let bounds = state.bounds;
-    let chain_rest: Vec<String> = signer
-        .chain
-        .iter()
-        .map(|c| openssl::base64::encode_block(c))
-        .collect();
+    let chain_rest = signer.chain_base64.clone();
     let (id, leaf) = db::run(&state.pool, move |c| {
         // A serial already in the table (one chance in 2^62 per issued certificate) is drawn
         // again: the table's unique key makes serials unique, not luck.

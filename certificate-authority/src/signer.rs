@@ -38,6 +38,8 @@ pub struct Signer {
     pub cloud_cn: String,
     /// The cloud certificate and what signed it (DER), as the chain of issued certificates.
     pub chain: Vec<Vec<u8>>,
+    /// `chain` in base64, as every signing answer carries it.
+    pub chain_base64: Vec<String>,
     pub cloud_cert: X509,
 }
 
@@ -143,6 +145,7 @@ impl Signer {
         Ok(Self {
             issuer,
             cloud_cn,
+            chain_base64: chain.iter().map(|c| openssl::base64::encode_block(c)).collect(),
             chain,
             cloud_cert: cloud,
         })
@@ -165,8 +168,6 @@ impl Signer {
         if !rest.is_empty() {
             return Err(SignError::Unparsable);
         }
-        csr.verify_signature()
-            .map_err(|_| SignError::BadSignature)?;
         let cn = csr
             .certification_request_info
             .subject
@@ -182,8 +183,14 @@ impl Signer {
             return Err(SignError::Protected);
         }
         let (not_before, not_after) = validity(valid_after, valid_before, bounds, now)?;
+        // rcgen verifies the CSR's signature while reading it (verifying it here as well cost a
+        // second RSA verification per certificate); when it refuses, x509-parser tells a bad
+        // signature from anything else. As in Java, names are checked before the signature.
         let mut params = CertificateSigningRequestParams::from_der(&csr_der.to_vec().into())
-            .map_err(|e| SignError::Build(e.to_string()))?;
+            .map_err(|e| match csr.verify_signature() {
+                Err(_) => SignError::BadSignature,
+                Ok(()) => SignError::Build(e.to_string()),
+            })?;
         params.params.serial_number = Some(SerialNumber::from_slice(&serial.to_be_bytes()));
         params.params.not_before = to_time(not_before)?;
         params.params.not_after = to_time(not_after)?;

@@ -33,15 +33,15 @@ pub struct NewCert<'a> {
 
 /// Records an issued certificate; its id.
 pub fn insert_certificate(conn: &mut MysqlConnection, new: &NewCert) -> QueryResult<i64> {
-    conn.transaction(|c| {
-        diesel::insert_into(ca_certificate::table)
-            .values(new)
-            .execute(c)?;
-        ca_certificate::table
-            .filter(ca_certificate::serial.eq(new.serial))
-            .select(ca_certificate::id)
-            .first(c)
-    })
+    // One statement (atomic on its own) and the id MariaDB just gave it on this connection:
+    // two round trips instead of a transaction's four, on the CA's busiest path.
+    diesel::insert_into(ca_certificate::table)
+        .values(new)
+        .execute(conn)?;
+    diesel::select(diesel::dsl::sql::<diesel::sql_types::BigInt>(
+        "CAST(LAST_INSERT_ID() AS SIGNED)",
+    ))
+    .get_result(conn)
 }
 
 /// Sort fields of the certificate list (Java `CaCertificate.SORTABLE_FIELDS_BY`).

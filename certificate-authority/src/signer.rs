@@ -70,7 +70,7 @@ pub enum CloudKey {
         /// `RSAPublicKey` (PKCS#1) DER, what rcgen calls the public key's DER bytes.
         public: Vec<u8>,
     },
-    Other(KeyPair),
+    Other(Box<KeyPair>),
 }
 
 impl CloudKey {
@@ -85,7 +85,7 @@ impl CloudKey {
         let pem = key.private_key_to_pem_pkcs8().map_err(|e| e.to_string())?;
         let pem = String::from_utf8(pem).map_err(|e| e.to_string())?;
         KeyPair::from_pem(&pem)
-            .map(CloudKey::Other)
+            .map(|k| CloudKey::Other(Box::new(k)))
             .map_err(|e| format!("the cloud key: {e}"))
     }
 }
@@ -145,7 +145,10 @@ impl Signer {
         Ok(Self {
             issuer,
             cloud_cn,
-            chain_base64: chain.iter().map(|c| openssl::base64::encode_block(c)).collect(),
+            chain_base64: chain
+                .iter()
+                .map(|c| openssl::base64::encode_block(c))
+                .collect(),
             chain,
             cloud_cert: cloud,
         })

@@ -120,6 +120,30 @@ pub fn build_csr(
     b.build().to_der().map_err(err)
 }
 
+/// The CSR of a `name` onboarding variant: `<commonName>.<cloud>` signed with the key pair the
+/// request carries, or a new one (returned, so the answer can hand its private key over).
+/// `cloud_cn` is `None` on an insecure server, which has no cloud to name (`who` says which
+/// system in the refusal).
+pub fn csr_for_name(
+    creation: &crate::dto::onboarding::CertificateCreationRequest,
+    cloud_cn: Option<&str>,
+    remote: Option<std::net::IpAddr>,
+    who: &str,
+    origin: &str,
+) -> Result<(Vec<u8>, PKey<Private>), ArrowheadError> {
+    let label = creation
+        .common_name
+        .as_deref()
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+        .ok_or_else(|| bad(" Common name must have value ", origin))?;
+    let cloud_cn = cloud_cn
+        .ok_or_else(|| bad(format!("Onboarding by name needs a secured {who}."), origin))?;
+    let key = key_pair(creation.key_pair_dto.as_ref(), origin)?;
+    let csr = build_csr(label, cloud_cn, &key, remote)?;
+    Ok((csr, key))
+}
+
 /// The DER bytes of a base64 CSR as a device sends it (line breaks allowed); the CA checks the
 /// rest.
 pub fn decode_csr(

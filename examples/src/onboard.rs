@@ -90,6 +90,7 @@ async fn from_controller(
     secret: &str,
     label: &str,
     trust: &X509,
+    key: PKey<Private>,
 ) -> Result<FromController, String> {
     let base = url.trim_end_matches('/');
     let authority = base
@@ -111,7 +112,6 @@ async fn from_controller(
     let cloud = tokio::task::spawn_blocking(move || cloud_of(&host, port, &trust_clone))
         .await
         .map_err(|e| e.to_string())??;
-    let key = new_key()?;
     let request = json!({ "certificateSigningRequest":
         openssl::base64::encode_block(&csr(&format!("{label}.{cloud}"), &key)?) });
     let client = reqwest::Client::builder()
@@ -188,14 +188,12 @@ pub struct Joined {
 /// `identity` in `out`, with a CSR for `label`; returns the new key, certificate and entry.
 async fn at_registry(
     out: &Path,
-    identity: &str,
-    password: &str,
+    (identity, password): (&str, &str),
     (peer, uri): (&str, &str),
     mut body: Value,
-    common_name: &str,
+    (common_name, key): (&str, PKey<Private>),
 ) -> Result<(PKey<Private>, X509, Value), String> {
     let app = Application::load(out, identity, password)?;
-    let key = new_key()?;
     body["certificateSigningRequest"] =
         json!(openssl::base64::encode_block(&csr(common_name, &key)?));
     let (status, answer) = app
@@ -223,7 +221,20 @@ pub async fn join(
     out: &Path,
     password: &str,
 ) -> Result<Joined, String> {
-    let oc = from_controller(url, secret, &device.name, trust).await?;
+    // The three keys (onboarding, device, system) are made at once: RSA key generation is
+    // most of a device's time in the chain.
+    let made = tokio::join!(
+        tokio::task::spawn_blocking(new_key),
+        tokio::task::spawn_blocking(new_key),
+        tokio::task::spawn_blocking(new_key),
+    );
+    let mut keys = [made.0, made.1, made.2]
+        .into_iter()
+        .map(|k| k.map_err(|e| e.to_string())?)
+        .collect::<Result<Vec<_>, String>>()?
+        .into_iter();
+    let mut key = || keys.next().ok_or_else(|| "no key".to_owned());
+    let oc = from_controller(url, secret, &device.name, trust, key()?).await?;
     let chain = (&oc.cloud_cert, &oc.root);
     let common_name = format!("{}.{}", system.name, oc.cloud);
     let registries = (
@@ -232,7 +243,7 @@ pub async fn join(
     );
     let (Some(dr), Some(syr)) = registries else {
         // No registries in this cloud: the Onboarding Controller certifies the system itself.
-        let sys = from_controller(url, secret, &system.name, trust).await?;
+        let sys = from_controller(url, secret, &system.name, trust, key()?).await?;
         let keystore = write_files(out, &system.name, &sys.leaf, &sys.key, chain, password)?;
         return Ok(Joined {
             common_name,
@@ -248,11 +259,10 @@ pub async fn join(
                              "macAddress": device.mac, "authenticationInfo": public_b64(&oc.key)?});
     let (device_key, device_leaf, device_entry) = at_registry(
         out,
-        &device.name,
-        password,
+        (&device.name, password),
         ("deviceregistry", dr),
         json!({"device": device_json}),
-        &format!("{}.{}", device.name, oc.cloud),
+        (&format!("{}.{}", device.name, oc.cloud), key()?),
     )
     .await?;
     write_files(
@@ -268,15 +278,13 @@ pub async fn join(
     provider["authenticationInfo"] = json!(public_b64(&device_key)?);
     let system_body = json!({"system": {"systemName": system.name, "address": system.address, "port": system.port},
                              "provider": provider});
-    // The system's key is made in `at_registry`; its public half becomes authenticationInfo
-    // when the system registers its services.
+    // The system's public key becomes its authenticationInfo when it registers its services.
     let (system_key, system_leaf, system_entry) = at_registry(
         out,
-        &device.name,
-        password,
+        (&device.name, password),
         ("systemregistry", syr),
         system_body,
-        &common_name,
+        (&common_name, key()?),
     )
     .await?;
     let keystore = write_files(

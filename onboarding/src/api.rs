@@ -3,7 +3,6 @@
 //! Certificate Authority, with the cloud's chain and where to go next.
 
 use actix_web::{web, HttpRequest, HttpResponse};
-use common::certify::{build_csr, key_pair};
 use common::dto::onboarding::{CertificateCreationRequest, CertificateResponse};
 use common::error::ErrorMessage;
 use common::identity::Caller;
@@ -238,22 +237,13 @@ async fn with_name(
     let creation = body
         .creation_request_dto
         .ok_or_else(|| bad("Request is null.", origin))?;
-    let label = creation
-        .common_name
-        .as_deref()
-        .map(str::trim)
-        .filter(|n| !n.is_empty())
-        .ok_or_else(|| bad(" Common name must have value ", origin))?
-        .to_owned();
-    let cloud_cn = state.cloud_cn.clone().ok_or_else(|| {
-        bad(
-            "Onboarding by name needs a secured Onboarding Controller.",
-            origin,
-        )
-    })?;
-    let key = key_pair(creation.key_pair_dto.as_ref(), origin)?;
-    let remote = req.peer_addr().map(|a| a.ip());
-    let csr = build_csr(&label, &cloud_cn, &key, remote)?;
+    let (csr, key) = common::certify::csr_for_name(
+        &creation,
+        state.cloud_cn.as_deref(),
+        req.peer_addr().map(|a| a.ip()),
+        "Onboarding Controller",
+        origin,
+    )?;
     onboard(state, csr, Some(&key), true).await
 }
 

@@ -91,22 +91,13 @@ pub async fn onboarding_name(
         .certificate_creation_request
         .ok_or_else(|| bad("Certificate creation request is null.", ORIGIN))?;
     let entry = entry_of(&body.registration, true, state.address, ORIGIN)?;
-    let label = creation
-        .common_name
-        .as_deref()
-        .map(str::trim)
-        .filter(|n| !n.is_empty())
-        .ok_or_else(|| bad(" Common name must have value ", ORIGIN))?
-        .to_owned();
-    let cloud_cn = state.cloud_cn.clone().ok_or_else(|| {
-        bad(
-            "Onboarding by name needs a secured System Registry.",
-            ORIGIN,
-        )
-    })?;
-    let key = common::certify::key_pair(creation.key_pair_dto.as_ref(), ORIGIN)?;
-    let remote = req.peer_addr().map(|a| a.ip());
-    let csr = common::certify::build_csr(&label, &cloud_cn, &key, remote)?;
+    let (csr, key) = common::certify::csr_for_name(
+        &creation,
+        state.cloud_cn.as_deref(),
+        req.peer_addr().map(|a| a.ip()),
+        "System Registry",
+        ORIGIN,
+    )?;
     onboard(&state, entry, csr, Some(&key), ORIGIN).await
 }
 

@@ -86,8 +86,30 @@ impl Registrar {
         }
     }
 
+    /// This instance's entries of `definition` (its system name at its own address and port).
+    fn is_own(&self, e: &crate::dto::ServiceRegistryResponse) -> bool {
+        crate::identity::same_system(&e.provider.system_name, self.system.name())
+            && crate::names::normalize_address(&e.provider.address)
+                == crate::names::normalize_address(&self.address)
+            && i64::from(e.provider.port) == i64::from(self.port)
+    }
+
+    /// This instance's system id in the Service Registry (found through one of its own
+    /// services), once it is registered.
+    pub async fn own_system_id(&self) -> Result<Option<i64>, ArrowheadError> {
+        let Some(svc) = registered_services(self.system).next() else {
+            return Ok(None);
+        };
+        let found = self.query(svc.definition).await?;
+        Ok(found
+            .service_query_data
+            .iter()
+            .find(|e| self.is_own(e))
+            .map(|e| e.provider.id))
+    }
+
     /// What the registry has for `definition` now.
-    async fn query(&self, definition: &str) -> Result<ServiceQueryResult, ArrowheadError> {
+    pub async fn query(&self, definition: &str) -> Result<ServiceQueryResult, ArrowheadError> {
         let form = ServiceQueryForm {
             service_definition_requirement: Some(definition.to_owned()),
             ..Default::default()
@@ -116,12 +138,7 @@ impl Registrar {
     async fn remove_stale(&self, definition: &str) -> Result<(), ArrowheadError> {
         let found = self.query(definition).await?;
         // The registry stores addresses normalised (lowercase, IPv6 in full form).
-        let own_address = crate::names::normalize_address(&self.address);
-        for e in found.service_query_data.iter().filter(|e| {
-            crate::identity::same_system(&e.provider.system_name, self.system.name())
-                && crate::names::normalize_address(&e.provider.address) == own_address
-                && i64::from(e.provider.port) == i64::from(self.port)
-        }) {
+        for e in found.service_query_data.iter().filter(|e| self.is_own(e)) {
             let url = format!(
                 "{}/unregister?service_definition={}&system_name={}&address={}&port={}&service_uri={}",
                 self.registry,

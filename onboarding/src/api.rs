@@ -166,10 +166,10 @@ async fn endpoint(
     definition: &str,
     java_name: &str,
 ) -> Option<ServiceEndpoint> {
-    match registrar.locate(definition).await {
-        Ok(found) => Some(ServiceEndpoint {
+    match crate::peers::locate(registrar, definition).await {
+        Ok(uri) => Some(ServiceEndpoint {
             service: java_name.to_owned(),
-            uri: found.url,
+            uri,
         }),
         Err(e) => {
             tracing::debug!(definition, error = %e, "not in the onboarding answer");

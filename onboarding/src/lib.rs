@@ -5,6 +5,7 @@
 //! `main` and the tests.
 
 pub mod api;
+pub mod peers;
 
 use common::config::{ConfigError, CoreSettings};
 use common::identity::CoreSystem;
@@ -78,6 +79,9 @@ pub async fn start(settings: Settings, db_wait: Duration) -> Result<Started, Str
         cloud_cn: base.tls.as_ref().map(|t| t.identity.cloud_cn()),
     });
     let running = base.serve(core, api::openapi(), state, api::configure)?;
+    if core.ssl.is_some() {
+        peers::start_rules_task(registrar.clone());
+    }
     tracing::info!(addr = %running.addr, "Onboarding Controller is ready");
     Ok(Started { running, registrar })
 }

@@ -306,6 +306,35 @@ fn a_device_with_only_the_shared_secret_joins_and_is_orchestrated() {
         ),
         (Some("hygrometer"), Some("greenhouse-7"), Some("AH_SYSTEM"))
     );
+    // At startup the controller allowed itself every service it consumes (Java's start-up
+    // rules), so the Orchestrator can answer it.
+    let auth_port = {
+        let (_, found) = read(
+            client("sysop")
+                .get(cloud.sr_url("/mgmt/servicedef/authorization-control-intra"))
+                .send()
+                .unwrap(),
+        );
+        found["data"][0]["provider"]["port"].as_i64().unwrap()
+    };
+    let rules_url = format!("https://localhost:{auth_port}/authorization/mgmt/intracloud");
+    wait_for("the controller's rules", Duration::from_secs(40), || {
+        let (_, rules) = read(client("sysop").get(&rules_url).send().unwrap());
+        let mut allowed: Vec<String> = rules["data"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|r| r["consumerSystem"]["systemName"] == "onboardingcontroller")
+            .filter_map(|r| {
+                r["serviceDefinition"]["serviceDefinition"]
+                    .as_str()
+                    .map(str::to_owned)
+            })
+            .collect();
+        allowed.sort();
+        allowed.dedup();
+        allowed.len() == onboarding::peers::CONSUMED.len()
+    });
     let device_cert =
         common::tls::Keystore::from_pkcs12_file(&dir.join("greenhouse-7.p12"), "123456").unwrap();
     assert_eq!(

@@ -3,8 +3,9 @@
 //! revoke every certificate, stable trusted-key hashes, validity honoured).
 
 use crate::access::{self, Endpoint};
+use crate::ledger::Recorded;
 use crate::signer::{SignError, Signer, ValidityBounds};
-use crate::store::{self, NewCert, NewKey};
+use crate::store::{self, NewKey};
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, NaiveDateTime, SecondsFormat, Utc};
 use common::db::{self, DbPool};
@@ -25,6 +26,8 @@ pub const BASE: &str = "/certificate-authority";
 /// Handler state: the signing material and the database; no certificate data in memory.
 pub struct AppState {
     pub pool: DbPool,
+    /// Where issued certificates are recorded (batched; see `ledger`).
+    pub ledger: crate::ledger::Ledger,
     pub signer: Arc<Signer>,
     pub bounds: ValidityBounds,
 }
@@ -178,44 +181,40 @@ pub async fn sign(
     let signer = state.signer.clone();
     let bounds = state.bounds;
     let chain_rest = signer.chain_base64.clone();
-    let (id, leaf) = db::run(&state.pool, move |c| {
-        // A serial already in the table (one chance in 2^62 per issued certificate) is drawn
-        // again: the table's unique key makes serials unique, not luck.
-        for _ in 0..5 {
-            let serial = random_serial()?;
-            let issued = signer
-                .sign(&der, &requester, window, bounds, Utc::now(), serial)
-                .map_err(|e| bad(e.to_string(), SIGN))?;
-            if !storable(&issued.not_before.naive_utc()) || !storable(&issued.not_after.naive_utc())
-            {
-                return Err(bad(STORABLE, SIGN));
-            }
-            let new = NewCert {
-                common_name: &issued.common_name,
-                serial,
-                created_by: &requester,
-                valid_after: issued.not_before.naive_utc(),
-                valid_before: issued.not_after.naive_utc(),
-            };
-            match store::insert_certificate(c, &new) {
-                Ok(id) => return Ok((id, issued.der)),
-                Err(diesel::result::Error::DatabaseError(
-                    diesel::result::DatabaseErrorKind::UniqueViolation,
-                    _,
-                )) => continue,
-                Err(e) => return Err(e.into()),
-            }
+    // A serial already in the table (one chance in 2^62 per issued certificate) is drawn
+    // again: the table's unique key makes serials unique, not luck.
+    for _ in 0..5 {
+        let serial = random_serial()?;
+        let (s, d, r) = (signer.clone(), der.clone(), requester.clone());
+        let issued = web::block(move || s.sign(&d, &r, window, bounds, Utc::now(), serial))
+            .await
+            .map_err(|e| ArrowheadError::internal(e.to_string()))?
+            .map_err(|e| bad(e.to_string(), SIGN))?;
+        if !storable(&issued.not_before.naive_utc()) || !storable(&issued.not_after.naive_utc()) {
+            return Err(bad(STORABLE, SIGN));
         }
-        Err(ArrowheadError::internal("No unused serial number found."))
-    })
-    .await?;
-    tracing::info!(id, "certificate issued");
-    let mut certificate_chain = vec![openssl::base64::encode_block(&leaf)];
-    certificate_chain.extend(chain_rest);
-    Ok(web::Json(SignResponse {
-        id,
-        certificate_chain,
-    }))
+        let entry = crate::ledger::Entry {
+            common_name: issued.common_name.clone(),
+            serial,
+            created_by: requester.clone(),
+            valid_after: issued.not_before.naive_utc(),
+            valid_before: issued.not_after.naive_utc(),
+        };
+        match state.ledger.record(entry).await {
+            Recorded::Id(id) => {
+                tracing::info!(id, "certificate issued");
+                let mut certificate_chain = vec![openssl::base64::encode_block(&issued.der)];
+                certificate_chain.extend(chain_rest);
+                return Ok(web::Json(SignResponse {
+                    id,
+                    certificate_chain,
+                }));
+            }
+            Recorded::SerialTaken => continue,
+            Recorded::Failed(e) => return Err(e),
+        }
+    }
+    Err(ArrowheadError::internal("No unused serial number found."))
 }
 
 // ---- check certificate ----

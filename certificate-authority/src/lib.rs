@@ -5,6 +5,7 @@
 
 pub mod access;
 pub mod api;
+pub mod ledger;
 pub mod local_cloud;
 pub mod pki;
 pub mod signer;
@@ -122,8 +123,10 @@ pub async fn start(settings: Settings, db_wait: Duration) -> Result<Started, Str
         .unwrap_or_default();
     let signer = load_signer(&settings.cloud_key, own_cloud.as_deref(), &server_chain)?;
     let registrar = base.registrar.clone();
+    let ledger = ledger::Ledger::start(base.pool.clone())?;
     let state = actix_web::web::Data::new(api::AppState {
         pool: base.pool.clone(),
+        ledger,
         signer: Arc::new(signer),
         bounds: settings.bounds,
     });

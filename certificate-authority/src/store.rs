@@ -31,19 +31,6 @@ pub struct NewCert<'a> {
     pub valid_before: NaiveDateTime,
 }
 
-/// Records an issued certificate; its id.
-pub fn insert_certificate(conn: &mut MysqlConnection, new: &NewCert) -> QueryResult<i64> {
-    // One statement (atomic on its own) and the id MariaDB just gave it on this connection:
-    // two round trips instead of a transaction's four, on the CA's busiest path.
-    diesel::insert_into(ca_certificate::table)
-        .values(new)
-        .execute(conn)?;
-    diesel::select(diesel::dsl::sql::<diesel::sql_types::BigInt>(
-        "CAST(LAST_INSERT_ID() AS SIGNED)",
-    ))
-    .get_result(conn)
-}
-
 /// Sort fields of the certificate list (Java `CaCertificate.SORTABLE_FIELDS_BY`).
 pub const CERT_SORT_FIELDS: &[&str] = &["id", "commonName", "updatedAt", "createdAt"];
 

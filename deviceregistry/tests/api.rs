@@ -609,21 +609,6 @@ fn updates_and_patches() {
     assert_eq!(send(c.put(&durl), &json!({})).0, 401);
 }
 
-/// A new key pair and a CSR for `cn`, as a device makes them.
-fn csr_for(cn: &str) -> (openssl::pkey::PKey<openssl::pkey::Private>, String) {
-    use openssl::x509::{X509NameBuilder, X509Req};
-    let key = openssl::pkey::PKey::from_rsa(openssl::rsa::Rsa::generate(2048).unwrap()).unwrap();
-    let mut b = X509Req::builder().unwrap();
-    let mut name = X509NameBuilder::new().unwrap();
-    name.append_entry_by_text("CN", cn).unwrap();
-    b.set_subject_name(&name.build()).unwrap();
-    b.set_pubkey(&key).unwrap();
-    b.sign(&key, openssl::hash::MessageDigest::sha256())
-        .unwrap();
-    let der = b.build().to_der().unwrap();
-    (key, openssl::base64::encode_block(&der))
-}
-
 fn subject_cn(b64: &str) -> String {
     let cert = openssl::x509::X509::from_der(&openssl::base64::decode_block(b64).unwrap()).unwrap();
     let cn = cert
@@ -683,7 +668,7 @@ fn onboarding_signs_registers_and_announces() {
     assert!(issued.public_key().unwrap().public_eq(&key));
 
     // By CSR: the device keeps its key; nothing private comes back.
-    let (key, csr) = csr_for(&format!("meter-2.{cloud}"));
+    let (key, csr) = testing::csr_for(&format!("meter-2.{cloud}"));
     let mut body = device("meter-2", "aa:bb:cc:dd:ee:42");
     body["certificateSigningRequest"] = json!(csr);
     let (status, got) = post(&c, &dr.url("/onboarding/csr"), &body);
@@ -698,7 +683,7 @@ fn onboarding_signs_registers_and_announces() {
 
     // A device with an entry already is refused before anything is signed.
     let signed_before = dr.db.count("ca_certificate");
-    let (_, csr) = csr_for(&format!("meter-2.{cloud}"));
+    let (_, csr) = testing::csr_for(&format!("meter-2.{cloud}"));
     body["certificateSigningRequest"] = json!(csr);
     assert_eq!(
         post(&c, &dr.url("/onboarding/csr"), &body),

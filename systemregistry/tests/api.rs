@@ -585,22 +585,6 @@ fn management() {
     );
 }
 
-fn csr_for(cn: &str) -> (openssl::pkey::PKey<openssl::pkey::Private>, String) {
-    use openssl::x509::{X509NameBuilder, X509Req};
-    let key = openssl::pkey::PKey::from_rsa(openssl::rsa::Rsa::generate(2048).unwrap()).unwrap();
-    let mut b = X509Req::builder().unwrap();
-    let mut name = X509NameBuilder::new().unwrap();
-    name.append_entry_by_text("CN", cn).unwrap();
-    b.set_subject_name(&name.build()).unwrap();
-    b.set_pubkey(&key).unwrap();
-    b.sign(&key, openssl::hash::MessageDigest::sha256())
-        .unwrap();
-    (
-        key,
-        openssl::base64::encode_block(&b.build().to_der().unwrap()),
-    )
-}
-
 fn certificate(b64: &Value) -> openssl::x509::X509 {
     openssl::x509::X509::from_der(&openssl::base64::decode_block(b64.as_str().unwrap()).unwrap())
         .unwrap()
@@ -648,7 +632,7 @@ fn onboarding_signs_registers_and_announces() {
     assert!(issued.verify(&cloud_cert.public_key().unwrap()).unwrap());
 
     // By CSR: nothing private comes back.
-    let (key, csr) = csr_for(&format!("meter-2.{cloud}"));
+    let (key, csr) = testing::csr_for(&format!("meter-2.{cloud}"));
     let mut body = entry("meter-2", 8080, "box-1", "aa:bb:cc:dd:ee:41");
     body["certificateSigningRequest"] = json!(csr);
     let (status, got) = post(&c, &syr.url("/onboarding/csr"), &body);

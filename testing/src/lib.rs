@@ -13,6 +13,7 @@ use common::config::DatabaseSettings;
 use common::tls::Keystore;
 use diesel::connection::SimpleConnection;
 use diesel::{Connection, MysqlConnection};
+use openssl::pkey::{PKey, Private};
 use openssl::x509::X509;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -126,6 +127,22 @@ pub struct Pki {
 pub const CLOUD: &str = "testcloud";
 pub const OPERATOR: &str = "aitia";
 pub const PASSWORD: &str = "123456";
+
+/// A new RSA-2048 key and a base64 DER CSR for `cn`, as a device makes them.
+pub fn csr_for(cn: &str) -> (PKey<Private>, String) {
+    let key = PKey::from_rsa(openssl::rsa::Rsa::generate(2048).unwrap()).unwrap();
+    let mut b = openssl::x509::X509Req::builder().unwrap();
+    let mut name = openssl::x509::X509NameBuilder::new().unwrap();
+    name.append_entry_by_text("CN", cn).unwrap();
+    b.set_subject_name(&name.build()).unwrap();
+    b.set_pubkey(&key).unwrap();
+    b.sign(&key, openssl::hash::MessageDigest::sha256())
+        .unwrap();
+    (
+        key,
+        openssl::base64::encode_block(&b.build().to_der().unwrap()),
+    )
+}
 
 /// The test cloud's certificate (the issuer of everything the Certificate Authority signs).
 pub fn pki_cloud_certificate() -> X509 {

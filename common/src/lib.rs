@@ -21,6 +21,7 @@ pub mod net;
 pub mod openapi;
 pub mod peer;
 pub mod registration;
+pub mod relay;
 pub mod revocation;
 pub mod startup;
 pub mod tls;

@@ -1,0 +1,56 @@
+//! The relay client both the Gatekeeper and the Gateway use: a STOMP 1.2 session
+//! ([`stomp`]) with the relay's ActiveMQ broker over mutual TLS, presenting the system's whole
+//! chain (its certificate and its cloud's: relays trust only the master) and accepting the
+//! broker's chain under the trust anchors given (the relay master, `relay.arrowhead.eu`, in
+//! the Java samples).
+
+pub mod stomp;
+
+use crate::tls::Keystore;
+use openssl::ssl::{SslConnector, SslMethod, SslVerifyMode};
+use openssl::x509::store::X509StoreBuilder;
+use openssl::x509::X509;
+use std::time::Duration;
+
+/// Opens a TLS connection to the broker at `host:port` as `identity`, trusting `anchors`.
+/// The broker's name is not checked against `host`: relays are registered by address and
+/// their certificates name the relay, not the address (Java does not check it either).
+pub async fn connect_tls(
+    host: &str,
+    port: u16,
+    identity: &Keystore,
+    anchors: &[X509],
+    limit: Duration,
+) -> Result<tokio_openssl::SslStream<tokio::net::TcpStream>, String> {
+    let mut b = SslConnector::builder(SslMethod::tls_client()).map_err(|e| e.to_string())?;
+    b.set_certificate(&identity.cert)
+        .map_err(|e| e.to_string())?;
+    b.set_private_key(&identity.key)
+        .map_err(|e| e.to_string())?;
+    for c in &identity.chain {
+        b.add_extra_chain_cert(c.clone())
+            .map_err(|e| e.to_string())?;
+    }
+    let mut store = X509StoreBuilder::new().map_err(|e| e.to_string())?;
+    for a in anchors {
+        store.add_cert(a.clone()).map_err(|e| e.to_string())?;
+    }
+    b.set_verify_cert_store(store.build())
+        .map_err(|e| e.to_string())?;
+    b.set_verify(SslVerifyMode::PEER);
+    let connector = b.build();
+    let mut config = connector.configure().map_err(|e| e.to_string())?;
+    config.set_verify_hostname(false);
+    let ssl = config.into_ssl(host).map_err(|e| e.to_string())?;
+    let tcp = tokio::time::timeout(limit, tokio::net::TcpStream::connect((host, port)))
+        .await
+        .map_err(|_| format!("{host}:{port}: no connection within {limit:?}"))?
+        .map_err(|e| format!("{host}:{port}: {e}"))?;
+    let _ = tcp.set_nodelay(true);
+    let mut stream = tokio_openssl::SslStream::new(ssl, tcp).map_err(|e| e.to_string())?;
+    tokio::time::timeout(limit, std::pin::Pin::new(&mut stream).connect())
+        .await
+        .map_err(|_| format!("{host}:{port}: no TLS handshake within {limit:?}"))?
+        .map_err(|e| format!("TLS with the relay {host}:{port}: {e}"))?;
+    Ok(stream)
+}

@@ -34,6 +34,9 @@ ensure_packages() {
   command -v openssl >/dev/null 2>&1 || missing+=(openssl)
   # The /usr/bin/kill binary (not the shell builtin): tests stop systems with SIGTERM.
   [ -x /usr/bin/kill ] || [ -x /bin/kill ] || missing+=(procps)
+  # ActiveMQ (with Java and keytool): the inter-cloud relay the relay tests start privately.
+  [ -f /usr/share/activemq/bin/activemq.jar ] || missing+=(activemq)
+  command -v keytool >/dev/null 2>&1 || missing+=(activemq)
   [ ${#missing[@]} -eq 0 ] && return 0
   if [ "$(id -u)" -ne 0 ]; then
     die "missing packages; run: sudo apt-get update && sudo apt-get install -y ${missing[*]}"

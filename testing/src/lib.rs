@@ -6,6 +6,7 @@
 #![allow(clippy::unwrap_used)]
 
 pub mod backbone;
+pub mod broker;
 
 use certificate_authority::local_cloud::{self, CloudSpec};
 use certificate_authority::pki::{self, Issued, Profile};

@@ -1,0 +1,160 @@
+//! The relay client against a real private ActiveMQ broker over mutual TLS: our STOMP session
+//! presents the system's chain and accepts the broker's chain under the relay master; text
+//! arrives byte-exact; a client under a foreign root, or one that does not trust the relay
+//! master, is refused; a broker going down ends the session at once.
+
+#![allow(clippy::unwrap_used)]
+
+use common::relay::connect_tls;
+use common::relay::stomp::{Session, StompError};
+use common::tls::Keystore;
+use std::time::Duration;
+use testing::broker::Broker;
+
+fn keystore(name: &str) -> Keystore {
+    Keystore::from_pkcs12_file(
+        &testing::pki().dir.join(format!("{name}.p12")),
+        testing::PASSWORD,
+    )
+    .unwrap()
+}
+
+async fn session(broker: &Broker, who: &str) -> Session {
+    let tls = connect_tls(
+        "127.0.0.1",
+        broker.stomp_ssl,
+        &keystore(who),
+        std::slice::from_ref(&broker.relay_master),
+        Duration::from_secs(5),
+    )
+    .await
+    .unwrap();
+    Session::connect(tls, "127.0.0.1", (2000, 2000), Duration::from_secs(5))
+        .await
+        .unwrap()
+}
+
+#[test]
+fn messages_cross_the_relay_over_mutual_tls() {
+    let broker = Broker::start();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let mut receiver = session(&broker, "consumer").await;
+        assert!(
+            receiver.beats.send_every.is_some() && receiver.beats.expect_every.is_some(),
+            "heart-beats agreed: {:?}",
+            receiver.beats
+        );
+        let sender = session(&broker, "provider").await;
+        let queue = "/queue/REQ-gatekeeper.testcloud.aitia.arrowhead.eu-AbC123";
+        receiver.subscribe(queue, "s1").await.unwrap();
+        let text = "{\"a\":\"line\\nbreak: colon \\\\ backslash\"}\nü€ tab\tend";
+        sender.send(queue, text, &[], true).await.unwrap();
+        let m = tokio::time::timeout(Duration::from_secs(5), receiver.next_message())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(m.text().unwrap(), text);
+        assert_eq!(m.get("destination"), Some(queue));
+        assert_eq!(m.get("persistent"), Some("true"));
+        // Several in order.
+        for i in 0..50 {
+            sender
+                .send(queue, &format!("m{i}"), &[], false)
+                .await
+                .unwrap();
+        }
+        for i in 0..50 {
+            let m = tokio::time::timeout(Duration::from_secs(5), receiver.next_message())
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!(m.text().unwrap(), format!("m{i}"));
+        }
+        // A topic, as the Gatekeepers' general advertisements use.
+        let topic = "/topic/General-M5QTZXM9G9AnpPHWT6WennWu";
+        receiver.subscribe(topic, "s2").await.unwrap();
+        sender
+            .send(topic, "advertisement", &[], true)
+            .await
+            .unwrap();
+        let m = tokio::time::timeout(Duration::from_secs(5), receiver.next_message())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (m.get("destination"), m.text().unwrap()),
+            (Some(topic), "advertisement")
+        );
+        sender.disconnect().await.unwrap();
+
+        // The broker goes down: the session ends at once, with the reason.
+        broker.stop();
+        let gone = tokio::time::timeout(Duration::from_secs(10), receiver.next_message())
+            .await
+            .unwrap();
+        assert!(gone.is_none());
+        assert!(
+            matches!(receiver.ended(), Some(StompError::Closed(_))),
+            "{:?}",
+            receiver.ended()
+        );
+    });
+}
+
+#[test]
+fn wrong_trust_either_way_is_refused() {
+    let broker = Broker::start();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        // We trust only the cloud master: the broker's relay chain does not verify.
+        let refused = connect_tls(
+            "127.0.0.1",
+            broker.stomp_ssl,
+            &keystore("consumer"),
+            std::slice::from_ref(&testing::pki().master),
+            Duration::from_secs(5),
+        )
+        .await;
+        assert!(refused.is_err());
+        // A client certificate under a root the broker does not trust.
+        let key = certificate_authority::pki::generate_key().unwrap();
+        let root = certificate_authority::pki::sign_certificate(
+            "arrowhead.eu",
+            &key,
+            None,
+            Some(&key),
+            certificate_authority::pki::Profile::Root,
+            1,
+        )
+        .unwrap();
+        let root = certificate_authority::pki::Issued { cert: root, key };
+        let cloud = certificate_authority::pki::make_cloud(&root, "testcloud", "aitia", 1).unwrap();
+        let leaf = certificate_authority::pki::make_leaf(&cloud, "consumer", &[], 1).unwrap();
+        let forged = Keystore {
+            cert: leaf.cert,
+            chain: vec![cloud.cert, root.cert],
+            key: leaf.key,
+        };
+        let outcome = match connect_tls(
+            "127.0.0.1",
+            broker.stomp_ssl,
+            &forged,
+            std::slice::from_ref(&broker.relay_master),
+            Duration::from_secs(5),
+        )
+        .await
+        {
+            Err(e) => Err(e),
+            // TLS 1.3: the refusal arrives with the first read.
+            Ok(tls) => Session::connect(tls, "127.0.0.1", (0, 0), Duration::from_secs(5))
+                .await
+                .map(|_| ())
+                .map_err(|e| e.to_string()),
+        };
+        assert!(
+            outcome.is_err(),
+            "a look-alike chain from another root was accepted"
+        );
+    });
+}

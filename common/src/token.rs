@@ -51,7 +51,8 @@ pub fn public_key_from_base64(b64: &str) -> Result<PKey<Public>, TokenError> {
     PKey::public_key_from_der(&der).map_err(|e| TokenError::Key(e.to_string()))
 }
 
-fn random_id() -> String {
+/// A random identifier (`jti` of tokens and relay envelopes).
+pub fn random_id() -> String {
     let mut bytes = [0u8; 16];
     if openssl::rand::rand_bytes(&mut bytes).is_err() {
         // The OS random source failing is not a token problem; fall back to the clock.

@@ -4,6 +4,7 @@
 //! broker's chain under the trust anchors given (the relay master, `relay.arrowhead.eu`, in
 //! the Java samples).
 
+pub mod envelope;
 pub mod stomp;
 
 use crate::tls::Keystore;

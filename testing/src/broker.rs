@@ -68,33 +68,18 @@ impl Broker {
             crate::pki().master.to_pem().unwrap(),
         )
         .unwrap();
-        let out = std::process::Command::new("bash")
-            .arg(script())
-            .arg("start")
-            .args(["--dir", &dir.join("run").display().to_string()])
-            .args(["--keystore", &dir.join("broker.p12").display().to_string()])
-            .args(["--trust-pem", &dir.join("master.crt").display().to_string()])
-            .args(["--password", crate::PASSWORD])
-            .output()
-            .unwrap();
-        let text = String::from_utf8_lossy(&out.stdout).into_owned();
-        assert!(
-            out.status.success(),
-            "relay.sh start failed: {text}{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let port = |name: &str| -> u16 {
-            text.lines()
-                .find_map(|l| l.strip_prefix(&format!("{name}=")))
-                .and_then(|p| p.trim().parse().ok())
-                .unwrap_or_else(|| panic!("no {name} port in {text}"))
-        };
+        let (stomp_ssl, auto_ssl) = launch(&dir, 0, 0);
         Self {
-            stomp_ssl: port("stomp+ssl"),
-            auto_ssl: port("auto+ssl"),
+            stomp_ssl,
+            auto_ssl,
             relay_master: relay_master.cert,
             dir,
         }
+    }
+
+    /// Starts the stopped broker again on the same ports (a relay restart).
+    pub fn restart(&self) {
+        launch(&self.dir, self.stomp_ssl, self.auto_ssl);
     }
 
     /// Stops the broker now (the folder stays until drop): a relay going down.
@@ -105,6 +90,34 @@ impl Broker {
             .args(["--dir", &self.dir.join("run").display().to_string()])
             .output();
     }
+}
+
+/// `relay.sh start` in `dir` on these ports (0: free ones); the ports it listens on.
+fn launch(dir: &std::path::Path, stomp: u16, auto: u16) -> (u16, u16) {
+    let out = std::process::Command::new("bash")
+        .arg(script())
+        .arg("start")
+        .args(["--dir", &dir.join("run").display().to_string()])
+        .args(["--keystore", &dir.join("broker.p12").display().to_string()])
+        .args(["--trust-pem", &dir.join("master.crt").display().to_string()])
+        .args(["--password", crate::PASSWORD])
+        .args(["--stomp-ssl-port", &stomp.to_string()])
+        .args(["--auto-ssl-port", &auto.to_string()])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "relay.sh start failed: {text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let port = |name: &str| -> u16 {
+        text.lines()
+            .find_map(|l| l.strip_prefix(&format!("{name}=")))
+            .and_then(|p| p.trim().parse().ok())
+            .unwrap_or_else(|| panic!("no {name} port in {text}"))
+    };
+    (port("stomp+ssl"), port("auto+ssl"))
 }
 
 impl Drop for Broker {

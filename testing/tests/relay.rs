@@ -158,3 +158,60 @@ fn wrong_trust_either_way_is_refused() {
         );
     });
 }
+
+/// The supervised link survives a broker restart: it reconnects on its own and subscribes
+/// again, so messages sent after the restart arrive.
+#[test]
+fn the_link_reconnects_and_resubscribes_after_a_broker_restart() {
+    use common::relay::link::{Endpoint, Link};
+    let broker = Broker::start();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let mut link = Link::start(Endpoint {
+            host: "127.0.0.1".into(),
+            port: broker.stomp_ssl,
+            identity: std::sync::Arc::new(keystore("consumer")),
+            anchors: vec![broker.relay_master.clone()],
+            heart_beat: (1000, 1000),
+        });
+        assert!(link.wait_connected(Duration::from_secs(10)).await);
+        let queue = "/queue/RESP-gatekeeper.testcloud.aitia.arrowhead.eu-Xyz789";
+        link.subscribe(queue).await.unwrap();
+        let sender = session(&broker, "provider").await;
+        sender.send(queue, "before", &[], true).await.unwrap();
+        let m = tokio::time::timeout(Duration::from_secs(5), link.messages.recv())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(m.text().unwrap(), "before");
+
+        broker.stop();
+        let started = std::time::Instant::now();
+        while link.is_connected() {
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "the link did not notice the broker going"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        broker.restart();
+        assert!(
+            link.wait_connected(Duration::from_secs(40)).await,
+            "no reconnection"
+        );
+        let sender = session(&broker, "provider").await;
+        sender.send(queue, "after", &[], true).await.unwrap();
+        let m = tokio::time::timeout(Duration::from_secs(5), link.messages.recv())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(m.text().unwrap(), "after");
+        // Sending through the link works too.
+        link.send(queue, "through the link").await.unwrap();
+        let m = tokio::time::timeout(Duration::from_secs(5), link.messages.recv())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(m.text().unwrap(), "through the link");
+    });
+}

@@ -5,6 +5,7 @@
 //! the Java samples).
 
 pub mod envelope;
+pub mod link;
 pub mod stomp;
 
 use crate::tls::Keystore;

@@ -272,7 +272,7 @@ enum Command {
 /// sent and watched. When the broker goes away the session ends (the caller reconnects).
 pub struct Session {
     commands: mpsc::Sender<Command>,
-    messages: mpsc::Receiver<Frame>,
+    messages: Option<mpsc::Receiver<Frame>>,
     ended: tokio::sync::watch::Receiver<Option<StompError>>,
     next_receipt: std::sync::atomic::AtomicU64,
     pub beats: Beats,
@@ -324,7 +324,7 @@ impl Session {
         tokio::spawn(run(io, buf, queue, deliver, end, beats));
         Ok(Self {
             commands,
-            messages,
+            messages: Some(messages),
             ended,
             next_receipt: std::sync::atomic::AtomicU64::new(1),
             beats,
@@ -397,7 +397,13 @@ impl Session {
 
     /// The next MESSAGE frame; `None` once the session has ended.
     pub async fn next_message(&mut self) -> Option<Frame> {
-        self.messages.recv().await
+        self.messages.as_mut()?.recv().await
+    }
+
+    /// The incoming MESSAGE frames as a channel of their own, so a caller can wait for them
+    /// and send at the same time (afterwards [`Session::next_message`] returns `None`).
+    pub fn take_messages(&mut self) -> Option<mpsc::Receiver<Frame>> {
+        self.messages.take()
     }
 
     /// Why the session ended, once it has.

@@ -37,6 +37,8 @@ ensure_packages() {
   # ActiveMQ (with Java and keytool): the inter-cloud relay the relay tests start privately.
   [ -f /usr/share/activemq/bin/activemq.jar ] || missing+=(activemq)
   command -v keytool >/dev/null 2>&1 || missing+=(activemq)
+  # javac: the relay interop test compiles a small Java OpenWire peer.
+  command -v javac >/dev/null 2>&1 || missing+=(openjdk-17-jdk-headless)
   [ ${#missing[@]} -eq 0 ] && return 0
   if [ "$(id -u)" -ne 0 ]; then
     die "missing packages; run: sudo apt-get update && sudo apt-get install -y ${missing[*]}"

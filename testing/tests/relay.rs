@@ -215,3 +215,156 @@ fn the_link_reconnects_and_resubscribes_after_a_broker_restart() {
         assert_eq!(m.text().unwrap(), "through the link");
     });
 }
+
+/// Interop with Java's relay clients: a Java OpenWire peer (compiled here with `javac` against
+/// the ActiveMQ client jars Debian installs) receives what our STOMP client sends as a JMS
+/// TextMessage with the exact text, and what it sends reaches us exactly, on the one `auto+ssl`
+/// port a mixed Rust/Java relay offers.
+#[test]
+fn a_java_openwire_peer_and_our_stomp_client_understand_each_other() {
+    use std::io::{BufRead, BufReader};
+    let broker = Broker::start();
+    let dir = std::env::temp_dir().join(format!("ah-java-peer-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let classpath = [
+        "activemq-client",
+        "geronimo-jms_1.1_spec",
+        "hawtbuf",
+        "slf4j-api",
+        "geronimo-j2ee-management-1.1-spec",
+        "slf4j-nop",
+    ]
+    .map(|j| format!("/usr/share/java/{j}.jar"))
+    .join(":");
+    let source = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("java/RelayPeer.java");
+    let javac = std::process::Command::new("javac")
+        .args(["-cp", &classpath, "-d"])
+        .arg(&dir)
+        .arg(&source)
+        .output()
+        .unwrap();
+    assert!(
+        javac.status.success(),
+        "{}",
+        String::from_utf8_lossy(&javac.stderr)
+    );
+    // Java reads a truststore only when keytool wrote it.
+    std::fs::write(
+        dir.join("relay-master.crt"),
+        broker.relay_master.to_pem().unwrap(),
+    )
+    .unwrap();
+    let keytool = std::process::Command::new("keytool")
+        .args([
+            "-importcert",
+            "-noprompt",
+            "-alias",
+            "relay",
+            "-storetype",
+            "PKCS12",
+            "-storepass",
+            testing::PASSWORD,
+            "-file",
+        ])
+        .arg(dir.join("relay-master.crt"))
+        .arg("-keystore")
+        .arg(dir.join("trust.p12"))
+        .output()
+        .unwrap();
+    assert!(
+        keytool.status.success(),
+        "{}",
+        String::from_utf8_lossy(&keytool.stderr)
+    );
+    let java = |args: &[&str]| {
+        let mut c = std::process::Command::new("java");
+        c.arg(format!(
+            "-Djavax.net.ssl.keyStore={}",
+            testing::pki().dir.join("provider.p12").display()
+        ))
+        .arg(format!(
+            "-Djavax.net.ssl.keyStorePassword={}",
+            testing::PASSWORD
+        ))
+        .arg(format!(
+            "-Djavax.net.ssl.trustStore={}",
+            dir.join("trust.p12").display()
+        ))
+        .arg(format!(
+            "-Djavax.net.ssl.trustStorePassword={}",
+            testing::PASSWORD
+        ))
+        .args([
+            "-cp",
+            &format!("{}:{classpath}", dir.display()),
+            "RelayPeer",
+        ])
+        .args(args)
+        .stdout(std::process::Stdio::piped());
+        c
+    };
+    let url = format!("ssl://127.0.0.1:{}", broker.auto_ssl);
+    let text = "{\"sid\":\"AbC123\",\"pld\":\"line\\nbreak: colon \\\\ back\"}\nü€ tab\tend";
+    let b64 = |s: &str| openssl::base64::encode_block(s.as_bytes());
+    let rt = tokio::runtime::Runtime::new().unwrap();
+
+    // Rust -> Java.
+    let mut receiver = java(&[
+        "receive",
+        &url,
+        "REQ-gatekeeper.testcloud.aitia.arrowhead.eu-J1",
+        "20000",
+    ])
+    .spawn()
+    .unwrap();
+    let mut lines = BufReader::new(receiver.stdout.take().unwrap()).lines();
+    assert_eq!(lines.next().unwrap().unwrap(), "READY");
+    rt.block_on(async {
+        let s = session(&broker, "consumer").await;
+        s.send(
+            "/queue/REQ-gatekeeper.testcloud.aitia.arrowhead.eu-J1",
+            text,
+            &[],
+            true,
+        )
+        .await
+        .unwrap();
+    });
+    assert_eq!(
+        lines.next().unwrap().unwrap(),
+        format!("TextMessage {}", b64(text))
+    );
+    assert!(receiver.wait().unwrap().success());
+
+    // Java -> Rust.
+    rt.block_on(async {
+        let mut s = session(&broker, "consumer").await;
+        s.subscribe(
+            "/queue/RESP-gatekeeper.testcloud.aitia.arrowhead.eu-J2",
+            "s",
+        )
+        .await
+        .unwrap();
+        let sent = java(&[
+            "send",
+            &url,
+            "RESP-gatekeeper.testcloud.aitia.arrowhead.eu-J2",
+            &b64(text),
+        ])
+        .output()
+        .unwrap();
+        assert_eq!(String::from_utf8_lossy(&sent.stdout).trim(), "SENT");
+        let m = tokio::time::timeout(Duration::from_secs(10), s.next_message())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(m.text().unwrap(), text);
+        assert_eq!(
+            m.get("content-length"),
+            None,
+            "a TextMessage arrives without content-length"
+        );
+    });
+    let _ = std::fs::remove_dir_all(&dir);
+}

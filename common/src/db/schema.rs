@@ -261,6 +261,44 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    relay (id) {
+        id -> BigInt,
+        address -> Varchar,
+        port -> Integer,
+        authentication_info -> Nullable<Varchar>,
+        secure -> Integer,
+        exclusive -> Integer,
+        #[sql_name = "type"]
+        relay_type -> Varchar,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    cloud_gatekeeper_relay (id) {
+        id -> BigInt,
+        cloud_id -> BigInt,
+        relay_id -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    cloud_gateway_relay (id) {
+        id -> BigInt,
+        cloud_id -> BigInt,
+        relay_id -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(cloud_gatekeeper_relay -> relay (relay_id));
+diesel::joinable!(cloud_gatekeeper_relay -> cloud (cloud_id));
+
 diesel::joinable!(system_registry -> system_ (system_id));
 diesel::joinable!(system_registry -> device (device_id));
 diesel::joinable!(subscription -> system_ (system_id));
@@ -302,4 +340,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     device,
     device_registry,
     system_registry,
+    relay,
+    cloud_gatekeeper_relay,
+    cloud_gateway_relay,
 );

@@ -3,7 +3,8 @@
 //! multi-step write is one transaction.
 
 use chrono::NaiveDateTime;
-use common::db::schema::{cloud, cloud_gatekeeper_relay, relay};
+use common::db::models::Cloud;
+use common::db::schema::{cloud, cloud_gatekeeper_relay, cloud_gateway_relay, relay};
 use common::names::PageParams;
 use common::ArrowheadError;
 use diesel::mysql::Mysql;
@@ -206,5 +207,307 @@ pub fn delete_relay(conn: &mut MysqlConnection, id: i64) -> QueryResult<Result<(
         }
         diesel::delete(relay::table.find(id)).execute(c)?;
         Ok(Ok(()))
+    })
+}
+
+// ---- clouds ----
+
+/// A cloud with its Gatekeeper and Gateway relays.
+pub type CloudWithRelays = (Cloud, Vec<RelayRow>, Vec<RelayRow>);
+
+/// A cloud as validated and normalised (operator and name trimmed and lowercased).
+#[derive(Debug, Clone)]
+pub struct NewCloud {
+    pub operator: String,
+    pub name: String,
+    pub secure: bool,
+    pub neighbor: bool,
+    pub authentication_info: Option<String>,
+    pub gatekeeper_relay_ids: Vec<i64>,
+    pub gateway_relay_ids: Vec<i64>,
+}
+
+fn cloud_by_id(c: &mut MysqlConnection, id: i64) -> QueryResult<Option<Cloud>> {
+    cloud::table
+        .find(id)
+        .select(Cloud::as_select())
+        .first(c)
+        .optional()
+}
+
+fn relays_of(c: &mut MysqlConnection, cloud: Cloud) -> QueryResult<CloudWithRelays> {
+    let gatekeeper: Vec<RelayRow> = cloud_gatekeeper_relay::table
+        .inner_join(relay::table)
+        .filter(cloud_gatekeeper_relay::cloud_id.eq(cloud.id))
+        .order(relay::id.asc())
+        .select(RelayRow::as_select())
+        .load(c)?;
+    let gateway_ids: Vec<i64> = cloud_gateway_relay::table
+        .filter(cloud_gateway_relay::cloud_id.eq(cloud.id))
+        .select(cloud_gateway_relay::relay_id)
+        .load(c)?;
+    let gateway: Vec<RelayRow> = relay::table
+        .filter(relay::id.eq_any(&gateway_ids))
+        .order(relay::id.asc())
+        .select(RelayRow::as_select())
+        .load(c)?;
+    Ok((cloud, gatekeeper, gateway))
+}
+
+pub fn cloud_with_relays(c: &mut MysqlConnection, id: i64) -> QueryResult<Option<CloudWithRelays>> {
+    match cloud_by_id(c, id)? {
+        Some(cloud) => relays_of(c, cloud).map(Some),
+        None => Ok(None),
+    }
+}
+
+/// Sort fields of the cloud list (Java's).
+pub const CLOUD_SORT_FIELDS: &[&str] = &["id", "operator", "name", "updatedAt", "createdAt"];
+
+pub fn list_clouds(
+    c: &mut MysqlConnection,
+    page: &PageParams,
+) -> QueryResult<(Vec<CloudWithRelays>, i64)> {
+    let q = cloud::table
+        .select(Cloud::as_select())
+        .into_boxed::<Mysql>();
+    let rows: Vec<Cloud> =
+        common::sorted_page!(q, cloud, page, "operator" => operator, "name" => name).load(c)?;
+    let count = cloud::table.count().get_result(c)?;
+    let mut out = Vec::with_capacity(rows.len());
+    for cloud in rows {
+        out.push(relays_of(c, cloud)?);
+    }
+    Ok((out, count))
+}
+
+/// Java's checks of the relays a cloud is given: Gatekeeper relays non-exclusive
+/// `GATEKEEPER_RELAY`/`GENERAL_RELAY`, Gateway relays exclusive `GATEWAY_RELAY`.
+fn check_relays(
+    c: &mut MysqlConnection,
+    gatekeeper: &[i64],
+    gateway: &[i64],
+) -> QueryResult<Option<String>> {
+    for id in gatekeeper {
+        let Some(r) = relay_by_id(c, *id)? else {
+            return Ok(Some(format!("GatekeeperRelay with id '{id}' not exists")));
+        };
+        if r.exclusive != 0 {
+            return Ok(Some(
+                "Relay with gatekeeper purpose couldn't be exclusive".into(),
+            ));
+        }
+        if r.relay_type != "GATEKEEPER_RELAY" && r.relay_type != "GENERAL_RELAY" {
+            return Ok(Some(format!(
+                "Relay with gatekeeper purpose could be only GATEKEEPER_RELAY or GENERAL_RELAY type, but not {} type",
+                r.relay_type
+            )));
+        }
+    }
+    for id in gateway {
+        let Some(r) = relay_by_id(c, *id)? else {
+            return Ok(Some(format!("GatekewayRelay with id '{id}' not exists")));
+        };
+        if r.relay_type != "GATEWAY_RELAY" || r.exclusive == 0 {
+            let exclusivity = if r.exclusive != 0 {
+                "exclusive "
+            } else {
+                "non-exclusive "
+            };
+            return Ok(Some(format!(
+                "Gateway dedicated relay could be only exclusive GATEWAY_RELAY type, but not {exclusivity}{} type",
+                r.relay_type
+            )));
+        }
+    }
+    Ok(None)
+}
+
+fn attach(
+    c: &mut MysqlConnection,
+    cloud_id: i64,
+    gatekeeper: &[i64],
+    gateway: &[i64],
+) -> QueryResult<()> {
+    for id in gatekeeper {
+        diesel::insert_or_ignore_into(cloud_gatekeeper_relay::table)
+            .values((
+                cloud_gatekeeper_relay::cloud_id.eq(cloud_id),
+                cloud_gatekeeper_relay::relay_id.eq(id),
+            ))
+            .execute(c)?;
+    }
+    for id in gateway {
+        diesel::insert_or_ignore_into(cloud_gateway_relay::table)
+            .values((
+                cloud_gateway_relay::cloud_id.eq(cloud_id),
+                cloud_gateway_relay::relay_id.eq(id),
+            ))
+            .execute(c)?;
+    }
+    Ok(())
+}
+
+fn find_cloud(c: &mut MysqlConnection, operator: &str, name: &str) -> QueryResult<Option<Cloud>> {
+    cloud::table
+        .filter(cloud::operator.eq(operator))
+        .filter(cloud::name.eq(name))
+        .select(Cloud::as_select())
+        .first(c)
+        .optional()
+}
+
+/// The checks every create and replace makes (Java's order).
+fn check_cloud(
+    c: &mut MysqlConnection,
+    n: &NewCloud,
+    except: Option<i64>,
+) -> QueryResult<Option<String>> {
+    if n.secure && n.authentication_info.is_none() {
+        return Ok(Some(
+            "Secure cloud without authenticationInfo is denied".into(),
+        ));
+    }
+    if find_cloud(c, &n.operator, &n.name)?.is_some_and(|found| Some(found.id) != except) {
+        return Ok(Some(format!(
+            "Cloud with the following operator and name already exists: {}, {}",
+            n.operator, n.name
+        )));
+    }
+    if n.gatekeeper_relay_ids.is_empty() {
+        return Ok(Some("GatekeeperRelayIds list is empty".into()));
+    }
+    check_relays(c, &n.gatekeeper_relay_ids, &n.gateway_relay_ids)
+}
+
+/// A refusal that rolls the transaction back and still reaches the caller.
+enum CloudTx {
+    Refused(String),
+    Failed(ArrowheadError),
+}
+
+impl From<diesel::result::Error> for CloudTx {
+    fn from(e: diesel::result::Error) -> Self {
+        CloudTx::Failed(e.into())
+    }
+}
+
+fn settle<T>(r: Result<T, CloudTx>) -> Result<Result<T, String>, ArrowheadError> {
+    match r {
+        Ok(v) => Ok(Ok(v)),
+        Err(CloudTx::Refused(m)) => Ok(Err(m)),
+        Err(CloudTx::Failed(e)) => Err(e),
+    }
+}
+
+/// Creates every cloud of the list with its relays, or none.
+pub fn create_clouds(
+    conn: &mut MysqlConnection,
+    new: &[NewCloud],
+) -> Result<Result<Vec<CloudWithRelays>, String>, ArrowheadError> {
+    settle(conn.transaction::<_, CloudTx, _>(|c| {
+        let mut seen = std::collections::HashSet::new();
+        for n in new {
+            if !seen.insert((n.operator.clone(), n.name.clone())) {
+                return Err(CloudTx::Refused(format!(
+                    "List of CloudRequestDTO contains uinque constraint violation: {} operator with {} name",
+                    n.operator, n.name
+                )));
+            }
+        }
+        let mut created = Vec::with_capacity(new.len());
+        for n in new {
+            if let Some(m) = check_cloud(c, n, None)? {
+                return Err(CloudTx::Refused(m));
+            }
+            diesel::insert_into(cloud::table)
+                .values((
+                    cloud::operator.eq(&n.operator),
+                    cloud::name.eq(&n.name),
+                    cloud::secure.eq(i32::from(n.secure)),
+                    cloud::neighbor.eq(i32::from(n.neighbor)),
+                    cloud::own_cloud.eq(0),
+                    cloud::authentication_info.eq(&n.authentication_info),
+                ))
+                .execute(c)?;
+            let stored = find_cloud(c, &n.operator, &n.name)?.ok_or(diesel::result::Error::NotFound)?;
+            attach(c, stored.id, &n.gatekeeper_relay_ids, &n.gateway_relay_ids)?;
+            created.push(relays_of(c, stored)?);
+        }
+        Ok(created)
+    }))
+}
+
+/// Replaces cloud `id` and its relay lists (its own-cloud flag stays).
+pub fn update_cloud(
+    conn: &mut MysqlConnection,
+    id: i64,
+    n: &NewCloud,
+) -> Result<Result<CloudWithRelays, String>, ArrowheadError> {
+    settle(conn.transaction::<_, CloudTx, _>(|c| {
+        if cloud_by_id(c, id)?.is_none() {
+            return Err(CloudTx::Refused(format!("Cloud with id '{id}' not exists")));
+        }
+        if let Some(m) = check_cloud(c, n, Some(id))? {
+            return Err(CloudTx::Refused(m));
+        }
+        diesel::update(cloud::table.find(id))
+            .set((
+                cloud::operator.eq(&n.operator),
+                cloud::name.eq(&n.name),
+                cloud::secure.eq(i32::from(n.secure)),
+                cloud::neighbor.eq(i32::from(n.neighbor)),
+                cloud::authentication_info.eq(&n.authentication_info),
+            ))
+            .execute(c)?;
+        diesel::delete(
+            cloud_gatekeeper_relay::table.filter(cloud_gatekeeper_relay::cloud_id.eq(id)),
+        )
+        .execute(c)?;
+        diesel::delete(cloud_gateway_relay::table.filter(cloud_gateway_relay::cloud_id.eq(id)))
+            .execute(c)?;
+        attach(c, id, &n.gatekeeper_relay_ids, &n.gateway_relay_ids)?;
+        Ok(cloud_with_relays(c, id)?.ok_or(diesel::result::Error::NotFound)?)
+    }))
+}
+
+/// Adds relays to cloud `id` (an id already assigned, or below 1, is refused as in Java).
+pub fn assign_relays(
+    conn: &mut MysqlConnection,
+    id: i64,
+    gatekeeper: &[i64],
+    gateway: &[i64],
+) -> Result<Result<CloudWithRelays, String>, ArrowheadError> {
+    settle(conn.transaction::<_, CloudTx, _>(|c| {
+        let Some(cloud) = cloud_by_id(c, id)? else {
+            return Err(CloudTx::Refused(format!("Cloud with id '{id}' not exists")));
+        };
+        let (_, has_gk, has_gw) = relays_of(c, cloud)?;
+        for (wanted, has) in [(gatekeeper, &has_gk), (gateway, &has_gw)] {
+            if let Some(bad) = wanted
+                .iter()
+                .find(|r| **r < 1 || has.iter().any(|h| h.id == **r))
+            {
+                return Err(CloudTx::Refused(format!("Invalid relay id: {bad}")));
+            }
+        }
+        if let Some(m) = check_relays(c, gatekeeper, gateway)? {
+            return Err(CloudTx::Refused(m));
+        }
+        attach(c, id, gatekeeper, gateway)?;
+        Ok(cloud_with_relays(c, id)?.ok_or(diesel::result::Error::NotFound)?)
+    }))
+}
+
+/// Removes cloud `id` (its relay links go with it). The own cloud stays: Java lets it go, after
+/// which every inter-cloud call fails.
+pub fn delete_cloud(conn: &mut MysqlConnection, id: i64) -> QueryResult<Result<(), String>> {
+    conn.transaction(|c| match cloud_by_id(c, id)? {
+        Some(cloud) if cloud.own_cloud != 0 => Ok(Err("The own cloud cannot be removed.".into())),
+        Some(_) => {
+            diesel::delete(cloud::table.find(id)).execute(c)?;
+            Ok(Ok(()))
+        }
+        None => Ok(Ok(())),
     })
 }

@@ -1,4 +1,4 @@
-//! The Gatekeeper's relay management over mutual TLS on MariaDB, with the Java JSON and
+//! The Gatekeeper's relay and cloud management over mutual TLS on MariaDB, with the Java JSON
 //! messages, and its start-up rules.
 
 #![allow(clippy::unwrap_used)]
@@ -99,7 +99,7 @@ fn relay_management() {
     );
     assert_eq!(
         send(s.post(&relays), &json!([])).1["errorMessage"],
-        "List of RelayRequestDTO is empty"
+        "List of RelayRequestDTO is null or empty"
     );
 
     // Lists, sorted and paged; one by id and by address.
@@ -251,4 +251,186 @@ fn start_up_rules() {
     );
     let ok = settings("gateway_is_present=true\ngateway_is_mandatory=true\n").unwrap();
     assert!(ok.gateway_is_present && ok.gateway_is_mandatory);
+}
+
+#[test]
+fn cloud_management() {
+    let gk = Gk::start();
+    let s = client("sysop");
+    let clouds = gk.url("/mgmt/clouds");
+    let origin = Some("/gatekeeper/mgmt/clouds");
+    let (status, _) = send(
+        s.post(gk.url("/mgmt/relays")),
+        &json!([{"address": "gk.relay", "port": 61617, "type": "GATEKEEPER_RELAY"},
+                {"address": "general.relay", "port": 61617},
+                {"address": "gw.relay", "port": 61617, "exclusive": true, "type": "GATEWAY_RELAY"},
+                {"address": "public-gw.relay", "port": 61617, "type": "GATEWAY_RELAY"}]),
+    );
+    assert_eq!(status, 201);
+    let (status, got) = send(
+        s.post(&clouds),
+        &json!([{"operator": " AITIA ", "name": "TestCloud1", "secure": true, "neighbor": true, "authenticationInfo": "GKKEY",
+                 "gatekeeperRelayIds": [1], "gatewayRelayIds": [3]}]),
+    );
+    assert_eq!(status, 201, "{got}");
+    let cloud = &got["data"][0];
+    let id = cloud["id"].as_i64().unwrap();
+    assert_eq!(
+        (
+            cloud["operator"].as_str(),
+            cloud["name"].as_str(),
+            cloud["secure"].as_bool(),
+            cloud["ownCloud"].as_bool(),
+            got["count"].as_i64()
+        ),
+        (
+            Some("aitia"),
+            Some("testcloud1"),
+            Some(true),
+            Some(false),
+            Some(1)
+        )
+    );
+    assert_eq!(
+        (
+            cloud["gatekeeperRelays"][0]["address"].as_str(),
+            cloud["gatewayRelays"][0]["address"].as_str()
+        ),
+        (Some("gk.relay"), Some("gw.relay"))
+    );
+    // Java's refusals, each leaving nothing behind.
+    let refused = |body: Value, message: &str| {
+        assert_eq!(
+            send(s.post(&clouds), &body),
+            (400, error(message, 400, "BAD_PAYLOAD", origin)),
+            "{body}"
+        );
+    };
+    refused(
+        json!([{"operator": "aitia", "name": "testcloud1", "gatekeeperRelayIds": [1]}]),
+        "Cloud with the following operator and name already exists: aitia, testcloud1",
+    );
+    refused(
+        json!([{"operator": "a", "name": "c2", "gatekeeperRelayIds": [1]}, {"operator": "A", "name": "C2", "gatekeeperRelayIds": [1]}]),
+        "List of CloudRequestDTO contains uinque constraint violation: a operator with c2 name",
+    );
+    refused(
+        json!([{"operator": "a", "name": "c3", "secure": true, "gatekeeperRelayIds": [1]}]),
+        "Secure cloud without authenticationInfo is denied",
+    );
+    refused(
+        json!([{"operator": "a", "name": "c3"}]),
+        "GatekeeperRelayIds list is empty",
+    );
+    refused(
+        json!([{"operator": "a", "name": "c3", "gatekeeperRelayIds": [9]}]),
+        "GatekeeperRelay with id '9' not exists",
+    );
+    refused(
+        json!([{"operator": "a", "name": "c3", "gatekeeperRelayIds": [3]}]),
+        "Relay with gatekeeper purpose couldn't be exclusive",
+    );
+    refused(json!([{"operator": "a", "name": "c3", "gatekeeperRelayIds": [4]}]),
+            "Relay with gatekeeper purpose could be only GATEKEEPER_RELAY or GENERAL_RELAY type, but not GATEWAY_RELAY type");
+    refused(json!([{"operator": "a", "name": "c3", "gatekeeperRelayIds": [1], "gatewayRelayIds": [2]}]),
+            "Gateway dedicated relay could be only exclusive GATEWAY_RELAY type, but not non-exclusive GENERAL_RELAY type");
+    refused(
+        json!([{"operator": "a", "name": "c3", "gatekeeperRelayIds": [1], "gatewayRelayIds": [9]}]),
+        "GatekewayRelay with id '9' not exists",
+    );
+    refused(json!([{"operator": "", "name": "under_score", "gatekeeperRelayIds": [1]}]),
+            "CloudRequestDTO is invalid due to the following reasons: operator is empty, operator is in wrong format, name is in wrong format");
+    refused(json!([]), "List of CloudRequestDTO is null or empty");
+    assert_eq!(gk.db.count("cloud"), 2, "the own cloud and testcloud1");
+
+    // Assign adds relays; an id assigned already is refused.
+    let (status, got) = send(
+        s.post(gk.url("/mgmt/clouds/assign")),
+        &json!({"cloudId": id, "gatekeeperRelayIds": [2]}),
+    );
+    assert_eq!(
+        (status, got["gatekeeperRelays"].as_array().map(Vec::len)),
+        (200, Some(2)),
+        "{got}"
+    );
+    assert_eq!(
+        send(
+            s.post(gk.url("/mgmt/clouds/assign")),
+            &json!({"cloudId": id, "gatekeeperRelayIds": [2]})
+        )
+        .1["errorMessage"],
+        "Invalid relay id: 2"
+    );
+    assert_eq!(
+        send(
+            s.post(gk.url("/mgmt/clouds/assign")),
+            &json!({"cloudId": id})
+        )
+        .1["errorMessage"],
+        "GatekeeperRelayIds and GatewayRelayIds list couldn't be null or empty at the same time"
+    );
+    // PUT replaces the lists too.
+    let one = gk.url(&format!("/mgmt/clouds/{id}"));
+    let (status, got) = send(
+        s.put(&one),
+        &json!({"operator": "aitia", "name": "testcloud1", "neighbor": false, "gatekeeperRelayIds": [2]}),
+    );
+    assert_eq!(
+        (
+            status,
+            got["gatekeeperRelays"][0]["address"].as_str(),
+            got["gatewayRelays"].as_array().map(Vec::len),
+            got["neighbor"].as_bool()
+        ),
+        (200, Some("general.relay"), Some(0), Some(false))
+    );
+    let (_, list) = read(s.get(format!("{clouds}?sort_field=name")).send().unwrap());
+    assert_eq!(list["count"], 2);
+    assert_eq!(read(s.get(&one).send().unwrap()).1["name"], "testcloud1");
+    let missing = gk.url("/mgmt/clouds/99");
+    assert_eq!(
+        read(s.get(&missing).send().unwrap()),
+        (
+            400,
+            error(
+                "Cloud with id '99' not exists",
+                400,
+                "BAD_PAYLOAD",
+                Some(&missing)
+            )
+        )
+    );
+    // The own cloud stays (Java deletes it and then fails every inter-cloud call).
+    let own = list["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["ownCloud"] == true)
+        .unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let own_url = gk.url(&format!("/mgmt/clouds/{own}"));
+    assert_eq!(
+        read(s.delete(&own_url).send().unwrap()),
+        (
+            400,
+            error(
+                "The own cloud cannot be removed.",
+                400,
+                "BAD_PAYLOAD",
+                Some(&own_url)
+            )
+        )
+    );
+    assert_eq!(read(s.delete(&one).send().unwrap()).0, 200);
+    assert_eq!(
+        read(s.delete(&one).send().unwrap()).0,
+        200,
+        "a missing cloud is no error, as in Java"
+    );
+    assert_eq!(gk.db.count("cloud_gatekeeper_relay"), 0);
+    assert_eq!(
+        read(client("orchestrator").get(&clouds).send().unwrap()).0,
+        401
+    );
 }

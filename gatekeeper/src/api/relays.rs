@@ -1,10 +1,11 @@
-//! The Gatekeeper's HTTP endpoints built so far: echo, logs and the relay management, with the
-//! Java paths, JSON (no `NON_NULL`: nulls are written) and messages.
+//! The sysop's relay management: the brokers the Gatekeeper and Gateway reach other clouds
+//! through.
 
-use crate::access::{self, Endpoint};
+use super::{allow, bad, AppState};
+use crate::access::Endpoint;
 use crate::store::{self, NewRelay, RelayRow};
 use actix_web::{web, HttpRequest, HttpResponse};
-use common::db::{self, DbPool};
+use common::db;
 use common::device_api::positive_id;
 use common::dto::{format_instant, ListResponse};
 use common::error::ErrorMessage;
@@ -13,62 +14,6 @@ use common::names::PageQuery;
 use common::web::request_url;
 use common::ArrowheadError;
 use serde::{Deserialize, Serialize};
-use utoipa::OpenApi;
-
-pub const BASE: &str = "/gatekeeper";
-
-/// Handler state; no cloud or relay data is kept in memory.
-pub struct AppState {
-    pub pool: DbPool,
-}
-
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::scope(BASE)
-            .service(web::resource("/echo").route(web::get().to(echo)))
-            .service(web::resource("/mgmt/logs").route(web::get().to(logs)))
-            .service(
-                web::resource("/mgmt/relays")
-                    .route(web::get().to(list_relays))
-                    .route(web::post().to(create_relays)),
-            )
-            .service(
-                web::resource("/mgmt/relays/{id}")
-                    .route(web::get().to(get_relay))
-                    .route(web::put().to(update_relay))
-                    .route(web::delete().to(delete_relay)),
-            )
-            .service(
-                web::resource("/mgmt/relays/{address}/{port}")
-                    .route(web::get().to(relay_by_address)),
-            ),
-    );
-}
-
-fn allow(caller: &Caller, endpoint: Endpoint, req: &HttpRequest) -> Result<(), ArrowheadError> {
-    access::check(caller, endpoint, &request_url(req))
-}
-
-fn bad(message: impl Into<String>, origin: &str) -> ArrowheadError {
-    ArrowheadError::bad_payload(message).with_origin(origin)
-}
-
-#[utoipa::path(get, path = "/gatekeeper/echo", tag = "Client", responses((status = 200, body = String)))]
-pub async fn echo(caller: Caller, req: HttpRequest) -> Result<HttpResponse, ArrowheadError> {
-    allow(&caller, Endpoint::Echo, &req)?;
-    Ok(HttpResponse::Ok()
-        .content_type("text/plain;charset=UTF-8")
-        .body("Got it!"))
-}
-
-common::mgmt_logs_handler!(
-    "/gatekeeper/mgmt/logs",
-    common::identity::CoreSystem::Gatekeeper,
-    AppState,
-    |s| &s.pool
-);
-
-// ---- relays ----
 
 /// Java `RelayRequestDTO`.
 #[derive(Debug, Clone, Default, Deserialize, Serialize, utoipa::ToSchema)]
@@ -219,7 +164,7 @@ pub async fn create_relays(
     allow(&caller, Endpoint::Mgmt, &req)?;
     const ORIGIN: &str = "/gatekeeper/mgmt/relays";
     if body.is_empty() {
-        return Err(bad("List of RelayRequestDTO is empty", ORIGIN));
+        return Err(bad("List of RelayRequestDTO is null or empty", ORIGIN));
     }
     let new = body
         .iter()
@@ -324,38 +269,9 @@ pub async fn delete_relay(
     }
 }
 
-#[derive(OpenApi)]
-#[openapi(
-    info(
-        description = "Gatekeeper core system (Arrowhead 4.x compatible): the clouds and relays of inter-cloud discovery."
-    ),
-    paths(
-        echo,
-        logs,
-        list_relays,
-        create_relays,
-        get_relay,
-        relay_by_address,
-        update_relay,
-        delete_relay
-    ),
-    components(schemas(ErrorMessage))
-)]
-pub struct ApiDoc;
-
-/// The OpenAPI document this system serves (and prints with `--openapi`).
-pub fn openapi() -> utoipa::openapi::OpenApi {
-    common::openapi::finish(ApiDoc::openapi(), "Gatekeeper", crate::access::who_may_call)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_document_is_complete() {
-        assert_eq!(common::openapi::faults(&openapi()), Vec::<String>::new());
-    }
 
     #[test]
     fn relay_validation_messages() {

@@ -1,4 +1,4 @@
-//! The Gatekeeper's relay and cloud management over mutual TLS on MariaDB, with the Java JSON
+//! The Gatekeeper's relay and cloud management over mutual TLS on MariaDB, with the Java JSON and
 //! messages, and its start-up rules.
 
 #![allow(clippy::unwrap_used)]

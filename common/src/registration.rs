@@ -24,15 +24,13 @@ const NOT_REGISTERED: &[&str] = &[
     "orchestration-qos-reservations",
     "orchestration-qos-temporary-lock",
     "orchestration-qos-confirm-reservation",
-    // The Gatekeeper's client services, until they are built (only its management is).
+    // The Gatekeeper's services that are not built yet.
     "global-service-discovery",
     "inter-cloud-negotiations",
     "multi-global-service-discovery",
-    "pull-clouds",
     "collect-system-addresses",
     "collect-access-types",
     "gatekeeper-relay-test",
-    "gatekeeper-get-cloud",
 ];
 
 /// The services `system` registers.

@@ -511,3 +511,35 @@ pub fn delete_cloud(conn: &mut MysqlConnection, id: i64) -> QueryResult<Result<(
         None => Ok(Ok(())),
     })
 }
+
+/// The public gateway relays (Java: `exclusive = 0` and type `GATEWAY_RELAY` or
+/// `GENERAL_RELAY`): any cloud may use them.
+pub fn public_gateway_relays(c: &mut MysqlConnection) -> QueryResult<Vec<RelayRow>> {
+    relay::table
+        .filter(relay::exclusive.eq(0))
+        .filter(relay::relay_type.eq_any(["GATEWAY_RELAY", "GENERAL_RELAY"]))
+        .order(relay::id.asc())
+        .select(RelayRow::as_select())
+        .load(c)
+}
+
+/// A cloud by operator and name (stored lowercased), with its relays.
+pub fn cloud_by_name(
+    c: &mut MysqlConnection,
+    operator: &str,
+    name: &str,
+) -> QueryResult<Option<CloudWithRelays>> {
+    match find_cloud(c, operator, name)? {
+        Some(cloud) => relays_of(c, cloud).map(Some),
+        None => Ok(None),
+    }
+}
+
+/// Every cloud with its relays, by id.
+pub fn all_clouds(c: &mut MysqlConnection) -> QueryResult<Vec<CloudWithRelays>> {
+    let rows: Vec<Cloud> = cloud::table
+        .order(cloud::id.asc())
+        .select(Cloud::as_select())
+        .load(c)?;
+    rows.into_iter().map(|cloud| relays_of(c, cloud)).collect()
+}

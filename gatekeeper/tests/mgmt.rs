@@ -434,3 +434,99 @@ fn cloud_management() {
         401
     );
 }
+
+#[test]
+fn clouds_for_the_orchestrator_and_the_qos_monitor() {
+    let gk = Gk::start();
+    let s = client("sysop");
+    assert_eq!(
+        send(
+            s.post(gk.url("/mgmt/relays")),
+            &json!([{"address": "gk.relay", "port": 1, "type": "GATEKEEPER_RELAY"},
+                    {"address": "general.relay", "port": 1},
+                    {"address": "gw.relay", "port": 1, "exclusive": true, "type": "GATEWAY_RELAY"},
+                    {"address": "public-gw.relay", "port": 1, "type": "GATEWAY_RELAY"}]),
+        )
+        .0,
+        201
+    );
+    assert_eq!(
+        send(
+            s.post(gk.url("/mgmt/clouds")),
+            &json!([{"operator": "aitia", "name": "testcloud1", "neighbor": true, "gatekeeperRelayIds": [1], "gatewayRelayIds": [3]}]),
+        )
+        .0,
+        201
+    );
+    // The Orchestrator gets the cloud with every public gateway relay added to its own.
+    let (status, got) = read(
+        client("orchestrator")
+            .get(gk.url("/cloud/AITIA/testcloud1"))
+            .send()
+            .unwrap(),
+    );
+    assert_eq!(status, 200, "{got}");
+    let gateway: Vec<&str> = got["gatewayRelays"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["address"].as_str().unwrap())
+        .collect();
+    assert_eq!(gateway, ["gw.relay", "general.relay", "public-gw.relay"]);
+    assert_eq!(got["gatekeeperRelays"][0]["address"], "gk.relay");
+    assert_eq!(
+        read(
+            client("orchestrator")
+                .get(gk.url("/cloud/aitia/nowhere"))
+                .send()
+                .unwrap()
+        ),
+        (
+            400,
+            error(
+                "Cloud with the following operator and name not exists: aitia, nowhere",
+                400,
+                "BAD_PAYLOAD",
+                Some("/gatekeeper/cloud/{operator}/{name}")
+            )
+        )
+    );
+    let qos = testing::client_issued("qosmonitor");
+    assert_eq!(
+        read(qos.get(gk.url("/cloud/aitia/testcloud1")).send().unwrap()).0,
+        200
+    );
+    for who in ["client", "sysop", "gateway"] {
+        assert_eq!(
+            read(
+                client(who)
+                    .get(gk.url("/cloud/aitia/testcloud1"))
+                    .send()
+                    .unwrap()
+            )
+            .0,
+            401,
+            "{who}"
+        );
+    }
+    // The QoS Monitor pulls every cloud (the own one included) with the public relays.
+    let (status, got) = read(qos.get(gk.url("/pull_clouds")).send().unwrap());
+    assert_eq!((status, got["count"].as_i64()), (200, Some(2)), "{got}");
+    let public: Vec<&str> = got["data"][0]["publicRelays"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["address"].as_str().unwrap())
+        .collect();
+    assert_eq!(public, ["general.relay", "public-gw.relay"]);
+    assert_eq!(
+        read(
+            client("orchestrator")
+                .get(gk.url("/pull_clouds"))
+                .send()
+                .unwrap()
+        )
+        .0,
+        401
+    );
+}

@@ -469,6 +469,23 @@ impl Pki {
 
 /// A blocking HTTPS client presenting the keystore at `p12` (any password-123456 PKCS#12,
 /// legacy-encrypted ones included) and trusting `root`.
+/// A client holding a fresh certificate of the test cloud for `system`: any name, such as a
+/// core system the generated PKI has no keystore for.
+pub fn client_issued(system: &str) -> reqwest::blocking::Client {
+    let pki = pki();
+    let cloud =
+        Keystore::from_pkcs12_file(&pki.dir.join(format!("{CLOUD}.p12")), PASSWORD).unwrap();
+    let issuer = Issued {
+        cert: cloud.cert.clone(),
+        key: cloud.key.clone(),
+    };
+    let leaf = pki::make_leaf(&issuer, system, &[], 1).unwrap();
+    let p12 = pki::keystore_p12(system, &leaf, &[&cloud.cert, &pki.master], PASSWORD).unwrap();
+    let path = pki.dir.join(format!("issued-{system}.p12"));
+    std::fs::write(&path, p12).unwrap();
+    client_from(&path, &pki.master)
+}
+
 pub fn client_from(p12: &Path, root: &X509) -> reqwest::blocking::Client {
     client_builder_from(p12, root).build().unwrap()
 }

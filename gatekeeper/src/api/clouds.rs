@@ -48,7 +48,7 @@ pub struct CloudWithRelaysResponse {
     pub gateway_relays: Vec<RelayResponse>,
 }
 
-fn response((c, gk, gw): &CloudWithRelays) -> CloudWithRelaysResponse {
+pub(crate) fn response((c, gk, gw): &CloudWithRelays) -> CloudWithRelaysResponse {
     CloudWithRelaysResponse {
         id: c.id,
         operator: c.operator.clone(),

@@ -2,6 +2,7 @@
 //! clouds (one module each), with the Java paths, JSON (no `NON_NULL`: nulls are written) and
 //! messages.
 
+pub mod client;
 pub mod clouds;
 pub mod relays;
 
@@ -25,6 +26,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope(BASE)
             .service(web::resource("/echo").route(web::get().to(echo)))
+            .service(web::resource("/pull_clouds").route(web::get().to(client::pull_clouds)))
+            .service(
+                web::resource("/cloud/{operator}/{name}")
+                    .route(web::get().to(client::cloud_by_name)),
+            )
             .service(web::resource("/mgmt/logs").route(web::get().to(logs)))
             .service(
                 web::resource("/mgmt/clouds")
@@ -104,7 +110,9 @@ common::mgmt_logs_handler!(
         clouds::create_clouds,
         clouds::update_cloud,
         clouds::assign_relays,
-        clouds::delete_cloud
+        clouds::delete_cloud,
+        client::cloud_by_name,
+        client::pull_clouds
     ),
     components(schemas(ErrorMessage))
 )]

@@ -19,13 +19,11 @@ impl AuthUpdateNotifier {
 
     /// Sends one `SUBSCRIBER_AUTH_UPDATE` event per consumer id, without waiting.
     pub fn notify(&self, consumer_ids: Vec<i64>) {
-        for id in consumer_ids {
-            common::events::publish(
-                &self.registrar,
-                AUTH_UPDATE,
-                "SUBSCRIBER_AUTH_UPDATE",
-                id.to_string(),
-            );
-        }
+        common::events::publish(
+            &self.registrar,
+            AUTH_UPDATE,
+            "SUBSCRIBER_AUTH_UPDATE",
+            consumer_ids.iter().map(i64::to_string).collect(),
+        );
     }
 }

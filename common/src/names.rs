@@ -351,6 +351,24 @@ pub struct PageParams {
     pub sort_field: String,
 }
 
+impl PageParams {
+    /// Applies the direction and the page to rows already in id order (lists of a few rows
+    /// read whole, such as one name's registry entries).
+    pub fn apply<T>(&self, mut rows: Vec<T>) -> Vec<T> {
+        if self.direction == Direction::Desc {
+            rows.reverse();
+        }
+        match self.page {
+            None => rows,
+            Some((index, size)) => {
+                let skip = usize::try_from(index.saturating_mul(size)).unwrap_or(usize::MAX);
+                let take = usize::try_from(size).unwrap_or(usize::MAX);
+                rows.into_iter().skip(skip).take(take).collect()
+            }
+        }
+    }
+}
+
 /// The raw query parameters of a list endpoint.
 #[derive(Debug, Clone, Default, serde::Deserialize, utoipa::IntoParams)]
 pub struct PageQuery {
@@ -675,5 +693,26 @@ mod tests {
         assert!(q(Some(-1), Some(5), None, None)
             .validate(&sortable, "o")
             .is_err());
+    }
+
+    #[test]
+    fn in_memory_pages() {
+        let p = |page: Option<(i64, i64)>, direction: Direction| PageParams {
+            page,
+            direction,
+            sort_field: "id".into(),
+        };
+        let rows = || vec![1, 2, 3, 4, 5];
+        assert_eq!(p(None, Direction::Asc).apply(rows()), [1, 2, 3, 4, 5]);
+        assert_eq!(p(Some((1, 2)), Direction::Asc).apply(rows()), [3, 4]);
+        assert_eq!(p(Some((0, 2)), Direction::Desc).apply(rows()), [5, 4]);
+        assert_eq!(
+            p(Some((9, 2)), Direction::Asc).apply(rows()),
+            Vec::<i32>::new()
+        );
+        assert_eq!(
+            p(Some((i64::MAX, i64::MAX)), Direction::Asc).apply(rows()),
+            Vec::<i32>::new()
+        );
     }
 }

@@ -265,7 +265,7 @@ fn publish(state: &AppState, event_type: &str, e: &EntryRow, d: &DeviceRow) {
     if let Some(m) = text_to_metadata(e.metadata.as_deref()) {
         payload["metadata"] = serde_json::json!(m);
     }
-    common::events::publish_event(&state.registrar, event_type, payload.to_string());
+    common::events::publish_event(&state.registrar, event_type, vec![payload.to_string()]);
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -509,18 +509,7 @@ pub async fn entries_by_name(
     let name = required(Some(&name), "Device name must have value", &origin)?;
     let rows = db::run(&state.pool, move |c| Ok(store::entries_of(c, &name, None)?)).await?;
     let count = rows.len() as i64;
-    let mut data: Vec<DeviceRegistryResponse> = rows.iter().map(|(e, d)| response(e, d)).collect();
-    if page.direction == common::names::Direction::Desc {
-        data.reverse();
-    }
-    if let Some((index, size)) = page.page {
-        let skip = usize::try_from(index.saturating_mul(size)).unwrap_or(usize::MAX);
-        data = data
-            .into_iter()
-            .skip(skip)
-            .take(usize::try_from(size).unwrap_or(usize::MAX))
-            .collect();
-    }
+    let data = page.apply(rows.iter().map(|(e, d)| response(e, d)).collect());
     Ok(web::Json(ListResponse { data, count }))
 }
 

@@ -496,16 +496,22 @@ fn clouds_for_the_orchestrator_and_the_qos_monitor() {
         read(qos.get(gk.url("/cloud/aitia/testcloud1")).send().unwrap()).0,
         200
     );
-    for who in ["client", "sysop", "gateway"] {
+    // Only those two, the look-alike names included; the answer is the Arrowhead error JSON.
+    let url = gk.url("/cloud/aitia/testcloud1");
+    for who in ["client", "sysop", "gateway", "qos-monitor", "orchestrat0r"] {
+        let refused = read(testing::client_issued(who).get(&url).send().unwrap());
+        let cn = format!("{who}.testcloud.aitia.arrowhead.eu");
         assert_eq!(
-            read(
-                client(who)
-                    .get(gk.url("/cloud/aitia/testcloud1"))
-                    .send()
-                    .unwrap()
-            )
-            .0,
-            401,
+            refused,
+            (
+                401,
+                error(
+                    &format!("{cn} is unauthorized to access {url}"),
+                    401,
+                    "AUTH",
+                    Some(&url)
+                )
+            ),
             "{who}"
         );
     }

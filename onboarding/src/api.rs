@@ -163,10 +163,11 @@ fn basic_header(req: &HttpRequest) -> Option<&str> {
 /// is not registered.
 async fn endpoint(
     registrar: &Registrar,
+    orchestrator: Option<&common::registration::Located>,
     definition: &str,
     java_name: &str,
 ) -> Option<ServiceEndpoint> {
-    match crate::peers::locate(registrar, definition).await {
+    match crate::peers::locate(registrar, orchestrator, definition).await {
         Ok(uri) => Some(ServiceEndpoint {
             service: java_name.to_owned(),
             uri,
@@ -210,12 +211,14 @@ async fn onboard(
         )
     };
     let r = &state.registrar;
-    // Four independent registry lookups: asked at once, not one after the other.
+    // The Orchestrator is looked up once; then four independent lookups, asked at once.
+    let orchestrator = r.locate("orchestration-service").await.ok();
+    let o = orchestrator.as_ref();
     let (device_registry, system_registry, service_registry, orchestration_service) = tokio::join!(
-        endpoint(r, dr.0, dr.1),
-        endpoint(r, sr_def.0, sr_def.1),
-        endpoint(r, "service-register", "SERVICEREGISTRY_REGISTER_SERVICE"),
-        endpoint(r, "orchestration-service", "ORCHESTRATION_SERVICE"),
+        endpoint(r, o, dr.0, dr.1),
+        endpoint(r, o, sr_def.0, sr_def.1),
+        endpoint(r, o, "service-register", "SERVICEREGISTRY_REGISTER_SERVICE"),
+        endpoint(r, o, "orchestration-service", "ORCHESTRATION_SERVICE"),
     );
     Ok(OnboardingResponse {
         onboarding_certificate: signed.response("AH_ONBOARDING", key)?,

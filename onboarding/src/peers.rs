@@ -11,7 +11,7 @@
 
 use common::core_services;
 use common::identity::{same_system, CoreSystem};
-use common::registration::Registrar;
+use common::registration::{Located, Registrar};
 use common::ArrowheadError;
 use serde_json::{json, Value};
 use std::time::Duration;
@@ -33,12 +33,12 @@ const INTERFACE: &str = "HTTP-SECURE-JSON";
 /// provider is the service's own core system, as Java tries them last first).
 async fn via_orchestrator(
     registrar: &Registrar,
+    orchestrator: &Located,
     definition: &str,
 ) -> Result<String, ArrowheadError> {
     let owner = core_services::find(definition)
         .and_then(|s| s.system)
         .ok_or_else(|| ArrowheadError::internal(format!("{definition} is not a core service")))?;
-    let orchestrator = registrar.locate("orchestration-service").await?;
     let form = json!({
         "requesterSystem": registrar.system(),
         "requestedService": {"serviceDefinitionRequirement": definition, "interfaceRequirements": [INTERFACE]},
@@ -80,9 +80,20 @@ async fn via_orchestrator(
         })
 }
 
-/// Where `definition` is: the Orchestrator's answer, else the Service Registry's.
-pub async fn locate(registrar: &Registrar, definition: &str) -> Result<String, ArrowheadError> {
-    match via_orchestrator(registrar, definition).await {
+/// Where `definition` is: the answer of the Orchestrator at `orchestrator` (looked up once per
+/// onboarding answer, by the caller), else the Service Registry's.
+pub async fn locate(
+    registrar: &Registrar,
+    orchestrator: Option<&Located>,
+    definition: &str,
+) -> Result<String, ArrowheadError> {
+    let via = match orchestrator {
+        Some(o) => via_orchestrator(registrar, o, definition).await,
+        None => Err(ArrowheadError::unavailable(
+            "No Orchestrator is registered.",
+        )),
+    };
+    match via {
         Ok(url) => Ok(url),
         Err(e) => {
             tracing::debug!(definition, error = %e, "not through the Orchestrator; asking the Service Registry");

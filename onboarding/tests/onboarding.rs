@@ -5,11 +5,11 @@
 
 #![allow(clippy::unwrap_used)]
 
-use common::config::{CoreSettings, Properties};
 use common::identity::CoreSystem;
 use reqwest::blocking::Client;
 use serde_json::{json, Value};
 use std::time::Duration;
+use testing::backbone::{core, properties as props};
 use testing::{client, error, free_port, read, wait_for, RunningServer, StartFuture, TestDb};
 
 const SECRET: &str = "s3cret:with-colon";
@@ -20,18 +20,6 @@ struct Cloud {
     oc: u16,
     _servers: Vec<RunningServer>,
     _db: TestDb,
-}
-
-fn props(system: &str, db: &TestDb, port: u16, sr: u16, extra: &str) -> Properties {
-    let text = format!(
-        "{}server.port={port}\ndomain.port={port}\nsr_address=localhost\nsr_port={sr}\nallow_self_addressing=true\n{extra}",
-        testing::secure_properties(system, db)
-    );
-    Properties::parse(&text).with_env(std::iter::empty())
-}
-
-fn core(system: CoreSystem, p: Properties) -> CoreSettings {
-    CoreSettings::from_properties(system, p).unwrap()
 }
 
 impl Cloud {

@@ -63,7 +63,7 @@ pub(super) async fn register_entry(
 ) -> Result<store::Entry, ArrowheadError> {
     match db::run(&state.pool, move |c| store::register(c, &entry)).await? {
         Registered::Done(entry) => {
-            publish(state, "REGISTER-SYSTEM", &entry);
+            publish(state, "REGISTER-SYSTEM", std::slice::from_ref(&*entry));
             Ok(*entry)
         }
         Registered::Duplicate(device, mac, system) => {
@@ -114,9 +114,7 @@ pub async fn unregister(
     let (n, a) = (name.clone(), address.clone());
     match db::run(&state.pool, move |c| Ok(store::unregister(c, &n, &a, port)?)).await? {
         Unregistered::Done(entries) => {
-            for e in &entries {
-                publish(&state, "UNREGISTER-SYSTEM", e);
-            }
+            publish(&state, "UNREGISTER-SYSTEM", &entries);
             Ok(HttpResponse::Ok().finish())
         }
         Unregistered::NoSystem => Err(bad(

@@ -219,7 +219,7 @@ pub async fn delete_entry(
     let id = positive_id(&id, &origin)?;
     match db::run(&state.pool, move |c| Ok(store::delete_entry(c, id)?)).await? {
         Some(e) => {
-            publish(&state, "UNREGISTER-SYSTEM", &e);
+            publish(&state, "UNREGISTER-SYSTEM", std::slice::from_ref(&e));
             Ok(HttpResponse::Ok().finish())
         }
         None => Err(no_entry(id, &origin)),
@@ -242,15 +242,7 @@ pub async fn entries_by_name(
     let name = checked_name(&name, false, &origin)?;
     let rows = db::run(&state.pool, move |c| Ok(store::entries_of(c, &name)?)).await?;
     let count = rows.len() as i64;
-    let mut data: Vec<SystemRegistryResponse> = rows.iter().map(response).collect();
-    if page.direction == common::names::Direction::Desc {
-        data.reverse();
-    }
-    if let Some((index, size)) = page.page {
-        let skip = usize::try_from(index.saturating_mul(size)).unwrap_or(usize::MAX);
-        let take = usize::try_from(size).unwrap_or(usize::MAX);
-        data = data.into_iter().skip(skip).take(take).collect();
-    }
+    let data = page.apply(rows.iter().map(response).collect());
     Ok(web::Json(ListResponse { data, count }))
 }
 

@@ -282,8 +282,13 @@ fn system_taken(v: &SystemValues, origin: &str) -> ArrowheadError {
     )
 }
 
-/// Java's registry events: the entry as a `SystemRegistryRequestDTO`, in the background.
-fn publish(state: &AppState, event_type: &str, (e, s, d): &Entry) {
+/// Java's registry events, one per entry (as a `SystemRegistryRequestDTO`), in the background.
+fn publish(state: &AppState, event_type: &str, entries: &[Entry]) {
+    let payloads = entries.iter().map(event_payload).collect();
+    common::events::publish_event(&state.registrar, event_type, payloads);
+}
+
+fn event_payload((e, s, d): &Entry) -> String {
     let mut system = serde_json::json!({
         "systemName": s.system_name,
         "address": s.address,
@@ -306,7 +311,7 @@ fn publish(state: &AppState, event_type: &str, (e, s, d): &Entry) {
     if let Some(m) = text_to_metadata(e.metadata.as_deref()) {
         payload["metadata"] = serde_json::json!(m);
     }
-    common::events::publish_event(&state.registrar, event_type, payload.to_string());
+    payload.to_string()
 }
 
 /// Metadata of a stored column as a request would send it (for merging a PATCH).

@@ -3,7 +3,9 @@
 //! generic deserialization error; response DTOs leave out what Java's `NON_NULL` leaves out.
 
 pub mod device;
+pub mod gatekeeper;
 pub mod onboarding;
+pub mod orchestrator;
 
 use crate::db::models::{Cloud, ServiceDefinition, ServiceInterface, System};
 use crate::names::text_to_metadata;

@@ -24,12 +24,7 @@ const NOT_REGISTERED: &[&str] = &[
     "orchestration-qos-reservations",
     "orchestration-qos-temporary-lock",
     "orchestration-qos-confirm-reservation",
-    // The Gatekeeper's services that are not built yet.
-    "global-service-discovery",
-    "inter-cloud-negotiations",
-    "multi-global-service-discovery",
-    "collect-system-addresses",
-    "collect-access-types",
+    // The Gatekeeper's relay test belongs to the QoS Monitor, which does not exist yet.
     "gatekeeper-relay-test",
 ];
 
@@ -135,6 +130,20 @@ impl Registrar {
                 reqwest::Method::POST,
                 &format!("{}/query", self.registry),
                 Some(form),
+            )
+            .await
+    }
+
+    /// Every entry of the registry (`/query/all`, open to the Gatekeeper and the QoS Monitor).
+    pub async fn query_all(
+        &self,
+    ) -> Result<crate::dto::ListResponse<crate::dto::ServiceRegistryResponse>, ArrowheadError> {
+        self.client
+            .send::<(), _>(
+                CoreSystem::ServiceRegistry,
+                reqwest::Method::GET,
+                &format!("{}/query/all", self.registry),
+                None,
             )
             .await
     }

@@ -10,8 +10,12 @@ pub enum Endpoint {
     Mgmt,
     /// `cloud/{operator}/{name}`: the Orchestrator and the QoS Monitor.
     Cloud,
-    /// `pull_clouds`: the QoS Monitor.
+    /// `pull_clouds`, `collect_system_addresses`, `collect_access_types`: the QoS Monitor.
     PullClouds,
+    /// `init_gsd`, `init_icn`: the Orchestrator.
+    Orchestrator,
+    /// `init_multi_gsd`: the Choreographer.
+    Choreographer,
 }
 
 pub fn check(caller: &Caller, endpoint: Endpoint, url: &str) -> Result<(), ArrowheadError> {
@@ -24,6 +28,8 @@ pub fn check(caller: &Caller, endpoint: Endpoint, url: &str) -> Result<(), Arrow
             url,
         ),
         Endpoint::PullClouds => require_core(caller, &[CoreSystem::QosMonitor], url),
+        Endpoint::Orchestrator => require_core(caller, &[CoreSystem::Orchestrator], url),
+        Endpoint::Choreographer => require_core(caller, &[CoreSystem::Choreographer], url),
     }
 }
 
@@ -34,8 +40,15 @@ pub fn who_may_call(_method: &str, path: &str) -> Option<&'static str> {
         "the sysop."
     } else if op.starts_with("/cloud/") {
         "the Orchestrator and the QoS Monitor."
-    } else if op == "/pull_clouds" {
+    } else if matches!(
+        op,
+        "/pull_clouds" | "/collect_system_addresses" | "/collect_access_types"
+    ) {
         "the QoS Monitor."
+    } else if matches!(op, "/init_gsd" | "/init_icn") {
+        "the Orchestrator."
+    } else if op == "/init_multi_gsd" {
+        "the Choreographer."
     } else {
         "any system of the cloud."
     })
@@ -70,6 +83,15 @@ mod tests {
             ("orchestrator", Endpoint::PullClouds, false),
             ("qosmonitor", Endpoint::PullClouds, true),
             ("gateway", Endpoint::PullClouds, false),
+            ("orchestrator", Endpoint::Orchestrator, true),
+            ("Orchestrator", Endpoint::Orchestrator, true),
+            ("orchestrat0r", Endpoint::Orchestrator, false),
+            ("choreographer", Endpoint::Orchestrator, false),
+            ("sysop", Endpoint::Orchestrator, false),
+            ("gatekeeper", Endpoint::Orchestrator, false),
+            ("choreographer", Endpoint::Choreographer, true),
+            ("orchestrator", Endpoint::Choreographer, false),
+            ("qosmonitor", Endpoint::Choreographer, false),
         ] {
             assert_eq!(
                 check(&caller(name), endpoint, "/x").is_ok(),

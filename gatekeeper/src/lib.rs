@@ -1,10 +1,12 @@
-//! The Arrowhead Gatekeeper core system: the other clouds this cloud knows and the relays
-//! (ActiveMQ brokers) it reaches them through. This is the first part of it: the cloud and
-//! relay records and their management; discovery (GSD) and negotiation (ICN) over the relay
-//! come next. `start` brings it up in-process for `main` and the tests.
+//! The Arrowhead Gatekeeper core system: the other clouds this cloud knows, the relays (ActiveMQ
+//! brokers) it reaches them through, and global service discovery (GSD) and inter-cloud
+//! negotiation (ICN) with their Gatekeepers over those relays, on both sides. `start` brings it
+//! up in-process for `main` and the tests.
 
 pub mod access;
 pub mod api;
+pub mod hub;
+pub mod intercloud;
 pub mod store;
 
 use common::config::{ConfigError, CoreSettings};
@@ -29,6 +31,16 @@ pub struct Settings {
     pub gateway_is_present: bool,
     /// `gateway_is_mandatory`: other clouds reach this cloud's providers only through it.
     pub gateway_is_mandatory: bool,
+    /// `timeout` (ms; Java ships 30000 and never reads it): one relay conversation with another
+    /// cloud's Gatekeeper, acknowledgement and answer together. Keep it below the
+    /// Orchestrator's `http.client.socket.timeout`, so the Orchestrator hears the timeout.
+    pub timeout: Duration,
+    /// `relay_check_interval` (s, Java's default 9): how often the relays to listen on are
+    /// read again.
+    pub relay_check_interval: Duration,
+    /// `relay.trust-store` (ours; a PEM file): certificates a relay broker's chain may end at,
+    /// besides the trust store's and the master at the top of our own chain.
+    pub relay_trust: Vec<openssl::x509::X509>,
 }
 
 impl Settings {
@@ -50,10 +62,26 @@ impl Settings {
                 "Gatekeeper can only started in SECURE mode!",
             ));
         }
+        let timeout = p.duration_or("timeout", 10_000, common::config::MILLIS)?;
+        let relay_check_interval =
+            p.duration_or("relay_check_interval", 9, common::config::SECONDS)?;
+        let relay_trust = match p.path("relay.trust-store") {
+            None => Vec::new(),
+            Some(path) => {
+                let shown = path.display().to_string();
+                let invalid =
+                    |e: String| ConfigError::invalid("relay.trust-store", &shown, e.to_string());
+                let pem = std::fs::read(&path).map_err(|e| invalid(e.to_string()))?;
+                openssl::x509::X509::stack_from_pem(&pem).map_err(|e| invalid(e.to_string()))?
+            }
+        };
         Ok(Self {
             core,
             gateway_is_present,
             gateway_is_mandatory,
+            timeout,
+            relay_check_interval,
+            relay_trust,
         })
     }
 
@@ -70,8 +98,43 @@ pub async fn start(settings: Settings, db_wait: Duration) -> Result<Started, Str
     let core = &settings.core;
     let base = Foundation::prepare(core, CoreSystem::Gatekeeper, REQUIRED_TABLES, db_wait).await?;
     let registrar = base.registrar.clone();
+    let tls = base
+        .tls
+        .clone()
+        .ok_or("Gatekeeper can only started in SECURE mode!")?;
+    let policy = intercloud::Policy {
+        gateway_is_present: settings.gateway_is_present,
+        gateway_is_mandatory: settings.gateway_is_mandatory,
+    };
+    let provider = std::sync::Arc::new(intercloud::Provider {
+        pool: base.pool.clone(),
+        registrar: registrar.clone(),
+        locator: common::registration::Locator::new(registrar.clone(), Duration::from_secs(60)),
+        policy,
+    });
+    // Relay brokers may be trusted through the trust store (Java's way), the master above our
+    // own chain, or the certificates named by relay.trust-store.
+    let mut anchors = tls.trust.clone();
+    anchors.extend(tls.keystore.chain.last().cloned());
+    anchors.extend(settings.relay_trust.iter().cloned());
+    let hub = std::sync::Arc::new(hub::Hub::new(
+        std::sync::Arc::new(tls.keystore.clone()),
+        anchors,
+        settings.timeout,
+        provider,
+    )?);
+    tokio::spawn(intercloud::keep_listening(
+        base.pool.clone(),
+        hub.clone(),
+        settings.relay_check_interval,
+    ));
     let state = actix_web::web::Data::new(api::AppState {
         pool: base.pool.clone(),
+        requester: intercloud::Requester {
+            pool: base.pool.clone(),
+            hub,
+            policy,
+        },
     });
     let running = base.serve(core, api::openapi(), state, api::configure)?;
     tracing::info!(addr = %running.addr, "Gatekeeper is ready");

@@ -543,3 +543,26 @@ pub fn all_clouds(c: &mut MysqlConnection) -> QueryResult<Vec<CloudWithRelays>> 
         .load(c)?;
     rows.into_iter().map(|cloud| relays_of(c, cloud)).collect()
 }
+
+/// This cloud's own row (inserted by the Service Registry at its first start).
+pub fn own_cloud(c: &mut MysqlConnection) -> QueryResult<Option<Cloud>> {
+    cloud::table
+        .filter(cloud::own_cloud.eq(1))
+        .select(Cloud::as_select())
+        .first(c)
+        .optional()
+}
+
+/// The relays other clouds' Gatekeepers may call us through: every Gatekeeper relay of a cloud
+/// other than our own (Java `getAllLiveGatekeeperRelays`).
+pub fn listened_relays(c: &mut MysqlConnection) -> QueryResult<Vec<RelayRow>> {
+    let mut rows: Vec<RelayRow> = cloud_gatekeeper_relay::table
+        .inner_join(relay::table)
+        .inner_join(cloud::table)
+        .filter(cloud::own_cloud.eq(0))
+        .select(RelayRow::as_select())
+        .load(c)?;
+    rows.sort_by_key(|r| r.id);
+    rows.dedup_by_key(|r| r.id);
+    Ok(rows)
+}

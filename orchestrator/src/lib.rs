@@ -80,9 +80,6 @@ impl Settings {
 /// continues in the background until the registry accepts it; peers are looked up on demand.
 pub async fn start(settings: Settings, db_wait: Duration) -> Result<Started, String> {
     let core = &settings.core;
-    if settings.policy.gatekeeper_is_present {
-        tracing::warn!("gatekeeper_is_present=true, but inter-cloud orchestration is not built yet: such requests are refused");
-    }
     let base =
         Foundation::prepare(core, CoreSystem::Orchestrator, REQUIRED_TABLES, db_wait).await?;
     let registrar = base.registrar.clone();

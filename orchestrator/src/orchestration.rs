@@ -7,105 +7,23 @@
 
 use crate::store::{self, Entry, Provider};
 use common::db::{self, DbPool};
+use common::dto::gatekeeper::{GsdQueryForm, GsdQueryResult, IcnRequestForm, IcnResult};
 use common::dto::{
     parse_instant, CloudRequest, IdIdList, IntraCloudCheckRequest, IntraCloudCheckResponse,
-    ServiceDefinitionResponse, ServiceInterfaceResponse, ServiceQueryForm, ServiceRegistryResponse,
-    SystemRequest, SystemResponse, TokenGenerationProvider, TokenGenerationRequest,
-    TokenGenerationResponse,
+    ServiceQueryForm, ServiceRegistryResponse, SystemRequest, SystemResponse,
+    TokenGenerationProvider, TokenGenerationRequest, TokenGenerationResponse,
 };
 use common::names::{normalize_interface, normalize_name};
 use common::registration::{Locator, Registrar};
 use common::ArrowheadError;
-use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
-use utoipa::ToSchema;
 
 pub const ORCHESTRATION: &str = "/orchestrator/orchestration";
 
-/// Java `PreferredProviderDataDTO`.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct PreferredProvider {
-    pub provider_system: Option<SystemRequest>,
-    /// Absent: a provider of this cloud.
-    pub provider_cloud: Option<CloudRequest>,
-}
-
-/// Java `OrchestrationFormRequestDTO`.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct OrchestrationForm {
-    #[schema(required = true)]
-    pub requester_system: Option<SystemRequest>,
-    pub requester_cloud: Option<CloudRequest>,
-    pub requested_service: Option<ServiceQueryForm>,
-    /// Flag name → value; unknown names are ignored (and logged), missing ones are false.
-    #[schema(value_type = Option<FlagsDoc>)]
-    pub orchestration_flags: Option<BTreeMap<String, Option<bool>>>,
-    pub preferred_providers: Option<Vec<PreferredProvider>>,
-    pub commands: Option<BTreeMap<String, Option<String>>>,
-    pub qos_requirements: Option<BTreeMap<String, Option<String>>>,
-}
-
-/// Java `OrchestrationResultDTO`. `authorizationTokens` is written as `null` when there are
-/// none, as Java does.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct OrchestrationResult {
-    pub provider: SystemResponse,
-    pub service: ServiceDefinitionResponse,
-    pub service_uri: String,
-    pub secure: String,
-    pub metadata: BTreeMap<String, String>,
-    pub interfaces: Vec<ServiceInterfaceResponse>,
-    pub version: i32,
-    pub authorization_tokens: Option<BTreeMap<String, String>>,
-    pub warnings: Vec<String>,
-}
-
-/// Java `OrchestrationResponseDTO`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-pub struct OrchestrationResponse {
-    pub response: Vec<OrchestrationResult>,
-}
-
-/// The orchestration flags as the OpenAPI document names them (the wire form is a map, read
-/// into [`Flags`]); documentation only.
-#[derive(Serialize, ToSchema)]
-#[schema(as = OrchestrationFlags)]
-#[allow(dead_code)]
-#[serde(rename_all = "camelCase")]
-pub struct FlagsDoc {
-    /// One provider only: the first preferred one, else a random one.
-    matchmaking: Option<bool>,
-    /// Filter providers by `requestedService.metadataRequirements`.
-    metadata_search: Option<bool>,
-    /// Only the `preferredProviders` of this cloud.
-    only_preferred: Option<bool>,
-    /// The Service Registry checks that providers answer.
-    ping_providers: Option<bool>,
-    /// Dynamic orchestration (every allowed provider) instead of the Orchestrator Store.
-    override_store: Option<bool>,
-    /// Ask other clouds (needs a Gatekeeper).
-    trigger_inter_cloud: Option<bool>,
-    /// Set by the Gatekeeper for requests of other clouds.
-    external_service_request: Option<bool>,
-    /// Ask other clouds when nothing local matches (needs a Gatekeeper).
-    enable_inter_cloud: Option<bool>,
-    /// QoS-aware orchestration (not built; refused at startup when enabled).
-    #[serde(rename = "enableQoS")]
-    enable_qos: Option<bool>,
-    /// Only providers whose address is an IP address.
-    #[serde(rename = "onlyIPAddressResponse")]
-    only_ip_address_response: Option<bool>,
-    /// Only providers whose address is an IPv4 address.
-    #[serde(rename = "onlyIPv4AddressResponse")]
-    only_ipv4_address_response: Option<bool>,
-    /// Only providers whose address is an IPv6 address.
-    #[serde(rename = "onlyIPv6AddressResponse")]
-    only_ipv6_address_response: Option<bool>,
-}
+pub use common::dto::orchestrator::{
+    FlagsDoc, OrchestrationForm, OrchestrationResponse, OrchestrationResult, PreferredProvider,
+};
 
 /// The flags of a request (Java `OrchestrationFlags`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -152,6 +70,29 @@ impl Flags {
             .collect()
     }
 
+    /// All twelve flags by their Java names (the negotiation flags sent to another cloud).
+    pub fn to_map(self) -> BTreeMap<String, Option<bool>> {
+        let values = [
+            self.matchmaking,
+            self.metadata_search,
+            self.only_preferred,
+            self.ping_providers,
+            self.override_store,
+            self.trigger_inter_cloud,
+            self.external_service_request,
+            self.enable_inter_cloud,
+            self.enable_qos,
+            self.only_ip_address_response,
+            self.only_ipv4_address_response,
+            self.only_ipv6_address_response,
+        ];
+        FLAG_NAMES
+            .iter()
+            .zip(values)
+            .map(|(n, v)| ((*n).to_owned(), Some(v)))
+            .collect()
+    }
+
     pub fn of(form: &OrchestrationForm) -> Self {
         let on = |name: &str| {
             form.orchestration_flags
@@ -189,6 +130,8 @@ pub struct Request {
     pub flags: Flags,
     /// Preferred providers of this cloud.
     pub preferred: Vec<SystemKey>,
+    /// Preferred providers of other clouds ("global" ones), with their clouds.
+    pub global_preferred: Vec<(SystemRequest, CloudRequest)>,
 }
 
 fn bad(message: impl Into<String>) -> ArrowheadError {
@@ -225,12 +168,17 @@ impl Request {
             }
         }
         let mut preferred = Vec::new();
+        let mut global_preferred = Vec::new();
         for p in form.preferred_providers.iter().flatten() {
             let Some(system) = &p.provider_system else {
                 continue;
             };
-            if p.provider_cloud.is_none() {
-                preferred.push(system_key(system, "Preferred provider")?);
+            match &p.provider_cloud {
+                None => preferred.push(system_key(system, "Preferred provider")?),
+                Some(cloud) => {
+                    system_key(system, "Preferred provider")?;
+                    global_preferred.push((system.clone(), cloud.clone()));
+                }
             }
         }
         if flags.only_preferred && preferred.is_empty() {
@@ -245,6 +193,7 @@ impl Request {
             service,
             flags,
             preferred,
+            global_preferred,
         })
     }
 }
@@ -252,8 +201,9 @@ impl Request {
 /// Settings of the process (Java properties).
 #[derive(Debug, Clone)]
 pub struct Policy {
-    /// `gatekeeper_is_present` (read for compatibility; inter-cloud requests are refused either
-    /// way until a Gatekeeper exists).
+    /// `gatekeeper_is_present`: other clouds are asked through the Gatekeeper
+    /// (`triggerInterCloud`, `enableInterCloud`, foreign store entries), and the Gatekeeper's
+    /// `externalServiceRequest`s are served.
     pub gatekeeper_is_present: bool,
     /// Token lifetime in seconds (`auth_token_ttl_in_minutes` × 60); `None`: tokens never expire.
     pub token_lifetime: Option<Duration>,
@@ -271,9 +221,14 @@ pub struct Orchestrator {
 
 const AUTH_INTRA: &str = "authorization-control-intra";
 const TOKEN_GENERATION: &str = "token-generation";
+const GSD: &str = "global-service-discovery";
+const ICN: &str = "inter-cloud-negotiations";
+
+/// Warnings of results that come from another cloud (Java's names).
+pub const FROM_OTHER_CLOUD: &str = "FROM_OTHER_CLOUD";
 
 fn no_gatekeeper() -> ArrowheadError {
-    bad("Inter-cloud orchestration is not possible: this cloud has no Gatekeeper (inter-cloud orchestration is not built yet).")
+    bad("Inter-cloud orchestration is not possible: this cloud runs without a Gatekeeper (gatekeeper_is_present=false).")
 }
 
 impl Orchestrator {
@@ -285,13 +240,26 @@ impl Orchestrator {
         check_auth: bool,
     ) -> Result<OrchestrationResponse, ArrowheadError> {
         let flags = request.flags;
+        let gatekeeper = self.policy.gatekeeper_is_present;
         if flags.external_service_request {
-            return Err(bad(
-                "External service request can not be served. Orchestrator runs in NO GATEKEEPER mode.",
-            ));
+            if !gatekeeper {
+                return Err(bad(
+                    "External service request can not be served. Orchestrator runs in NO GATEKEEPER mode.",
+                ));
+            }
+            return Ok(OrchestrationResponse {
+                response: self.external(request).await?,
+            });
         }
         if flags.trigger_inter_cloud {
-            return Err(no_gatekeeper());
+            if !gatekeeper {
+                return Err(bad(
+                    "Forced inter cloud service request can not be served. Orchestrator runs in NO GATEKEEPER mode.",
+                ));
+            }
+            return Ok(OrchestrationResponse {
+                response: self.inter_cloud(request).await?,
+            });
         }
         let response = if flags.override_store {
             self.dynamic(request, check_auth).await?
@@ -323,7 +291,10 @@ impl Orchestrator {
         }
         if entries.is_empty() {
             if flags.enable_inter_cloud {
-                return Err(no_gatekeeper());
+                if !self.policy.gatekeeper_is_present {
+                    return Err(no_gatekeeper());
+                }
+                return self.inter_cloud(request).await;
             }
             return Ok(Vec::new());
         }
@@ -331,6 +302,110 @@ impl Orchestrator {
             entries = vec![pick(entries, &request.preferred)];
         }
         self.compile(request, entries).await
+    }
+
+    /// A request of another cloud's consumer, passed on by our Gatekeeper (Java
+    /// `externalServiceRequest`): what the registry offers, without the intra-cloud check (the
+    /// Gatekeeper applies the inter-cloud rules), with tokens minted for the foreign consumer.
+    async fn external(
+        &self,
+        request: &Request,
+    ) -> Result<Vec<OrchestrationResult>, ArrowheadError> {
+        let flags = request.flags;
+        let form = request
+            .service
+            .as_ref()
+            .ok_or_else(|| bad("Requested service is null."))?;
+        let mut entries = self.query(form, flags).await?;
+        if flags.only_preferred {
+            entries.retain(|e| request.preferred.contains(&provider_key(&e.provider)));
+        }
+        if entries.is_empty() {
+            return Ok(Vec::new());
+        }
+        if flags.matchmaking {
+            entries = vec![pick(entries, &request.preferred)];
+        }
+        self.compile(request, entries).await
+    }
+
+    /// Asks other clouds through the Gatekeeper: discovery (GSD), one cloud chosen (a preferred
+    /// one first), negotiation (ICN) with it. The tokens in the answer were minted there.
+    async fn inter_cloud(
+        &self,
+        request: &Request,
+    ) -> Result<Vec<OrchestrationResult>, ArrowheadError> {
+        let flags = request.flags;
+        let form = request
+            .service
+            .clone()
+            .ok_or_else(|| bad("Requested service is null."))?;
+        let mut preferred_clouds: Vec<CloudRequest> = Vec::new();
+        for (_, cloud) in &request.global_preferred {
+            if !preferred_clouds.iter().any(|c| same_cloud(c, cloud)) {
+                preferred_clouds.push(cloud.clone());
+            }
+        }
+        let gsd = GsdQueryForm {
+            requested_service: Some(form.clone()),
+            preferred_clouds: Some(preferred_clouds.clone()),
+            need_qo_s_measurements: flags.enable_qos,
+        };
+        let found: GsdQueryResult = self.locator.post(GSD, &gsd).await?;
+        let chosen = preferred_clouds
+            .iter()
+            .find_map(|p| {
+                found.results.iter().find(|r| {
+                    r.provider_cloud
+                        .as_ref()
+                        .is_some_and(|c| same_cloud_response(p, c))
+                })
+            })
+            .or_else(|| {
+                (!flags.only_preferred)
+                    .then(|| found.results.first())
+                    .flatten()
+            });
+        let Some(cloud) = chosen.and_then(|r| r.provider_cloud.clone()) else {
+            return Ok(Vec::new());
+        };
+        let preferred_systems: Vec<SystemRequest> = request
+            .global_preferred
+            .iter()
+            .filter(|(_, c)| same_cloud_response(c, &cloud))
+            .map(|(s, _)| s.clone())
+            .collect();
+        let icn = IcnRequestForm {
+            requested_service: Some(form),
+            target_cloud_id: Some(cloud.id),
+            requester_system: Some(request.requester.clone()),
+            preferred_systems: Some(preferred_systems.clone()),
+            preferred_gateway_relays: Some(Vec::new()),
+            negotiation_flags: Some(flags.to_map()),
+            commands: Some(BTreeMap::new()),
+        };
+        let answer: IcnResult = self.locator.post(ICN, &icn).await?;
+        let mut results = answer.response;
+        for r in &mut results {
+            r.warnings.push(FROM_OTHER_CLOUD.into());
+        }
+        if flags.matchmaking && !results.is_empty() {
+            let preferred = results.iter().position(|r| {
+                preferred_systems.iter().any(|s| {
+                    s.system_name
+                        .as_deref()
+                        .is_some_and(|n| n.trim().eq_ignore_ascii_case(&r.provider.system_name))
+                        && s.address.as_deref().map(str::trim) == Some(r.provider.address.as_str())
+                        && s.port == Some(i64::from(r.provider.port))
+                })
+            });
+            results = match preferred {
+                Some(i) => vec![results.swap_remove(i)],
+                None if flags.only_preferred => Vec::new(),
+                None => vec![results.swap_remove(0)],
+            };
+        }
+        Ok(results)
     }
 
     /// Asks the registry with the request's form as the flags shape it.
@@ -528,6 +603,7 @@ impl Orchestrator {
             service: None,
             flags: Flags::default(),
             preferred: Vec::new(),
+            global_preferred: Vec::new(),
         };
         Ok(OrchestrationResponse {
             response: self.top_priority(&request, entries, true).await?,
@@ -623,6 +699,16 @@ impl Orchestrator {
         }
         Ok(())
     }
+}
+
+fn same_cloud(a: &CloudRequest, b: &CloudRequest) -> bool {
+    let norm = |s: &Option<String>| s.as_deref().unwrap_or_default().trim().to_lowercase();
+    norm(&a.operator) == norm(&b.operator) && norm(&a.name) == norm(&b.name)
+}
+
+fn same_cloud_response(a: &CloudRequest, b: &common::dto::CloudResponse) -> bool {
+    let norm = |s: &Option<String>| s.as_deref().unwrap_or_default().trim().to_lowercase();
+    norm(&a.operator) == b.operator.to_lowercase() && norm(&a.name) == b.name.to_lowercase()
 }
 
 fn provider_key(p: &SystemResponse) -> SystemKey {

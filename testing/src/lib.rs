@@ -7,6 +7,7 @@
 
 pub mod backbone;
 pub mod broker;
+pub mod clouds;
 
 use certificate_authority::local_cloud::{self, CloudSpec};
 use certificate_authority::pki::{self, Issued, Profile};

@@ -173,6 +173,7 @@ fn the_link_reconnects_and_resubscribes_after_a_broker_restart() {
             identity: std::sync::Arc::new(keystore("consumer")),
             anchors: vec![broker.relay_master.clone()],
             heart_beat: (1000, 1000),
+            secure: true,
         });
         assert!(link.wait_connected(Duration::from_secs(10)).await);
         let queue = "/queue/RESP-gatekeeper.testcloud.aitia.arrowhead.eu-Xyz789";

@@ -21,10 +21,13 @@ pub struct Endpoint {
     pub anchors: Vec<X509>,
     /// Heart-beats offered, in ms (send, expect).
     pub heart_beat: (u32, u32),
+    /// Mutual TLS (the relay record's `secure`); plain TCP otherwise.
+    pub secure: bool,
 }
 
 enum Request {
     Subscribe(String, oneshot::Sender<Result<(), StompError>>),
+    Unsubscribe(String),
     Send(String, String, oneshot::Sender<Result<(), StompError>>),
 }
 
@@ -79,6 +82,14 @@ impl Link {
             .await
     }
 
+    /// Ends the subscription to `destination` (also for later reconnections).
+    pub async fn unsubscribe(&self, destination: &str) {
+        let _ = self
+            .requests
+            .send(Request::Unsubscribe(destination.to_owned()))
+            .await;
+    }
+
     /// Sends a persistent text message, confirmed by the broker.
     pub async fn send(&self, destination: &str, text: &str) -> Result<(), StompError> {
         self.request(|tx| Request::Send(destination.to_owned(), text.to_owned(), tx))
@@ -88,6 +99,13 @@ impl Link {
 
 async fn connect(e: &Endpoint) -> Result<Session, StompError> {
     let limit = Duration::from_secs(10);
+    if !e.secure {
+        let tcp = tokio::time::timeout(limit, tokio::net::TcpStream::connect((&*e.host, e.port)))
+            .await
+            .map_err(|_| StompError::Closed(format!("{}:{}: no connection", e.host, e.port)))?
+            .map_err(|err| StompError::Closed(format!("{}:{}: {err}", e.host, e.port)))?;
+        return Session::connect(tcp, &e.host, e.heart_beat, limit).await;
+    }
     let tls = super::connect_tls(&e.host, e.port, &e.identity, &e.anchors, limit)
         .await
         .map_err(StompError::Closed)?;
@@ -100,7 +118,9 @@ async fn supervise(
     deliver: mpsc::Sender<Frame>,
     up: watch::Sender<bool>,
 ) {
-    let mut subscriptions: Vec<String> = Vec::new();
+    // (subscription id, destination); ids stay the same across reconnections.
+    let mut subscriptions: Vec<(String, String)> = Vec::new();
+    let mut next_id = 0u64;
     let mut wait = Duration::from_millis(500);
     loop {
         let mut session = match connect(&endpoint).await {
@@ -116,8 +136,8 @@ async fn supervise(
             }
         };
         let mut resubscribed = Ok(());
-        for (i, d) in subscriptions.iter().enumerate() {
-            resubscribed = session.subscribe(d, &format!("sub-{i}")).await;
+        for (id, d) in &subscriptions {
+            resubscribed = session.subscribe(d, id).await;
             if resubscribed.is_err() {
                 break;
             }
@@ -143,12 +163,23 @@ async fn supervise(
                 },
                 request = queue.recv() => match request {
                     Some(Request::Subscribe(destination, reply)) => {
-                        let id = format!("sub-{}", subscriptions.len());
+                        next_id += 1;
+                        let id = format!("sub-{next_id}");
                         let result = session.subscribe(&destination, &id).await;
                         if result.is_ok() {
-                            subscriptions.push(destination);
+                            subscriptions.push((id, destination));
                         }
                         let _ = reply.send(result);
+                    }
+                    Some(Request::Unsubscribe(destination)) => {
+                        let (gone, kept) = std::mem::take(&mut subscriptions)
+                            .into_iter()
+                            .partition(|(_, d)| *d == destination);
+                        subscriptions = kept;
+                        let gone: Vec<(String, String)> = gone;
+                        for (id, _) in gone {
+                            let _ = session.unsubscribe(&id).await;
+                        }
                     }
                     Some(Request::Send(destination, text, reply)) => {
                         let _ = reply.send(session.send(&destination, &text, &[], true).await);

@@ -374,6 +374,13 @@ impl Session {
         self.submit(frame, true).await
     }
 
+    /// Ends subscription `id` (no receipt awaited: messages already on their way may still come
+    /// and are dropped by the caller's routing).
+    pub async fn unsubscribe(&self, id: &str) -> Result<(), StompError> {
+        self.submit(Frame::new("UNSUBSCRIBE").header("id", id), false)
+            .await
+    }
+
     /// Sends a persistent text message to `destination` with `headers`; with `confirm`, waits
     /// until the broker has it.
     pub async fn send(

@@ -15,21 +15,7 @@ use common::web::request_url;
 use common::ArrowheadError;
 use serde::{Deserialize, Serialize};
 
-/// Java `CloudRequestDTO` (the relay lists are the Gatekeeper's).
-#[derive(Debug, Clone, Default, Deserialize, Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct CloudRequest {
-    #[schema(required = true)]
-    pub operator: Option<String>,
-    #[schema(required = true)]
-    pub name: Option<String>,
-    pub secure: Option<bool>,
-    pub neighbor: Option<bool>,
-    /// The other cloud's Gatekeeper public key (base64 DER); required for a secure cloud.
-    pub authentication_info: Option<String>,
-    pub gatekeeper_relay_ids: Option<Vec<i64>>,
-    pub gateway_relay_ids: Option<Vec<i64>>,
-}
+pub use common::dto::CloudRequest;
 
 /// Java `CloudWithRelaysResponseDTO` (no `NON_NULL`: nulls are written).
 #[derive(Debug, Clone, Deserialize, Serialize, utoipa::ToSchema)]

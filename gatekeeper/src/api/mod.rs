@@ -1,9 +1,10 @@
-//! The Gatekeeper's HTTP endpoints built so far: echo, logs, and the management of relays and
-//! clouds (one module each), with the Java paths, JSON (no `NON_NULL`: nulls are written) and
-//! messages.
+//! The Gatekeeper's HTTP endpoints: echo, logs, the management of relays and clouds, the cloud
+//! records other core systems read, and discovery and negotiation with other clouds (one module
+//! per group), with the Java paths, JSON (no `NON_NULL`: nulls are written) and messages.
 
 pub mod client;
 pub mod clouds;
+pub mod intercloud;
 pub mod relays;
 
 use crate::access::{self, Endpoint};
@@ -17,9 +18,10 @@ use utoipa::OpenApi;
 
 pub const BASE: &str = "/gatekeeper";
 
-/// Handler state; no cloud or relay data is kept in memory.
+/// Handler state; no cloud or relay data is kept in memory (the relay connections are).
 pub struct AppState {
     pub pool: DbPool,
+    pub requester: crate::intercloud::Requester,
 }
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -27,6 +29,19 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         web::scope(BASE)
             .service(web::resource("/echo").route(web::get().to(echo)))
             .service(web::resource("/pull_clouds").route(web::get().to(client::pull_clouds)))
+            .service(web::resource("/init_gsd").route(web::post().to(intercloud::init_gsd)))
+            .service(
+                web::resource("/init_multi_gsd").route(web::post().to(intercloud::init_multi_gsd)),
+            )
+            .service(web::resource("/init_icn").route(web::post().to(intercloud::init_icn)))
+            .service(
+                web::resource("/collect_system_addresses")
+                    .route(web::post().to(intercloud::collect_system_addresses)),
+            )
+            .service(
+                web::resource("/collect_access_types")
+                    .route(web::post().to(intercloud::collect_access_types)),
+            )
             .service(
                 web::resource("/cloud/{operator}/{name}")
                     .route(web::get().to(client::cloud_by_name)),
@@ -94,7 +109,7 @@ common::mgmt_logs_handler!(
 #[derive(OpenApi)]
 #[openapi(
     info(
-        description = "Gatekeeper core system (Arrowhead 4.x compatible): the clouds and relays of inter-cloud discovery."
+        description = "Gatekeeper core system (Arrowhead 4.x compatible): discovery of and negotiation with other clouds over ActiveMQ relays."
     ),
     paths(
         echo,
@@ -112,7 +127,12 @@ common::mgmt_logs_handler!(
         clouds::assign_relays,
         clouds::delete_cloud,
         client::cloud_by_name,
-        client::pull_clouds
+        client::pull_clouds,
+        intercloud::init_gsd,
+        intercloud::init_multi_gsd,
+        intercloud::init_icn,
+        intercloud::collect_system_addresses,
+        intercloud::collect_access_types
     ),
     components(schemas(ErrorMessage))
 )]

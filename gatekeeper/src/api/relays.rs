@@ -13,43 +13,8 @@ use common::identity::Caller;
 use common::names::PageQuery;
 use common::web::request_url;
 use common::ArrowheadError;
-use serde::{Deserialize, Serialize};
 
-/// Java `RelayRequestDTO`.
-#[derive(Debug, Clone, Default, Deserialize, Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct RelayRequest {
-    #[schema(required = true)]
-    pub address: Option<String>,
-    #[schema(required = true)]
-    pub port: Option<i64>,
-    /// The broker's public key (base64 DER), when known.
-    pub authentication_info: Option<String>,
-    #[serde(default)]
-    pub secure: bool,
-    /// Dedicated to one cloud pair (only `GATEWAY_RELAY` may be).
-    #[serde(default)]
-    pub exclusive: bool,
-    /// `GATEKEEPER_RELAY`, `GATEWAY_RELAY` or `GENERAL_RELAY` (the default).
-    #[serde(rename = "type")]
-    pub relay_type: Option<String>,
-}
-
-/// Java `RelayResponseDTO`.
-#[derive(Debug, Clone, Deserialize, Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct RelayResponse {
-    pub id: i64,
-    pub address: String,
-    pub port: i32,
-    pub authentication_info: Option<String>,
-    pub secure: bool,
-    pub exclusive: bool,
-    #[serde(rename = "type")]
-    pub relay_type: String,
-    pub created_at: String,
-    pub updated_at: String,
-}
+pub use common::dto::gatekeeper::{RelayRequest, RelayResponse};
 
 impl From<&RelayRow> for RelayResponse {
     fn from(r: &RelayRow) -> Self {

@@ -1,0 +1,577 @@
+//! The Gatekeeper's conversations over relays (Java `ActiveMQGatekeeperRelayClient` and
+//! `GatekeeperTask`), one supervised [`Link`] per broker shared by both roles:
+//!
+//! - asking: subscribe to `RESP-<recipient>-<sid>`, publish the advertisement on the general
+//!   topic, wait for the `ack`, send the request to `REQ-<recipient>-<sid>`, wait for the answer;
+//! - answering: advertisements on the general topic naming this Gatekeeper start a session whose
+//!   request is handed to a [`Responder`], and whose answer (or error) goes back.
+//!
+//! Better than Java, same messages: the advertiser must be a Gatekeeper of a cloud we know whose
+//! recorded key (`cloud.authentication_info`) is the key it signs with, or it is refused with an
+//! error; a request that cannot be read or handled is answered with the error, never left to
+//! time out; every wait shares one deadline (`timeout`), so callers can outlast it.
+
+use common::dto::gatekeeper::{message_type, GeneralAdvertisement};
+use common::error::ErrorMessage;
+use common::relay::envelope::{Cryptographer, Message};
+use common::relay::link::{Endpoint, Link};
+use common::relay::stomp::Frame;
+use common::tls::Keystore;
+use common::{ArrowheadError, ExceptionType};
+use openssl::pkey::{PKey, Public};
+use openssl::x509::X509;
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+
+/// The topic every Gatekeeper listens on (Java's constant).
+pub const GENERAL_TOPIC: &str = "/topic/General-M5QTZXM9G9AnpPHWT6WennWu";
+
+/// Where a broker is.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct RelayAddress {
+    pub host: String,
+    pub port: u16,
+    pub secure: bool,
+}
+
+/// The requesting cloud, as authenticated from its advertisement.
+#[derive(Debug, Clone)]
+pub struct Peer {
+    pub operator: String,
+    pub name: String,
+    pub public_key: PKey<Public>,
+}
+
+pub type Answer = Pin<Box<dyn Future<Output = Result<String, ArrowheadError>> + Send>>;
+
+/// What answers other clouds' requests (the provider side of GSD and ICN).
+pub trait Responder: Send + Sync + 'static {
+    /// The cloud whose Gatekeeper is `cn` (`gatekeeper.<name>.<operator>.arrowhead.eu`) and the
+    /// key recorded for it, when the cloud is known.
+    fn recorded_key(
+        &self,
+        operator: String,
+        name: String,
+    ) -> Pin<Box<dyn Future<Output = Result<Option<String>, ArrowheadError>> + Send>>;
+    /// The answer (JSON) to a request of type `message_type` from `peer`.
+    fn answer(&self, peer: Peer, message_type: String, payload: String) -> Answer;
+}
+
+/// One broker: the link and where its incoming messages go.
+struct Conn {
+    link: Link,
+    routes: Mutex<HashMap<String, mpsc::Sender<Frame>>>,
+    listening: std::sync::atomic::AtomicBool,
+}
+
+pub struct Hub {
+    identity: Arc<Keystore>,
+    anchors: Vec<X509>,
+    own_cn: String,
+    public_key: String,
+    crypto: Cryptographer,
+    timeout: Duration,
+    conns: Mutex<HashMap<RelayAddress, Arc<Conn>>>,
+    responder: Arc<dyn Responder>,
+}
+
+fn relay_error(message: impl Into<String>) -> ArrowheadError {
+    ArrowheadError::unavailable(message).with_code(503)
+}
+
+/// Java's session ids: 48 random letters and digits.
+pub fn session_id() -> String {
+    const ALNUM: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    let mut bytes = [0u8; 48];
+    let _ = openssl::rand::rand_bytes(&mut bytes);
+    bytes
+        .iter()
+        .map(|b| ALNUM[usize::from(*b) % ALNUM.len()] as char)
+        .collect()
+}
+
+/// A base64 DER public key (whitespace and PEM armour ignored).
+pub fn public_key(base64: &str) -> Option<PKey<Public>> {
+    let body: String = base64
+        .lines()
+        .filter(|l| !l.starts_with("-----"))
+        .flat_map(|l| l.chars())
+        .filter(|c| !c.is_whitespace())
+        .collect();
+    let der = openssl::base64::decode_block(&body).ok()?;
+    PKey::public_key_from_der(&der).ok()
+}
+
+/// `(name, operator)` of a Gatekeeper's common name, lowercased.
+pub fn cloud_of_gatekeeper(cn: &str) -> Option<(String, String)> {
+    let cn = cn.trim().to_lowercase();
+    let rest = cn.strip_prefix("gatekeeper.")?;
+    let rest = rest.strip_suffix(".arrowhead.eu")?;
+    let (name, operator) = rest.split_once('.')?;
+    (!name.is_empty() && !operator.is_empty() && !operator.contains('.'))
+        .then(|| (name.to_owned(), operator.to_owned()))
+}
+
+/// The Gatekeeper of a cloud, as Java names the recipient.
+pub fn gatekeeper_cn(name: &str, operator: &str) -> String {
+    format!("gatekeeper.{}.{}.arrowhead.eu", name, operator).to_lowercase()
+}
+
+/// An error carried as a relay payload (Java: any payload containing `"errorCode"`); one
+/// without an exception type is Java's "unknown error".
+fn error_of_payload(payload: &str) -> Option<ArrowheadError> {
+    if !payload.contains("\"errorCode\"") {
+        return None;
+    }
+    Some(match serde_json::from_str::<ErrorMessage>(payload) {
+        Ok(m) => ArrowheadError::from_message(m),
+        Err(_) => ArrowheadError::new(
+            ExceptionType::Arrowhead,
+            "Unknown error occurred at ActiveMQGatekeeperRelayClient. Check log for possibly more information.",
+        ),
+    })
+}
+
+impl Hub {
+    pub fn new(
+        identity: Arc<Keystore>,
+        anchors: Vec<X509>,
+        timeout: Duration,
+        responder: Arc<dyn Responder>,
+    ) -> Result<Self, String> {
+        let own_cn = identity
+            .common_name()
+            .ok_or("the keystore's certificate has no common name")?
+            .to_lowercase();
+        let public_key = identity.public_key_base64().map_err(|e| e.to_string())?;
+        let crypto = Cryptographer::new(&identity.key).map_err(|e| e.to_string())?;
+        Ok(Self {
+            identity,
+            anchors,
+            own_cn,
+            public_key,
+            crypto,
+            timeout,
+            conns: Mutex::default(),
+            responder,
+        })
+    }
+
+    pub fn own_cn(&self) -> &str {
+        &self.own_cn
+    }
+
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
+    fn conn(self: &Arc<Self>, relay: &RelayAddress) -> Arc<Conn> {
+        let mut conns = self.conns.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(c) = conns.get(relay) {
+            return c.clone();
+        }
+        let mut link = Link::start(Endpoint {
+            host: relay.host.clone(),
+            port: relay.port,
+            identity: self.identity.clone(),
+            anchors: self.anchors.clone(),
+            heart_beat: (10_000, 10_000),
+            secure: relay.secure,
+        });
+        let (_, empty) = mpsc::channel(1);
+        let incoming = std::mem::replace(&mut link.messages, empty);
+        let conn = Arc::new(Conn {
+            link,
+            routes: Mutex::default(),
+            listening: false.into(),
+        });
+        tokio::spawn(route(
+            Arc::downgrade(self),
+            relay.clone(),
+            Arc::downgrade(&conn),
+            incoming,
+        ));
+        conns.insert(relay.clone(), conn.clone());
+        conn
+    }
+
+    /// Listens for advertisements on `relay` (once per relay; kept across reconnections).
+    pub async fn listen(self: &Arc<Self>, relay: &RelayAddress) -> Result<(), ArrowheadError> {
+        let conn = self.conn(relay);
+        if conn
+            .listening
+            .swap(true, std::sync::atomic::Ordering::SeqCst)
+        {
+            return Ok(());
+        }
+        let subscribed = tokio::time::timeout(self.timeout, conn.link.subscribe(GENERAL_TOPIC))
+            .await
+            .map_err(|_| {
+                relay_error(format!(
+                    "Relay {}:{} is not reachable.",
+                    relay.host, relay.port
+                ))
+            })
+            .and_then(|r| r.map_err(|e| relay_error(e.to_string())));
+        if subscribed.is_err() {
+            conn.listening
+                .store(false, std::sync::atomic::Ordering::SeqCst);
+        }
+        subscribed
+    }
+
+    /// Asks the Gatekeeper `recipient_cn` (whose key is `recipient_key`) over `relay`: the whole
+    /// conversation within the timeout. A silent peer is a 504 TIMEOUT naming it.
+    pub async fn ask(
+        self: &Arc<Self>,
+        relay: &RelayAddress,
+        recipient_cn: &str,
+        recipient_key: &PKey<Public>,
+        message_type: &str,
+        payload: &str,
+    ) -> Result<String, ArrowheadError> {
+        let deadline = Instant::now() + self.timeout;
+        let conn = self.conn(relay);
+        let sid = session_id();
+        let response_queue = format!("/queue/RESP-{recipient_cn}-{sid}");
+        let (tx, mut rx) = mpsc::channel(8);
+        conn.routes
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(response_queue.clone(), tx);
+        let result = async {
+            let unreachable = || {
+                relay_error(format!(
+                    "Relay {}:{} is not reachable.",
+                    relay.host, relay.port
+                ))
+            };
+            tokio::time::timeout_at(deadline, conn.link.subscribe(&response_queue))
+                .await
+                .map_err(|_| unreachable())?
+                .map_err(|e| relay_error(e.to_string()))?;
+            let advertisement = GeneralAdvertisement {
+                sender_cn: Some(self.own_cn.clone()),
+                sender_public_key: Some(self.public_key.clone()),
+                recipient_cn: Some(recipient_cn.to_owned()),
+                session_id: Some(
+                    self.crypto
+                        .seal_session_id(&sid, recipient_key)
+                        .map_err(|e| ArrowheadError::internal(e.to_string()))?,
+                ),
+            };
+            let text = serde_json::to_string(&advertisement)
+                .map_err(|e| ArrowheadError::internal(e.to_string()))?;
+            tokio::time::timeout_at(deadline, conn.link.send(GENERAL_TOPIC, &text))
+                .await
+                .map_err(|_| unreachable())?
+                .map_err(|e| relay_error(e.to_string()))?;
+            let ack = self
+                .receive(
+                    &mut rx,
+                    deadline,
+                    recipient_key,
+                    recipient_cn,
+                    "acknowledge",
+                )
+                .await?;
+            if ack.message_type.as_deref() != Some(message_type::ACK)
+                || ack.session_id.as_deref() != Some(sid.as_str())
+            {
+                if let Some(e) = ack.payload.as_deref().and_then(error_of_payload) {
+                    return Err(e);
+                }
+                return Err(ArrowheadError::auth("Unauthorized message on queue."));
+            }
+            let request = self
+                .crypto
+                .seal(
+                    &Message {
+                        message_type: Some(message_type.to_owned()),
+                        session_id: Some(sid.clone()),
+                        payload: Some(payload.to_owned()),
+                    },
+                    recipient_key,
+                )
+                .map_err(|e| ArrowheadError::internal(e.to_string()))?;
+            let request_queue = format!("/queue/REQ-{recipient_cn}-{sid}");
+            tokio::time::timeout_at(deadline, conn.link.send(&request_queue, &request))
+                .await
+                .map_err(|_| unreachable())?
+                .map_err(|e| relay_error(e.to_string()))?;
+            let answer = self
+                .receive(&mut rx, deadline, recipient_key, recipient_cn, "respond")
+                .await?;
+            let text = answer.payload.unwrap_or_default();
+            if let Some(e) = error_of_payload(&text) {
+                return Err(e);
+            }
+            if answer.message_type.as_deref() != Some(message_type)
+                || answer.session_id.as_deref() != Some(sid.as_str())
+            {
+                return Err(ArrowheadError::auth("Unauthorized message on queue."));
+            }
+            Ok(text)
+        }
+        .await;
+        conn.routes
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&response_queue);
+        conn.link.unsubscribe(&response_queue).await;
+        result
+    }
+
+    async fn receive(
+        &self,
+        rx: &mut mpsc::Receiver<Frame>,
+        deadline: Instant,
+        sender: &PKey<Public>,
+        sender_cn: &str,
+        what: &str,
+    ) -> Result<Message, ArrowheadError> {
+        let frame = tokio::time::timeout_at(deadline, rx.recv())
+            .await
+            .ok()
+            .flatten()
+            .ok_or_else(|| {
+                let verb = if what == "acknowledge" {
+                    "does not acknowledge request in time"
+                } else {
+                    "does not respond in time"
+                };
+                ArrowheadError::new(ExceptionType::Timeout, format!("{sender_cn} {verb}"))
+            })?;
+        let text = frame
+            .text()
+            .map_err(|_| ArrowheadError::auth("Unauthorized message on queue."))?;
+        self.crypto
+            .open(text, sender)
+            .map_err(|e| ArrowheadError::auth(e.to_string()))
+    }
+
+    /// An advertisement arrived on `relay`: answer it when it names this Gatekeeper.
+    async fn serve(self: Arc<Self>, relay: RelayAddress, conn: Arc<Conn>, text: String) {
+        let Ok(ad) = serde_json::from_str::<GeneralAdvertisement>(&text) else {
+            tracing::warn!(relay = %relay.host, "unreadable advertisement on the general topic ignored");
+            return;
+        };
+        if !ad
+            .recipient_cn
+            .as_deref()
+            .is_some_and(|r| r.trim().eq_ignore_ascii_case(&self.own_cn))
+        {
+            return;
+        }
+        let sender_cn = ad.sender_cn.clone().unwrap_or_default().to_lowercase();
+        let Some(claimed_key) = ad.sender_public_key.as_deref().and_then(public_key) else {
+            tracing::warn!(sender = %sender_cn, "advertisement without a usable sender key ignored");
+            return;
+        };
+        let Some(sid) = ad
+            .session_id
+            .as_deref()
+            .and_then(|s| self.crypto.open(s, &claimed_key).ok())
+            .and_then(|m| m.session_id)
+            .filter(|s| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric()))
+        else {
+            tracing::warn!(sender = %sender_cn, "advertisement whose session id cannot be opened ignored");
+            return;
+        };
+        let reply_queue = format!("/queue/RESP-{}-{sid}", self.own_cn);
+        let reply = |m: Message| {
+            let sealed = self.crypto.seal(&m, &claimed_key);
+            let conn = conn.clone();
+            let queue = reply_queue.clone();
+            async move {
+                match sealed {
+                    Ok(text) => {
+                        if let Err(e) = conn.link.send(&queue, &text).await {
+                            tracing::warn!(error = %e, "cannot answer over the relay");
+                        }
+                    }
+                    Err(e) => tracing::warn!(error = %e, "cannot seal a relay answer"),
+                }
+            }
+        };
+        let error_message = |message_type: &str, e: &ArrowheadError| Message {
+            message_type: Some(message_type.to_owned()),
+            session_id: Some(sid.clone()),
+            payload: serde_json::to_string(&e.to_message()).ok(),
+        };
+        let peer = match self
+            .authenticate(&sender_cn, &ad, claimed_key.clone())
+            .await
+        {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::warn!(sender = %sender_cn, error = %e.message, "advertisement refused");
+                reply(error_message("error", &e)).await;
+                return;
+            }
+        };
+        let request_queue = format!("/queue/REQ-{}-{sid}", self.own_cn);
+        let (tx, mut rx) = mpsc::channel(8);
+        conn.routes
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(request_queue.clone(), tx);
+        let deadline = Instant::now() + self.timeout;
+        let subscribed =
+            tokio::time::timeout_at(deadline, conn.link.subscribe(&request_queue)).await;
+        if matches!(subscribed, Ok(Ok(()))) {
+            reply(Message {
+                message_type: Some(message_type::ACK.into()),
+                session_id: Some(sid.clone()),
+                payload: None,
+            })
+            .await;
+            match self
+                .receive(&mut rx, deadline, &peer.public_key, &sender_cn, "respond")
+                .await
+            {
+                Ok(request) => {
+                    let kind = request.message_type.clone().unwrap_or_default();
+                    let answer = if request.session_id.as_deref() != Some(sid.as_str()) {
+                        Err(ArrowheadError::auth("Unauthorized message on queue."))
+                    } else {
+                        self.responder
+                            .answer(peer, kind.clone(), request.payload.unwrap_or_default())
+                            .await
+                    };
+                    match answer {
+                        Ok(json) => {
+                            reply(Message {
+                                message_type: Some(kind),
+                                session_id: Some(sid.clone()),
+                                payload: Some(json),
+                            })
+                            .await
+                        }
+                        Err(e) => {
+                            tracing::info!(sender = %sender_cn, request = %kind, error = %e.message, "relay request answered with an error");
+                            reply(error_message(&kind, &e)).await
+                        }
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(sender = %sender_cn, error = %e.message, "no readable request after the acknowledgement")
+                }
+            }
+        }
+        conn.routes
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&request_queue);
+        conn.link.unsubscribe(&request_queue).await;
+    }
+
+    /// Java trusts whatever key an advertisement carries; here the sender must be the
+    /// Gatekeeper of a known cloud, signing with the key recorded for that cloud.
+    async fn authenticate(
+        &self,
+        sender_cn: &str,
+        ad: &GeneralAdvertisement,
+        key: PKey<Public>,
+    ) -> Result<Peer, ArrowheadError> {
+        let (name, operator) = cloud_of_gatekeeper(sender_cn).ok_or_else(|| {
+            ArrowheadError::auth(format!("{sender_cn} is not the Gatekeeper of a cloud."))
+        })?;
+        let recorded = self
+            .responder
+            .recorded_key(operator.clone(), name.clone())
+            .await?
+            .ok_or_else(|| {
+                ArrowheadError::auth(format!(
+                    "Cloud {operator}/{name} is unknown to {}.",
+                    self.own_cn
+                ))
+            })?;
+        let same = public_key(&recorded).is_some_and(|r| r.public_eq(&key));
+        let claimed = ad.sender_public_key.as_deref().unwrap_or_default();
+        if !same {
+            tracing::warn!(cloud = %format!("{operator}/{name}"), claimed = %claimed.chars().take(24).collect::<String>(), "advertisement signed with a key other than the recorded one");
+            return Err(ArrowheadError::auth(format!(
+                "The key of {sender_cn} is not the one recorded for cloud {operator}/{name}."
+            )));
+        }
+        Ok(Peer {
+            operator,
+            name,
+            public_key: key,
+        })
+    }
+}
+
+/// Hands each incoming frame of a broker to whoever waits for its destination; the general
+/// topic's advertisements each get a task of their own (a slow answer never holds up others).
+async fn route(
+    hub: std::sync::Weak<Hub>,
+    relay: RelayAddress,
+    conn: std::sync::Weak<Conn>,
+    mut incoming: mpsc::Receiver<Frame>,
+) {
+    while let Some(frame) = incoming.recv().await {
+        let (Some(hub), Some(conn)) = (hub.upgrade(), conn.upgrade()) else {
+            return;
+        };
+        let destination = frame.get("destination").unwrap_or_default().to_owned();
+        if destination == GENERAL_TOPIC {
+            if let Ok(text) = frame.text() {
+                tokio::spawn(hub.serve(relay.clone(), conn, text.to_owned()));
+            }
+            continue;
+        }
+        let target = conn
+            .routes
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&destination)
+            .cloned();
+        match target {
+            Some(t) => {
+                let _ = t.try_send(frame);
+            }
+            None => tracing::debug!(%destination, "relay message for no waiting session dropped"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names() {
+        assert_eq!(
+            cloud_of_gatekeeper("Gatekeeper.CloudB.Aitia.arrowhead.eu"),
+            Some(("cloudb".into(), "aitia".into()))
+        );
+        assert_eq!(
+            cloud_of_gatekeeper("orchestrator.cloudb.aitia.arrowhead.eu"),
+            None
+        );
+        assert_eq!(cloud_of_gatekeeper("gatekeeper.x.y.z.arrowhead.eu"), None);
+        assert_eq!(cloud_of_gatekeeper("gatekeeper.cloudb.arrowhead.eu"), None);
+        assert_eq!(
+            gatekeeper_cn("CloudB", "Aitia"),
+            "gatekeeper.cloudb.aitia.arrowhead.eu"
+        );
+        let sid = session_id();
+        assert_eq!(sid.len(), 48);
+        assert!(sid.chars().all(|c| c.is_ascii_alphanumeric()));
+        assert!(error_of_payload("{\"response\":[]}").is_none());
+        let e = error_of_payload(
+            r#"{"errorMessage":"m","errorCode":400,"exceptionType":"INVALID_PARAMETER","origin":"o"}"#,
+        )
+        .unwrap();
+        assert_eq!((e.message.as_str(), e.status().as_u16()), ("m", 400));
+        let e = error_of_payload(r#"{"errorCode":0}"#).unwrap();
+        assert_eq!(e.status().as_u16(), 500);
+    }
+}

@@ -1,0 +1,304 @@
+//! Two local clouds on one machine under one master, each with its own database and its own
+//! Service Registry, Authorization, Orchestrator and Gatekeeper (in-process, mutual TLS), and a
+//! private ActiveMQ relay between them, registered in both Gatekeepers: what the inter-cloud
+//! tests stand on. Cloud A is the generated test cloud (`testcloud.aitia`); cloud B
+//! (`remotecloud.aitia`) gets a PKI of its own under the same master.
+
+use crate::broker::Broker;
+use crate::{client_from, free_port, pki, read, RunningServer, StartFuture, TestDb, PASSWORD};
+use certificate_authority::local_cloud::{self, CloudSpec};
+use common::config::{CoreSettings, Properties};
+use common::identity::CoreSystem;
+use common::tls::Keystore;
+use serde_json::{json, Value};
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+use std::time::Duration;
+
+pub const REMOTE_CLOUD: &str = "remotecloud";
+
+/// The PKI folder of cloud B (generated once per test process, master shared with cloud A).
+pub fn remote_pki() -> &'static PathBuf {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let a = pki();
+        let dir = a.dir.join(REMOTE_CLOUD);
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::copy(a.dir.join("master.p12"), dir.join("master.p12")).unwrap();
+        let spec = CloudSpec {
+            cloud: REMOTE_CLOUD.into(),
+            operator: crate::OPERATOR.into(),
+            password: PASSWORD.into(),
+            hosts: vec![],
+            applications: ["provider", "consumer"].map(String::from).to_vec(),
+            days: 30,
+            force: false,
+        };
+        local_cloud::generate(&spec, &dir).unwrap();
+        dir
+    })
+}
+
+/// One cloud's core systems.
+pub struct Cloud {
+    pub name: String,
+    pub dir: PathBuf,
+    pub db: TestDb,
+    pub sr: u16,
+    pub auth: u16,
+    pub orch: u16,
+    pub gk: u16,
+    servers: Vec<RunningServer>,
+}
+
+/// Properties of `system` of the cloud in `dir`.
+fn properties(
+    dir: &Path,
+    system: &str,
+    db: &TestDb,
+    port: u16,
+    sr: u16,
+    extra: &str,
+) -> Properties {
+    Properties::parse(&format!(
+        "server.address=127.0.0.1\nserver.port={port}\ndomain.name=localhost\ndomain.port={port}\n\
+         server.ssl.key-store={}\nserver.ssl.key-store-password=123456\nserver.ssl.trust-store={}\nserver.ssl.trust-store-password=123456\n\
+         spring.datasource.url={}\nspring.datasource.username={}\nspring.datasource.password={}\nserver.workers=2\n\
+         sr_address=localhost\nsr_port={sr}\nallow_self_addressing=true\n{extra}",
+        dir.join(format!("{system}.p12")).display(),
+        dir.join("truststore.p12").display(),
+        db.jdbc_url(),
+        db.settings.username,
+        db.settings.password,
+    ))
+    .with_env(std::iter::empty())
+}
+
+fn core(system: CoreSystem, p: Properties) -> CoreSettings {
+    CoreSettings::from_properties(system, p).unwrap_or_else(|e| panic!("{system:?}: {e}"))
+}
+
+fn serve<F>(start: F) -> RunningServer
+where
+    F: FnOnce() -> StartFuture + Send + 'static,
+{
+    RunningServer::start(true, start)
+}
+
+/// Extra Gatekeeper and Orchestrator properties of a cloud.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    pub gatekeeper: String,
+    pub orchestrator: String,
+}
+
+impl Cloud {
+    /// Starts the cloud whose PKI is in `dir`; the Gatekeeper trusts the relay master in
+    /// `relay_trust` (a PEM file).
+    pub fn start(name: &str, dir: &Path, relay_trust: &Path, options: &Options) -> Self {
+        let db = TestDb::new();
+        let (sr, auth, orch, gk) = (free_port(), free_port(), free_port(), free_port());
+        let mut servers = Vec::new();
+        let s = serviceregistry::Settings::from_core(core(
+            CoreSystem::ServiceRegistry,
+            properties(dir, "serviceregistry", &db, sr, sr, ""),
+        ))
+        .unwrap();
+        servers.push(serve(move || -> StartFuture {
+            Box::pin(async move {
+                serviceregistry::start(s, Duration::from_secs(10))
+                    .await
+                    .map_err(|e| e.to_string())
+            })
+        }));
+        let s = authorization::Settings::from_core(core(
+            CoreSystem::Authorization,
+            properties(dir, "authorization", &db, auth, sr, ""),
+        ))
+        .unwrap();
+        servers.push(serve(move || -> StartFuture {
+            Box::pin(async move {
+                authorization::start(s, Duration::from_secs(10))
+                    .await
+                    .map(|s| s.running)
+            })
+        }));
+        let extra = format!(
+            "gatekeeper_is_present=true\nauth_token_ttl_in_minutes=60\n{}",
+            options.orchestrator
+        );
+        let s = orchestrator::Settings::from_core(core(
+            CoreSystem::Orchestrator,
+            properties(dir, "orchestrator", &db, orch, sr, &extra),
+        ))
+        .unwrap();
+        servers.push(serve(move || -> StartFuture {
+            Box::pin(async move {
+                orchestrator::start(s, Duration::from_secs(10))
+                    .await
+                    .map(|s| s.running)
+            })
+        }));
+        let extra = format!(
+            "relay.trust-store={}\nrelay_check_interval=1\ntimeout=5000\n{}",
+            relay_trust.display(),
+            options.gatekeeper
+        );
+        let s = gatekeeper::Settings::from_core(core(
+            CoreSystem::Gatekeeper,
+            properties(dir, "gatekeeper", &db, gk, sr, &extra),
+        ))
+        .unwrap();
+        servers.push(serve(move || -> StartFuture {
+            Box::pin(async move {
+                gatekeeper::start(s, Duration::from_secs(10))
+                    .await
+                    .map(|s| s.running)
+            })
+        }));
+        let cloud = Self {
+            name: name.into(),
+            dir: dir.to_owned(),
+            db,
+            sr,
+            auth,
+            orch,
+            gk,
+            servers,
+        };
+        for service in [
+            "authorization-control-inter",
+            "orchestration-service",
+            "global-service-discovery",
+            "inter-cloud-negotiations",
+            "token-generation",
+        ] {
+            cloud.wait_for_service(service);
+        }
+        cloud
+    }
+
+    /// A client of this cloud holding `system`'s certificate.
+    pub fn client(&self, system: &str) -> reqwest::blocking::Client {
+        client_from(&self.dir.join(format!("{system}.p12")), &pki().master)
+    }
+
+    pub fn url(&self, system: &str, path: &str) -> String {
+        let port = match system {
+            "serviceregistry" => self.sr,
+            "authorization" => self.auth,
+            "orchestrator" => self.orch,
+            "gatekeeper" => self.gk,
+            other => panic!("no {other} in this cloud"),
+        };
+        format!("https://localhost:{port}/{system}{path}")
+    }
+
+    /// Waits until `definition` is registered in this cloud.
+    pub fn wait_for_service(&self, definition: &str) {
+        let url = self.url("serviceregistry", &format!("/mgmt/servicedef/{definition}"));
+        let sysop = self.client("sysop");
+        crate::wait_for(definition, Duration::from_secs(20), || {
+            sysop
+                .get(&url)
+                .send()
+                .map(|r| read(r).1["count"].as_i64() > Some(0))
+                .unwrap_or(false)
+        });
+    }
+
+    /// The public key (base64 DER) of one of this cloud's systems.
+    pub fn public_key(&self, system: &str) -> String {
+        Keystore::from_pkcs12_file(&self.dir.join(format!("{system}.p12")), PASSWORD)
+            .unwrap()
+            .public_key_base64()
+            .unwrap()
+    }
+
+    /// POSTs `body` as `who` and returns the status and JSON.
+    pub fn post(&self, who: &str, system: &str, path: &str, body: &Value) -> (u16, Value) {
+        read(
+            self.client(who)
+                .post(self.url(system, path))
+                .json(body)
+                .send()
+                .unwrap(),
+        )
+    }
+
+    /// Registers the relay (once) and `other` as a neighbour cloud reached through it; returns
+    /// the id of `other` in this cloud.
+    pub fn know(&self, other: &Cloud, relay_port: u16) -> i64 {
+        let (status, relays) = self.post(
+            "sysop",
+            "gatekeeper",
+            "/mgmt/relays",
+            &json!([{"address": "127.0.0.1", "port": relay_port, "secure": true,
+                     "exclusive": false, "type": "GATEKEEPER_RELAY"}]),
+        );
+        let relay_id = if status == 201 {
+            relays["data"][0]["id"].as_i64().unwrap()
+        } else {
+            let (_, r) = read(
+                self.client("sysop")
+                    .get(self.url(
+                        "gatekeeper",
+                        &format!("/mgmt/relays/127.0.0.1/{relay_port}"),
+                    ))
+                    .send()
+                    .unwrap(),
+            );
+            r["id"].as_i64().unwrap()
+        };
+        let (status, clouds) = self.post(
+            "sysop",
+            "gatekeeper",
+            "/mgmt/clouds",
+            &json!([{"operator": crate::OPERATOR, "name": other.name, "secure": true, "neighbor": true,
+                     "authenticationInfo": other.public_key("gatekeeper"), "gatekeeperRelayIds": [relay_id]}]),
+        );
+        assert_eq!(status, 201, "{clouds}");
+        clouds["data"][0]["id"].as_i64().unwrap()
+    }
+}
+
+/// A relay and two clouds that know each other through it.
+pub struct TwoClouds {
+    pub a: Cloud,
+    pub b: Cloud,
+    /// The id of cloud B in cloud A's database, and of A in B's.
+    pub b_in_a: i64,
+    pub a_in_b: i64,
+    pub broker: Broker,
+}
+
+impl TwoClouds {
+    pub fn start(a: &Options, b: &Options) -> Self {
+        let broker = Broker::start();
+        let trust = pki()
+            .dir
+            .join(format!("relay-master-{}.pem", broker.stomp_ssl));
+        std::fs::write(&trust, broker.relay_master.to_pem().unwrap()).unwrap();
+        let ca = Cloud::start(crate::CLOUD, &pki().dir, &trust, a);
+        let cb = Cloud::start(REMOTE_CLOUD, remote_pki(), &trust, b);
+        let b_in_a = ca.know(&cb, broker.stomp_ssl);
+        let a_in_b = cb.know(&ca, broker.stomp_ssl);
+        Self {
+            a: ca,
+            b: cb,
+            b_in_a,
+            a_in_b,
+            broker,
+        }
+    }
+}
+
+impl Drop for Cloud {
+    fn drop(&mut self) {
+        // Gatekeeper first: its relay links end with it.
+        while let Some(s) = self.servers.pop() {
+            drop(s);
+        }
+    }
+}

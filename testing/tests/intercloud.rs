@@ -1,0 +1,221 @@
+//! Two clouds on one machine (own databases, own core systems, one private ActiveMQ relay with
+//! mutual TLS): discovery and negotiation between their Gatekeepers, the inter-cloud rules
+//! deciding, forged advertisements refused, a broker outage and a silent Gatekeeper answered.
+
+#![allow(clippy::unwrap_used)]
+
+use serde_json::{json, Value};
+use std::time::{Duration, Instant};
+use testing::clouds::{Cloud, Options, TwoClouds, REMOTE_CLOUD};
+
+/// Registers a TOKEN-secured `temperature` provider in `cloud` and returns (service
+/// definition id, provider id, interface id).
+fn register_provider(cloud: &Cloud, port: u16) -> (i64, i64, i64) {
+    let (status, got) = cloud.post(
+        "provider",
+        "serviceregistry",
+        "/register",
+        &json!({"serviceDefinition": "temperature", "providerSystem": {"systemName": "provider",
+            "address": "localhost", "port": port, "authenticationInfo": cloud.public_key("provider")},
+            "serviceUri": "/temperature", "secure": "TOKEN", "interfaces": ["HTTP-SECURE-JSON"]}),
+    );
+    assert_eq!(status, 201, "{got}");
+    (
+        got["serviceDefinition"]["id"].as_i64().unwrap(),
+        got["provider"]["id"].as_i64().unwrap(),
+        got["interfaces"][0]["id"].as_i64().unwrap(),
+    )
+}
+
+fn allow_cloud(cloud: &Cloud, cloud_id: i64, (service, provider, interface): (i64, i64, i64)) {
+    let (status, got) = cloud.post(
+        "sysop",
+        "authorization",
+        "/mgmt/intercloud",
+        &json!({"cloudId": cloud_id, "providerIdList": [provider], "serviceDefinitionIdList": [service],
+            "interfaceIdList": [interface]}),
+    );
+    assert_eq!(status, 201, "{got}");
+}
+
+fn gsd(clouds: &TwoClouds, body: &Value) -> (u16, Value) {
+    clouds
+        .a
+        .post("orchestrator", "gatekeeper", "/init_gsd", body)
+}
+
+fn icn_form(clouds: &TwoClouds) -> Value {
+    json!({"requestedService": {"serviceDefinitionRequirement": "temperature"},
+        "targetCloudId": clouds.b_in_a,
+        "requesterSystem": {"systemName": "consumer", "address": "localhost", "port": 5000},
+        "preferredSystems": [], "negotiationFlags": {"matchmaking": false}, "commands": {}})
+}
+
+#[test]
+fn gatekeepers_discover_and_negotiate_over_the_relay() {
+    let clouds = TwoClouds::start(&Options::default(), &Options::default());
+    let temperature = json!({"requestedService": {"serviceDefinitionRequirement": "temperature"}});
+
+    // Only the Orchestrator asks.
+    let (status, got) = clouds
+        .a
+        .post("consumer", "gatekeeper", "/init_gsd", &temperature);
+    assert_eq!(status, 401, "{got}");
+
+    // Nothing registered in B yet: the poll is answered, but unsuccessful.
+    let (status, got) = gsd(&clouds, &temperature);
+    assert_eq!(status, 200, "{got}");
+    assert_eq!(got, json!({"results": [], "unsuccessfulRequests": 1}));
+
+    // Registered but no inter-cloud rule: still nothing.
+    let ids = register_provider(&clouds.b, 9876);
+    let (_, got) = gsd(&clouds, &temperature);
+    assert_eq!(got["results"], json!([]), "{got}");
+
+    allow_cloud(&clouds.b, clouds.a_in_b, ids);
+    let started = Instant::now();
+    let (status, got) = gsd(&clouds, &temperature);
+    println!("GSD over the relay: {:?}", started.elapsed());
+    assert_eq!(status, 200, "{got}");
+    assert_eq!(got["unsuccessfulRequests"], 0, "{got}");
+    let result = &got["results"][0];
+    assert_eq!(
+        result["providerCloud"]["id"], clouds.b_in_a,
+        "A's own id of B: {got}"
+    );
+    assert_eq!(result["providerCloud"]["name"], REMOTE_CLOUD);
+    assert_eq!(result["requiredServiceDefinition"], "temperature");
+    assert_eq!(result["availableInterfaces"], json!(["HTTP-SECURE-JSON"]));
+    assert_eq!(result["numOfProviders"], 1);
+    assert_eq!(result["gatewayIsMandatory"], false);
+
+    // Unknown preferred cloud: Java's message.
+    let (status, got) = gsd(
+        &clouds,
+        &json!({"requestedService": {"serviceDefinitionRequirement": "temperature"},
+            "preferredClouds": [{"operator": "aitia", "name": "nowhere"}]}),
+    );
+    assert_eq!(status, 400, "{got}");
+    assert_eq!(
+        got["errorMessage"],
+        "initGSDPoll failed: Given preferred clouds are not exists"
+    );
+    let (status, got) = gsd(&clouds, &json!({"requestedService": {}}));
+    assert_eq!(
+        (status, got["errorMessage"].as_str()),
+        (400, Some("serviceDefinitionRequirement is empty"))
+    );
+
+    // Negotiation: B's Orchestrator answers for A's consumer, with a token minted in B.
+    let started = Instant::now();
+    let (status, got) = clouds.a.post(
+        "orchestrator",
+        "gatekeeper",
+        "/init_icn",
+        &icn_form(&clouds),
+    );
+    println!("ICN over the relay: {:?}", started.elapsed());
+    assert_eq!(status, 200, "{got}");
+    let result = &got["response"][0];
+    assert_eq!(result["provider"]["systemName"], "provider", "{got}");
+    assert_eq!(result["provider"]["port"], 9876);
+    assert_eq!(result["serviceUri"], "/temperature");
+    assert!(
+        result["authorizationTokens"]["HTTP-SECURE-JSON"].is_string(),
+        "{got}"
+    );
+    assert_eq!(got["response"].as_array().unwrap().len(), 1);
+
+    // The QoS Monitor's questions.
+    let (status, got) = clouds.a.post(
+        "qosmonitor",
+        "gatekeeper",
+        "/collect_access_types",
+        &json!([{"operator": "aitia", "name": REMOTE_CLOUD}, {"operator": "aitia", "name": "testcloud"}]),
+    );
+    assert_eq!(status, 200, "{got}");
+    assert_eq!(
+        got,
+        json!({"data": [{"cloudName": REMOTE_CLOUD, "cloudOperator": "aitia", "directAccess": true}], "count": 1})
+    );
+    let (status, got) = clouds.a.post(
+        "qosmonitor",
+        "gatekeeper",
+        "/collect_system_addresses",
+        &json!({"operator": "aitia", "name": REMOTE_CLOUD}),
+    );
+    assert_eq!(status, 200, "{got}");
+    assert!(
+        got["addresses"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("localhost")),
+        "{got}"
+    );
+
+    // A forged advertisement: B records another key for A's Gatekeeper, so A's messages (signed
+    // with A's real key) are refused at once, with an error, not left to time out.
+    let forged_record = json!({"operator": "aitia", "name": "testcloud", "secure": true, "neighbor": true,
+        "authenticationInfo": clouds.a.public_key("consumer"), "gatekeeperRelayIds": [1]});
+    let (status, got) = read_put(&clouds.b, clouds.a_in_b, &forged_record);
+    assert_eq!(status, 200, "{got}");
+    let started = Instant::now();
+    let (status, got) = clouds.a.post(
+        "orchestrator",
+        "gatekeeper",
+        "/init_icn",
+        &icn_form(&clouds),
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "answered, not timed out"
+    );
+    assert_eq!(status, 401, "{got}");
+    assert!(
+        got["errorMessage"]
+            .as_str()
+            .unwrap()
+            .contains("is not the one recorded for cloud aitia/testcloud"),
+        "{got}"
+    );
+    let (_, got) = gsd(&clouds, &temperature);
+    assert_eq!(got, json!({"results": [], "unsuccessfulRequests": 1}));
+    let honest = json!({"operator": "aitia", "name": "testcloud", "secure": true, "neighbor": true,
+        "authenticationInfo": clouds.a.public_key("gatekeeper"), "gatekeeperRelayIds": [1]});
+    assert_eq!(read_put(&clouds.b, clouds.a_in_b, &honest).0, 200);
+
+    // The broker goes away: 503 within the timeout; back again, the Gatekeepers reconnect.
+    clouds.broker.stop();
+    let (status, got) = clouds.a.post(
+        "orchestrator",
+        "gatekeeper",
+        "/init_icn",
+        &icn_form(&clouds),
+    );
+    assert_eq!(status, 503, "{got}");
+    clouds.broker.restart();
+    testing::wait_for(
+        "negotiation after the relay restart",
+        Duration::from_secs(40),
+        || {
+            let (status, got) = clouds.a.post(
+                "orchestrator",
+                "gatekeeper",
+                "/init_icn",
+                &icn_form(&clouds),
+            );
+            status == 200 && got["response"].as_array().is_some_and(|r| r.len() == 1)
+        },
+    );
+}
+
+fn read_put(cloud: &Cloud, id: i64, body: &Value) -> (u16, Value) {
+    testing::read(
+        cloud
+            .client("sysop")
+            .put(cloud.url("gatekeeper", &format!("/mgmt/clouds/{id}")))
+            .json(body)
+            .send()
+            .unwrap(),
+    )
+}

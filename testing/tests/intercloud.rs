@@ -219,3 +219,108 @@ fn read_put(cloud: &Cloud, id: i64, body: &Value) -> (u16, Value) {
             .unwrap(),
     )
 }
+
+fn orchestrate(cloud: &Cloud, flags: Value, extra: Value) -> (u16, Value) {
+    let mut form = json!({"requesterSystem": {"systemName": "consumer", "address": "localhost", "port": 5000},
+        "requestedService": {"serviceDefinitionRequirement": "temperature", "interfaceRequirements": ["HTTP-SECURE-JSON"]},
+        "orchestrationFlags": flags});
+    for (k, v) in extra.as_object().unwrap() {
+        form[k] = v.clone();
+    }
+    cloud.post("consumer", "orchestrator", "/orchestration", &form)
+}
+
+#[test]
+fn a_consumer_uses_a_provider_of_the_other_cloud_directly() {
+    let clouds = TwoClouds::start(&Options::default(), &Options::default());
+    let pki = testing::pki();
+    // B's provider accepts any system under the master (A's consumer included).
+    let (provider, calls) = testing::recording_server(
+        &clouds.b.dir.join("provider.p12"),
+        &pki.master_truststore(),
+        "/temperature",
+        0,
+    );
+    let ids = register_provider(&clouds.b, provider.port);
+
+    // No inter-cloud rule in B: nothing.
+    let (status, got) = orchestrate(&clouds.a, json!({"triggerInterCloud": true}), json!({}));
+    assert_eq!((status, got), (200, json!({"response": []})));
+
+    allow_cloud(&clouds.b, clouds.a_in_b, ids);
+    let started = Instant::now();
+    let (status, got) = orchestrate(&clouds.a, json!({"triggerInterCloud": true}), json!({}));
+    println!("inter-cloud orchestration: {:?}", started.elapsed());
+    assert_eq!(status, 200, "{got}");
+    let result = &got["response"][0];
+    assert_eq!(result["provider"]["systemName"], "provider", "{got}");
+    assert_eq!(result["provider"]["port"], provider.port);
+    assert!(
+        result["warnings"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("FROM_OTHER_CLOUD")),
+        "{got}"
+    );
+
+    // Nothing in A matches: enableInterCloud falls over to the other cloud.
+    let (status, got) = orchestrate(
+        &clouds.a,
+        json!({"overrideStore": true, "enableInterCloud": true}),
+        json!({}),
+    );
+    assert_eq!(status, 200, "{got}");
+    assert_eq!(got["response"].as_array().unwrap().len(), 1, "{got}");
+    // Without enableInterCloud the same request stays in A.
+    let (status, got) = orchestrate(&clouds.a, json!({"overrideStore": true}), json!({}));
+    assert_eq!((status, got), (200, json!({"response": []})));
+
+    // A global preferred provider with matchmaking: exactly that one.
+    let preferred = json!({"preferredProviders": [{"providerSystem": {"systemName": "provider", "address": "localhost", "port": provider.port},
+        "providerCloud": {"operator": "aitia", "name": REMOTE_CLOUD}}]});
+    let (status, got) = orchestrate(
+        &clouds.a,
+        json!({"triggerInterCloud": true, "matchmaking": true}),
+        preferred,
+    );
+    assert_eq!(status, 200, "{got}");
+    assert_eq!(got["response"].as_array().unwrap().len(), 1, "{got}");
+    let token = got["response"][0]["authorizationTokens"]["HTTP-SECURE-JSON"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    // The consumer calls B's provider with its own certificate and B's token; the provider
+    // verifies the token with its key and B's Authorization key.
+    let consumer = testing::client_from(&pki.keystore("consumer"), &pki.master);
+    let (status, _) = testing::read(
+        consumer
+            .post(format!("https://localhost:{}/temperature", provider.port))
+            .json(&json!({"token": token}))
+            .send()
+            .unwrap(),
+    );
+    assert_eq!(status, 200);
+    let received = calls.lock().unwrap()[0]["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let provider_key = common::tls::Keystore::from_pkcs12_file(
+        &clouds.b.dir.join("provider.p12"),
+        testing::PASSWORD,
+    )
+    .unwrap()
+    .key;
+    let auth_key =
+        common::token::public_key_from_base64(&clouds.b.public_key("authorization")).unwrap();
+    let verified = common::token::verify(
+        &received,
+        &provider_key,
+        &auth_key,
+        "consumer",
+        std::time::SystemTime::now(),
+    )
+    .unwrap();
+    assert_eq!(verified.grant.consumer, "consumer.testcloud.aitia");
+    assert_eq!(verified.grant.service, "temperature");
+}

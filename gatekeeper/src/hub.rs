@@ -14,13 +14,13 @@
 use common::dto::gatekeeper::{message_type, GeneralAdvertisement};
 use common::error::ErrorMessage;
 use common::relay::envelope::{Cryptographer, Message};
-use common::relay::link::{Endpoint, Link};
+pub use common::relay::router::RelayAddress;
+use common::relay::router::{Relays, Routed, Unrouted};
 use common::relay::stomp::Frame;
 use common::tls::Keystore;
 use common::{ArrowheadError, ExceptionType};
 use openssl::pkey::{PKey, Public};
 use openssl::x509::X509;
-use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
@@ -30,14 +30,6 @@ use tokio::time::Instant;
 
 /// The topic every Gatekeeper listens on (Java's constant).
 pub const GENERAL_TOPIC: &str = "/topic/General-M5QTZXM9G9AnpPHWT6WennWu";
-
-/// Where a broker is.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct RelayAddress {
-    pub host: String,
-    pub port: u16,
-    pub secure: bool,
-}
 
 /// The requesting cloud, as authenticated from its advertisement.
 #[derive(Debug, Clone)]
@@ -62,21 +54,14 @@ pub trait Responder: Send + Sync + 'static {
     fn answer(&self, peer: Peer, message_type: String, payload: String) -> Answer;
 }
 
-/// One broker: the link and where its incoming messages go.
-struct Conn {
-    link: Link,
-    routes: Mutex<HashMap<String, mpsc::Sender<Frame>>>,
-    listening: std::sync::atomic::AtomicBool,
-}
-
 pub struct Hub {
-    identity: Arc<Keystore>,
-    anchors: Vec<X509>,
+    relays: Relays,
+    /// Relays whose general topic this Gatekeeper listens on.
+    listening: Mutex<std::collections::HashSet<RelayAddress>>,
     own_cn: String,
     public_key: String,
     crypto: Cryptographer,
     timeout: Duration,
-    conns: Mutex<HashMap<RelayAddress, Arc<Conn>>>,
     responder: Arc<dyn Responder>,
 }
 
@@ -143,23 +128,25 @@ impl Hub {
         anchors: Vec<X509>,
         timeout: Duration,
         responder: Arc<dyn Responder>,
-    ) -> Result<Self, String> {
+    ) -> Result<Arc<Self>, String> {
         let own_cn = identity
             .common_name()
             .ok_or("the keystore's certificate has no common name")?
             .to_lowercase();
         let public_key = identity.public_key_base64().map_err(|e| e.to_string())?;
         let crypto = Cryptographer::new(&identity.key).map_err(|e| e.to_string())?;
-        Ok(Self {
-            identity,
-            anchors,
+        let (tx, rx) = mpsc::channel(256);
+        let hub = Arc::new(Self {
+            relays: Relays::new(identity, anchors, Some(tx)),
+            listening: Mutex::default(),
             own_cn,
             public_key,
             crypto,
             timeout,
-            conns: Mutex::default(),
             responder,
-        })
+        });
+        tokio::spawn(advertisements(Arc::downgrade(&hub), rx));
+        Ok(hub)
     }
 
     pub fn own_cn(&self) -> &str {
@@ -170,57 +157,26 @@ impl Hub {
         self.timeout
     }
 
-    fn conn(self: &Arc<Self>, relay: &RelayAddress) -> Arc<Conn> {
-        let mut conns = self.conns.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(c) = conns.get(relay) {
-            return c.clone();
-        }
-        let mut link = Link::start(Endpoint {
-            host: relay.host.clone(),
-            port: relay.port,
-            identity: self.identity.clone(),
-            anchors: self.anchors.clone(),
-            heart_beat: (10_000, 10_000),
-            secure: relay.secure,
-        });
-        let (_, empty) = mpsc::channel(1);
-        let incoming = std::mem::replace(&mut link.messages, empty);
-        let conn = Arc::new(Conn {
-            link,
-            routes: Mutex::default(),
-            listening: false.into(),
-        });
-        tokio::spawn(route(
-            Arc::downgrade(self),
-            relay.clone(),
-            Arc::downgrade(&conn),
-            incoming,
-        ));
-        conns.insert(relay.clone(), conn.clone());
-        conn
-    }
-
     /// Listens for advertisements on `relay` (once per relay; kept across reconnections).
     pub async fn listen(self: &Arc<Self>, relay: &RelayAddress) -> Result<(), ArrowheadError> {
-        let conn = self.conn(relay);
-        if conn
+        if !self
             .listening
-            .swap(true, std::sync::atomic::Ordering::SeqCst)
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(relay.clone())
         {
             return Ok(());
         }
-        let subscribed = tokio::time::timeout(self.timeout, conn.link.subscribe(GENERAL_TOPIC))
+        let conn = self.relays.get(relay);
+        let subscribed = tokio::time::timeout(self.timeout, conn.subscribe(GENERAL_TOPIC))
             .await
-            .map_err(|_| {
-                relay_error(format!(
-                    "Relay {}:{} is not reachable.",
-                    relay.host, relay.port
-                ))
-            })
+            .map_err(|_| relay_error(format!("Relay {relay} is not reachable.")))
             .and_then(|r| r.map_err(|e| relay_error(e.to_string())));
         if subscribed.is_err() {
-            conn.listening
-                .store(false, std::sync::atomic::Ordering::SeqCst);
+            self.listening
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .remove(relay);
         }
         subscribed
     }
@@ -236,25 +192,23 @@ impl Hub {
         payload: &str,
     ) -> Result<String, ArrowheadError> {
         let deadline = Instant::now() + self.timeout;
-        let conn = self.conn(relay);
+        let conn = self.relays.get(relay);
         let sid = session_id();
         let response_queue = format!("/queue/RESP-{recipient_cn}-{sid}");
-        let (tx, mut rx) = mpsc::channel(8);
-        conn.routes
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(response_queue.clone(), tx);
+        let unreachable = || relay_error(format!("Relay {relay} is not reachable."));
+        let mut rx = match tokio::time::timeout_at(deadline, conn.open_route(&response_queue)).await
+        {
+            Ok(Ok(rx)) => rx,
+            failed => {
+                // A subscription still queued for the link is withdrawn right behind it.
+                conn.close_route(&response_queue).await;
+                return Err(match failed {
+                    Ok(Err(e)) => relay_error(e.to_string()),
+                    _ => unreachable(),
+                });
+            }
+        };
         let result = async {
-            let unreachable = || {
-                relay_error(format!(
-                    "Relay {}:{} is not reachable.",
-                    relay.host, relay.port
-                ))
-            };
-            tokio::time::timeout_at(deadline, conn.link.subscribe(&response_queue))
-                .await
-                .map_err(|_| unreachable())?
-                .map_err(|e| relay_error(e.to_string()))?;
             let advertisement = GeneralAdvertisement {
                 sender_cn: Some(self.own_cn.clone()),
                 sender_public_key: Some(self.public_key.clone()),
@@ -267,7 +221,7 @@ impl Hub {
             };
             let text = serde_json::to_string(&advertisement)
                 .map_err(|e| ArrowheadError::internal(e.to_string()))?;
-            tokio::time::timeout_at(deadline, conn.link.send(GENERAL_TOPIC, &text))
+            tokio::time::timeout_at(deadline, conn.send(GENERAL_TOPIC, &text))
                 .await
                 .map_err(|_| unreachable())?
                 .map_err(|e| relay_error(e.to_string()))?;
@@ -300,7 +254,7 @@ impl Hub {
                 )
                 .map_err(|e| ArrowheadError::internal(e.to_string()))?;
             let request_queue = format!("/queue/REQ-{recipient_cn}-{sid}");
-            tokio::time::timeout_at(deadline, conn.link.send(&request_queue, &request))
+            tokio::time::timeout_at(deadline, conn.send(&request_queue, &request))
                 .await
                 .map_err(|_| unreachable())?
                 .map_err(|e| relay_error(e.to_string()))?;
@@ -319,11 +273,7 @@ impl Hub {
             Ok(text)
         }
         .await;
-        conn.routes
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(&response_queue);
-        conn.link.unsubscribe(&response_queue).await;
+        conn.close_route(&response_queue).await;
         result
     }
 
@@ -356,7 +306,7 @@ impl Hub {
     }
 
     /// An advertisement arrived on `relay`: answer it when it names this Gatekeeper.
-    async fn serve(self: Arc<Self>, relay: RelayAddress, conn: Arc<Conn>, text: String) {
+    async fn serve(self: Arc<Self>, relay: RelayAddress, conn: Arc<Routed>, text: String) {
         let Ok(ad) = serde_json::from_str::<GeneralAdvertisement>(&text) else {
             tracing::warn!(relay = %relay.host, "unreadable advertisement on the general topic ignored");
             return;
@@ -391,7 +341,7 @@ impl Hub {
             async move {
                 match sealed {
                     Ok(text) => {
-                        if let Err(e) = conn.link.send(&queue, &text).await {
+                        if let Err(e) = conn.send(&queue, &text).await {
                             tracing::warn!(error = %e, "cannot answer over the relay");
                         }
                     }
@@ -416,15 +366,9 @@ impl Hub {
             }
         };
         let request_queue = format!("/queue/REQ-{}-{sid}", self.own_cn);
-        let (tx, mut rx) = mpsc::channel(8);
-        conn.routes
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(request_queue.clone(), tx);
         let deadline = Instant::now() + self.timeout;
-        let subscribed =
-            tokio::time::timeout_at(deadline, conn.link.subscribe(&request_queue)).await;
-        if matches!(subscribed, Ok(Ok(()))) {
+        let subscribed = tokio::time::timeout_at(deadline, conn.open_route(&request_queue)).await;
+        if let Ok(Ok(mut rx)) = subscribed {
             reply(Message {
                 message_type: Some(message_type::ACK.into()),
                 session_id: Some(sid.clone()),
@@ -464,11 +408,7 @@ impl Hub {
                 }
             }
         }
-        conn.routes
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(&request_queue);
-        conn.link.unsubscribe(&request_queue).await;
+        conn.close_route(&request_queue).await;
     }
 
     /// Java trusts whatever key an advertisement carries; here the sender must be the
@@ -508,36 +448,18 @@ impl Hub {
     }
 }
 
-/// Hands each incoming frame of a broker to whoever waits for its destination; the general
-/// topic's advertisements each get a task of their own (a slow answer never holds up others).
-async fn route(
-    hub: std::sync::Weak<Hub>,
-    relay: RelayAddress,
-    conn: std::sync::Weak<Conn>,
-    mut incoming: mpsc::Receiver<Frame>,
-) {
-    while let Some(frame) = incoming.recv().await {
-        let (Some(hub), Some(conn)) = (hub.upgrade(), conn.upgrade()) else {
+/// Advertisements (frames nobody routed) each get a task of their own: a slow answer never
+/// holds up others.
+async fn advertisements(hub: std::sync::Weak<Hub>, mut frames: mpsc::Receiver<Unrouted>) {
+    while let Some((relay, conn, frame)) = frames.recv().await {
+        let Some(hub) = hub.upgrade() else {
             return;
         };
-        let destination = frame.get("destination").unwrap_or_default().to_owned();
-        if destination == GENERAL_TOPIC {
-            if let Ok(text) = frame.text() {
-                tokio::spawn(hub.serve(relay.clone(), conn, text.to_owned()));
-            }
+        if frame.get("destination") != Some(GENERAL_TOPIC) {
             continue;
         }
-        let target = conn
-            .routes
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(&destination)
-            .cloned();
-        match target {
-            Some(t) => {
-                let _ = t.try_send(frame);
-            }
-            None => tracing::debug!(%destination, "relay message for no waiting session dropped"),
+        if let Ok(text) = frame.text() {
+            tokio::spawn(hub.serve(relay, conn, text.to_owned()));
         }
     }
 }

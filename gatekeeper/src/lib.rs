@@ -117,12 +117,12 @@ pub async fn start(settings: Settings, db_wait: Duration) -> Result<Started, Str
     let mut anchors = tls.trust.clone();
     anchors.extend(tls.keystore.chain.last().cloned());
     anchors.extend(settings.relay_trust.iter().cloned());
-    let hub = std::sync::Arc::new(hub::Hub::new(
+    let hub = hub::Hub::new(
         std::sync::Arc::new(tls.keystore.clone()),
         anchors,
         settings.timeout,
         provider,
-    )?);
+    )?;
     tokio::spawn(intercloud::keep_listening(
         base.pool.clone(),
         hub.clone(),

@@ -6,6 +6,7 @@
 
 pub mod envelope;
 pub mod link;
+pub mod router;
 pub mod stomp;
 
 use crate::tls::Keystore;

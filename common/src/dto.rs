@@ -4,6 +4,7 @@
 
 pub mod device;
 pub mod gatekeeper;
+pub mod gateway;
 pub mod onboarding;
 pub mod orchestrator;
 

@@ -12,11 +12,12 @@ use crate::store::{self, CloudWithRelays, RelayRow};
 use common::db::models::Cloud;
 use common::db::{self, DbPool};
 use common::dto::gatekeeper::{
-    message_type as mt, AccessTypeRelayResponse, CloudAccessResponse, GsdMultiPollRequest,
-    GsdMultiPollResponse, GsdMultiQueryResult, GsdPollRequest, GsdPollResponse, GsdQueryResult,
-    IcnProposalRequest, IcnProposalResponse, IcnResult, RelayRequest, RelayResponse,
-    SystemAddressSet,
+    message_type as mt, AccessTypeRelayResponse, CloudAccessResponse, ConnectionInfo,
+    GsdMultiPollRequest, GsdMultiPollResponse, GsdMultiQueryResult, GsdPollRequest,
+    GsdPollResponse, GsdQueryResult, IcnProposalRequest, IcnProposalResponse, IcnResult,
+    RelayRequest, RelayResponse, SystemAddressSet,
 };
+use common::dto::gateway::{ConsumerConnectionRequest, ProviderConnectionRequest};
 use common::dto::orchestrator::{OrchestrationForm, OrchestrationResponse, PreferredProvider};
 use common::dto::{
     CloudRequest, CloudResponse, IdIdList, InterCloudCheckRequest, InterCloudCheckResponse,
@@ -29,6 +30,11 @@ use std::sync::Arc;
 
 const AUTH_INTER: &str = "authorization-control-inter";
 const ORCHESTRATION: &str = "orchestration-service";
+const GW_CONNECT_PROVIDER: &str = "gw-connect-provider";
+const GW_CONNECT_CONSUMER: &str = "gw-connect-consumer";
+const GW_PUBLIC_KEY: &str = "gw-public-key";
+/// The warning of results reached through the Gateways (Java's name).
+pub const VIA_GATEWAY: &str = "VIA_GATEWAY";
 
 /// Settings both sides read.
 #[derive(Debug, Clone, Copy)]
@@ -296,10 +302,6 @@ impl Provider {
                     "Consumer gateway public key is null or blank.",
                 ));
             }
-            return Err(ArrowheadError::unavailable(
-                "This cloud's providers are only reachable through its Gateway, which is not available.",
-            )
-            .with_code(503));
         }
         let service = request
             .requested_service
@@ -307,9 +309,20 @@ impl Provider {
             .ok_or_else(|| ArrowheadError::bad_payload("Requested service is null"))?;
         let mut flags = request.negotiation_flags.clone().unwrap_or_default();
         flags.insert("externalServiceRequest".into(), Some(true));
+        let via_gateway = self.policy.gateway_is_mandatory;
+        // Through the Gateway, this cloud's Gateway is the consumer the providers see: the
+        // tokens are minted for it (Java's rule).
+        let requester_system = if via_gateway {
+            request.requester_system.clone().map(|mut s| {
+                s.system_name = Some("gateway".into());
+                s
+            })
+        } else {
+            request.requester_system.clone()
+        };
         let form = OrchestrationForm {
-            requester_system: request.requester_system.clone(),
-            requester_cloud: Some(peer_cloud(peer)),
+            requester_system,
+            requester_cloud: (!via_gateway).then(|| peer_cloud(peer)),
             requested_service: Some(service.clone()),
             orchestration_flags: Some(flags),
             preferred_providers: Some(
@@ -362,11 +375,96 @@ impl Provider {
             r.interfaces.retain(|i| interfaces.contains(&i.id));
             !r.interfaces.is_empty()
         });
+        if results.is_empty() || !via_gateway {
+            return Ok(IcnProposalResponse {
+                response: results,
+                use_gateway: false,
+                relay: None,
+                connection_info: None,
+            });
+        }
+        self.through_gateway(peer, &request, results, &service)
+            .await
+    }
+
+    /// The mandatory-gateway answer: a relay both clouds know, one provider, and this cloud's
+    /// Gateway connected to it (Java's matchmakers and `connect_provider`).
+    async fn through_gateway(
+        &self,
+        peer: &Peer,
+        request: &IcnProposalRequest,
+        mut results: Vec<common::dto::orchestrator::OrchestrationResult>,
+        service: &ServiceQueryForm,
+    ) -> Result<IcnProposalResponse, ArrowheadError> {
+        let (operator, name) = (peer.operator.clone(), peer.name.clone());
+        let (peer_row, public, own) = db::run(&self.pool, move |c| {
+            Ok((
+                store::cloud_by_name(c, &operator, &name)?,
+                store::public_gateway_relays(c)?,
+                store::own_cloud(c)?,
+            ))
+        })
+        .await?;
+        let dedicated: Vec<RelayRow> = peer_row.map(|(_, _, gw)| gw).unwrap_or_default();
+        let preferred = request.preferred_gateway_relays.clone().unwrap_or_default();
+        let known = request.known_gateway_relays.clone().unwrap_or_default();
+        let common_of = |ours: &[RelayRow], theirs: &[RelayRequest]| -> Vec<RelayRow> {
+            ours.iter()
+                .filter(|r| theirs.iter().any(|t| same_relay(r, t)))
+                .cloned()
+                .collect()
+        };
+        let mut candidates = common_of(&dedicated, &preferred);
+        if candidates.is_empty() {
+            let shared = common_of(&public, &known);
+            let gateway: Vec<RelayRow> = shared
+                .iter()
+                .filter(|r| r.relay_type == "GATEWAY_RELAY")
+                .cloned()
+                .collect();
+            candidates = if gateway.is_empty() { shared } else { gateway };
+        }
+        let relay = random_of(&candidates)
+            .cloned()
+            .ok_or_else(|| ArrowheadError::auth("No common communication relay was found."))?;
+        let preferred_systems = request.preferred_systems.clone().unwrap_or_default();
+        let chosen = results
+            .iter()
+            .position(|r| {
+                preferred_systems.iter().any(|s| {
+                    s.system_name
+                        .as_deref()
+                        .is_some_and(|n| n.trim().eq_ignore_ascii_case(&r.provider.system_name))
+                        && s.address.as_deref().map(str::trim) == Some(r.provider.address.as_str())
+                        && s.port == Some(i64::from(r.provider.port))
+                })
+            })
+            .unwrap_or_else(|| random_index(results.len()));
+        let selected = results.swap_remove(chosen);
+        let own = own.ok_or_else(|| {
+            ArrowheadError::not_found("Could not find own cloud information in the database")
+        })?;
+        let connect = ProviderConnectionRequest {
+            relay: Some(relay_request(&relay)),
+            consumer: request.requester_system.clone(),
+            provider: Some(SystemRequest {
+                system_name: Some(selected.provider.system_name.clone()),
+                address: Some(selected.provider.address.clone()),
+                port: Some(i64::from(selected.provider.port)),
+                authentication_info: selected.provider.authentication_info.clone(),
+                metadata: None,
+            }),
+            consumer_cloud: Some(peer_cloud(peer)),
+            provider_cloud: Some(cloud_request(&own)),
+            service_definition: service.service_definition_requirement.clone(),
+            consumer_gw_public_key: request.consumer_gateway_public_key.clone(),
+        };
+        let info: ConnectionInfo = self.locator.post(GW_CONNECT_PROVIDER, &connect).await?;
         Ok(IcnProposalResponse {
-            response: results,
-            use_gateway: false,
-            relay: None,
-            connection_info: None,
+            response: vec![selected],
+            use_gateway: true,
+            relay: Some(RelayResponse::from(&relay)),
+            connection_info: Some(info),
         })
     }
 
@@ -385,6 +483,8 @@ pub struct Requester {
     pub pool: DbPool,
     pub hub: Arc<Hub>,
     pub policy: Policy,
+    pub registrar: Registrar,
+    pub locator: Locator,
 }
 
 /// A relay the Gatekeepers of a cloud talk through: a random `GATEKEEPER_RELAY`, else a random
@@ -403,9 +503,34 @@ fn pick_gatekeeper_relay(relays: &[RelayRow]) -> Option<&RelayRow> {
     if candidates.is_empty() {
         return None;
     }
+    random_of(&candidates).copied()
+}
+
+/// Java's relay matching: by key when both have one, else by address (any case) and port.
+fn same_relay(ours: &RelayRow, theirs: &RelayRequest) -> bool {
+    match (
+        ours.authentication_info.as_deref(),
+        theirs.authentication_info.as_deref(),
+    ) {
+        (Some(a), Some(b)) if !a.trim().is_empty() && !b.trim().is_empty() => a.trim() == b.trim(),
+        _ => {
+            theirs
+                .address
+                .as_deref()
+                .is_some_and(|a| a.trim().eq_ignore_ascii_case(&ours.address))
+                && theirs.port == Some(i64::from(ours.port))
+        }
+    }
+}
+
+fn random_index(len: usize) -> usize {
     let mut b = [0u8; 4];
     let _ = openssl::rand::rand_bytes(&mut b);
-    Some(candidates[u32::from_le_bytes(b) as usize % candidates.len()])
+    u32::from_le_bytes(b) as usize % len.max(1)
+}
+
+fn random_of<T>(items: &[T]) -> Option<&T> {
+    (!items.is_empty()).then(|| &items[random_index(items.len())])
 }
 
 fn address_of(r: &RelayRow) -> Result<RelayAddress, ArrowheadError> {
@@ -636,6 +761,7 @@ impl Requester {
         } else {
             preferred_gateway_relays
         };
+        let requester_copy = requester.clone();
         let proposal = IcnProposalRequest {
             requested_service: Some(service),
             requester_cloud: Some(cloud_request(&own)),
@@ -646,7 +772,10 @@ impl Requester {
             negotiation_flags: Some(negotiation_flags),
             commands: Some(commands),
             gateway_is_present: self.policy.gateway_is_present,
-            consumer_gateway_public_key: None,
+            consumer_gateway_public_key: match self.policy.gateway_is_present {
+                true => Some(self.gateway_key().await?.0),
+                false => None,
+            },
         };
         let recipient = hub::gatekeeper_cn(&target.0.name, &target.0.operator);
         let text = self
@@ -654,14 +783,112 @@ impl Requester {
             .await
             .map_err(|e| e.or_origin(&format!("ICN Proposal to {recipient}")))?;
         let answer: IcnProposalResponse = parse(&text, "ICN answer")?;
-        if answer.use_gateway {
+        if answer.response.is_empty() || !answer.use_gateway {
+            return Ok(IcnResult {
+                response: answer.response,
+            });
+        }
+        if !self.policy.gateway_is_present {
             return Err(ArrowheadError::unavailable(format!(
                 "{recipient} offers its providers only through a Gateway, and this cloud has none."
             ))
             .with_code(503));
         }
+        self.connect_consumer(answer, requester_copy, &own, &target.0)
+            .await
+    }
+
+    /// This cloud's Gateway: its public key and the host consumers reach it at (Java takes the
+    /// host of the `gw-public-key` URI).
+    async fn gateway_key(&self) -> Result<(String, String), ArrowheadError> {
+        let at = self.registrar.locate(GW_PUBLIC_KEY).await?;
+        let key: String = self
+            .registrar
+            .client()
+            .send::<(), String>(at.system, reqwest::Method::GET, &at.url, None)
+            .await?;
+        let host = at
+            .url
+            .split("://")
+            .nth(1)
+            .and_then(|rest| rest.split('/').next())
+            .map(|authority| match authority.rsplit_once(':') {
+                Some((h, _)) => h.trim_matches(['[', ']']).to_owned(),
+                None => authority.to_owned(),
+            })
+            .unwrap_or_default();
+        Ok((key, host))
+    }
+
+    /// The consumer side of a gateway answer: this cloud's Gateway opens a port for the consumer,
+    /// and the result names the Gateway instead of the provider (Java's rewrite).
+    async fn connect_consumer(
+        &self,
+        answer: IcnProposalResponse,
+        consumer: SystemRequest,
+        own: &Cloud,
+        target: &Cloud,
+    ) -> Result<IcnResult, ArrowheadError> {
+        let their = answer
+            .relay
+            .clone()
+            .ok_or_else(|| ArrowheadError::bad_payload("The gateway answer names no relay."))?;
+        let info = answer.connection_info.clone().ok_or_else(|| {
+            ArrowheadError::bad_payload("The gateway answer has no connection information.")
+        })?;
+        let (key, address, port) = (
+            their.authentication_info.clone(),
+            their.address.clone(),
+            their.port,
+        );
+        let relay = db::run(&self.pool, move |c| {
+            Ok(store::find_relay(c, key.as_deref(), &address, port)?)
+        })
+        .await?
+        .ok_or_else(|| {
+            ArrowheadError::invalid_parameter(format!(
+                "Relay with the following address and port not exists: {}, {}",
+                their.address, their.port
+            ))
+        })?;
+        let mut result =
+            answer.response.into_iter().next().ok_or_else(|| {
+                ArrowheadError::bad_payload("The gateway answer has no provider.")
+            })?;
+        let request = ConsumerConnectionRequest {
+            relay: Some(relay_request(&relay)),
+            queue_id: info.queue_id.clone(),
+            peer_name: info.peer_name.clone(),
+            provider_gw_public_key: info.provider_gw_public_key.clone(),
+            consumer: Some(consumer),
+            provider: Some(SystemRequest {
+                system_name: Some(result.provider.system_name.clone()),
+                address: Some(result.provider.address.clone()),
+                port: Some(i64::from(result.provider.port)),
+                authentication_info: result.provider.authentication_info.clone(),
+                metadata: None,
+            }),
+            consumer_cloud: Some(cloud_request(own)),
+            provider_cloud: Some(cloud_request(target)),
+            service_definition: Some(result.service.service_definition.clone()),
+        };
+        let port: i64 = match self.locator.post(GW_CONNECT_CONSUMER, &request).await {
+            Ok(p) => p,
+            Err(e) if e.kind == ExceptionType::Unavailable => {
+                tracing::warn!(error = %e.message, "the Gateway cannot take another session");
+                return Ok(IcnResult::default());
+            }
+            Err(e) => return Err(e),
+        };
+        let (gateway_key, host) = self.gateway_key().await?;
+        result.provider.system_name = "gateway".into();
+        result.provider.address = host;
+        result.provider.port = i32::try_from(port)
+            .map_err(|_| ArrowheadError::internal(format!("Gateway port {port} is invalid")))?;
+        result.provider.authentication_info = Some(gateway_key);
+        result.warnings.push(VIA_GATEWAY.into());
         Ok(IcnResult {
-            response: answer.response,
+            response: vec![result],
         })
     }
 

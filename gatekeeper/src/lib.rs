@@ -134,6 +134,8 @@ pub async fn start(settings: Settings, db_wait: Duration) -> Result<Started, Str
             pool: base.pool.clone(),
             hub,
             policy,
+            locator: common::registration::Locator::new(registrar.clone(), Duration::from_secs(60)),
+            registrar: registrar.clone(),
         },
     });
     let running = base.serve(core, api::openapi(), state, api::configure)?;

@@ -566,3 +566,20 @@ pub fn listened_relays(c: &mut MysqlConnection) -> QueryResult<Vec<RelayRow>> {
     rows.dedup_by_key(|r| r.id);
     Ok(rows)
 }
+
+/// A relay by its key when given, else by address (any case) and port (Java's relay matching).
+pub fn find_relay(
+    c: &mut MysqlConnection,
+    authentication_info: Option<&str>,
+    address: &str,
+    port: i32,
+) -> QueryResult<Option<RelayRow>> {
+    if let Some(key) = authentication_info.filter(|k| !k.trim().is_empty()) {
+        return relay::table
+            .filter(relay::authentication_info.eq(key.trim()))
+            .select(RelayRow::as_select())
+            .first(c)
+            .optional();
+    }
+    relay_by_address(c, &address.trim().to_lowercase(), port)
+}

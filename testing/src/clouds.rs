@@ -1,8 +1,9 @@
 //! Two local clouds on one machine under one master, each with its own database and its own
-//! Service Registry, Authorization, Orchestrator and Gatekeeper (in-process, mutual TLS), and a
-//! private ActiveMQ relay between them, registered in both Gatekeepers: what the inter-cloud
-//! tests stand on. Cloud A is the generated test cloud (`testcloud.aitia`); cloud B
-//! (`remotecloud.aitia`) gets a PKI of its own under the same master.
+//! Service Registry, Authorization, Orchestrator and Gatekeeper (and, when asked, a Gateway;
+//! in-process, mutual TLS), and a private ActiveMQ relay between them, registered in both
+//! Gatekeepers: what the inter-cloud tests stand on. Cloud A is the generated test cloud
+//! (`testcloud.aitia`); cloud B (`remotecloud.aitia`) gets a PKI of its own under the same
+//! master.
 
 use crate::broker::Broker;
 use crate::{client_from, free_port, pki, read, RunningServer, StartFuture, TestDb, PASSWORD};
@@ -49,6 +50,8 @@ pub struct Cloud {
     pub auth: u16,
     pub orch: u16,
     pub gk: u16,
+    /// The Gateway's port and its consumer ports, when it runs one.
+    pub gw: Option<(u16, u16, u16)>,
     servers: Vec<RunningServer>,
 }
 
@@ -86,11 +89,30 @@ where
     RunningServer::start(true, start)
 }
 
-/// Extra Gatekeeper and Orchestrator properties of a cloud.
+/// Extra Gatekeeper and Orchestrator properties of a cloud, and whether it runs a Gateway
+/// (`gateway_is_present`) that other clouds must use (`gateway_is_mandatory`).
 #[derive(Debug, Clone, Default)]
 pub struct Options {
     pub gatekeeper: String,
     pub orchestrator: String,
+    pub gateway: bool,
+    pub mandatory: bool,
+}
+
+/// `n` consecutive free ports (a Gateway's consumer ports).
+pub fn free_ports(n: u16) -> (u16, u16) {
+    loop {
+        let first = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .unwrap_or_else(|e| panic!("no free port: {e}"));
+        let Some(last) = first.checked_add(n - 1) else {
+            continue;
+        };
+        if (first..=last).all(|p| std::net::TcpListener::bind(("0.0.0.0", p)).is_ok()) {
+            return (first, last);
+        }
+    }
 }
 
 impl Cloud {
@@ -140,9 +162,33 @@ impl Cloud {
                     .map(|s| s.running)
             })
         }));
+        let mut gw = None;
+        if options.gateway {
+            let port = free_port();
+            let (min, max) = free_ports(4);
+            gw = Some((port, min, max));
+            let extra = format!(
+                "relay.trust-store={}\nmin_port={min}\nmax_port={max}\ngateway_socket_timeout=10000\n",
+                relay_trust.display()
+            );
+            let s = gateway::Settings::from_core(core(
+                CoreSystem::Gateway,
+                properties(dir, "gateway", &db, port, sr, &extra),
+            ))
+            .unwrap();
+            servers.push(serve(move || -> StartFuture {
+                Box::pin(async move {
+                    gateway::start(s, Duration::from_secs(10))
+                        .await
+                        .map(|s| s.running)
+                })
+            }));
+        }
         let extra = format!(
-            "relay.trust-store={}\nrelay_check_interval=1\ntimeout=5000\n{}",
+            "relay.trust-store={}\nrelay_check_interval=1\ntimeout=5000\ngateway_is_present={}\ngateway_is_mandatory={}\n{}",
             relay_trust.display(),
+            options.gateway,
+            options.mandatory,
             options.gatekeeper
         );
         let s = gatekeeper::Settings::from_core(core(
@@ -165,8 +211,12 @@ impl Cloud {
             auth,
             orch,
             gk,
+            gw,
             servers,
         };
+        if options.gateway {
+            cloud.wait_for_service("gw-connect-consumer");
+        }
         for service in [
             "authorization-control-inter",
             "orchestration-service",
@@ -190,6 +240,7 @@ impl Cloud {
             "authorization" => self.auth,
             "orchestrator" => self.orch,
             "gatekeeper" => self.gk,
+            "gateway" => self.gw.expect("no Gateway in this cloud").0,
             other => panic!("no {other} in this cloud"),
         };
         format!("https://localhost:{port}/{system}{path}")
@@ -235,7 +286,7 @@ impl Cloud {
             "gatekeeper",
             "/mgmt/relays",
             &json!([{"address": "127.0.0.1", "port": relay_port, "secure": true,
-                     "exclusive": false, "type": "GATEKEEPER_RELAY"}]),
+                     "exclusive": false, "type": "GENERAL_RELAY"}]),
         );
         let relay_id = if status == 201 {
             relays["data"][0]["id"].as_i64().unwrap()

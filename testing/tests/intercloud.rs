@@ -324,3 +324,199 @@ fn a_consumer_uses_a_provider_of_the_other_cloud_directly() {
     assert_eq!(verified.grant.consumer, "consumer.testcloud.aitia");
     assert_eq!(verified.grant.service, "temperature");
 }
+
+/// B's provider: GET answers who called (the system name of the verified certificate), POST
+/// echoes the body.
+fn echo_provider(cloud: &Cloud) -> testing::RunningServer {
+    let keystore = cloud.dir.join("provider.p12");
+    let truststore = cloud.dir.join("truststore.p12");
+    testing::RunningServer::start(true, move || -> testing::StartFuture {
+        Box::pin(async move {
+            let ks = common::tls::Keystore::from_pkcs12_file(&keystore, testing::PASSWORD)
+                .map_err(|e| e.to_string())?;
+            let trust = common::tls::load_trust(&common::config::TrustMaterial::Pkcs12 {
+                path: truststore,
+                password: testing::PASSWORD.into(),
+            })
+            .map_err(|e| e.to_string())?;
+            let tls = common::tls::TlsContext::new(ks, trust).map_err(|e| e.to_string())?;
+            common::web::start(common::web::ServerSpec {
+                address: "127.0.0.1".into(),
+                port: 0,
+                tls: Some(tls),
+                workers: Some(1),
+                openapi: utoipa::openapi::OpenApiBuilder::new().build(),
+                revocations: None,
+                configure: |cfg: &mut actix_web::web::ServiceConfig| {
+                    cfg.app_data(actix_web::web::PayloadConfig::new(16 * 1024 * 1024))
+                        .route(
+                            "/temperature",
+                            actix_web::web::get().to(
+                                |caller: common::identity::Caller| async move {
+                                    caller.system_name().unwrap_or("?").to_owned()
+                                },
+                            ),
+                        )
+                        .route(
+                            "/temperature",
+                            actix_web::web::post().to(|body: actix_web::web::Bytes| async move {
+                                actix_web::HttpResponse::Ok().body(body)
+                            }),
+                        );
+                },
+            })
+            .map_err(|e| e.to_string())
+        })
+    })
+}
+
+#[test]
+fn through_the_gateways_when_the_provider_cloud_demands_it() {
+    let a = Options {
+        gateway: true,
+        ..Default::default()
+    };
+    let b = Options {
+        gateway: true,
+        mandatory: true,
+        ..Default::default()
+    };
+    let clouds = TwoClouds::start(&a, &b);
+    let provider = echo_provider(&clouds.b);
+    let ids = register_provider(&clouds.b, provider.port);
+    allow_cloud(&clouds.b, clouds.a_in_b, ids);
+
+    let started = Instant::now();
+    let (status, got) = orchestrate(&clouds.a, json!({"triggerInterCloud": true}), json!({}));
+    println!(
+        "inter-cloud orchestration via gateways: {:?}",
+        started.elapsed()
+    );
+    assert_eq!(status, 200, "{got}");
+    let result = &got["response"][0];
+    assert_eq!(got["response"].as_array().unwrap().len(), 1, "{got}");
+    assert_eq!(result["provider"]["systemName"], "gateway", "{got}");
+    assert_eq!(result["provider"]["address"], "localhost");
+    let (_, min, max) = clouds.a.gw.unwrap();
+    let port = result["provider"]["port"].as_u64().unwrap() as u16;
+    assert!((min..=max).contains(&port), "{port} not in {min}..={max}");
+    assert_eq!(
+        result["provider"]["authenticationInfo"],
+        clouds.a.public_key("gateway")
+    );
+    for w in ["VIA_GATEWAY", "FROM_OTHER_CLOUD"] {
+        assert!(
+            result["warnings"].as_array().unwrap().contains(&json!(w)),
+            "{got}"
+        );
+    }
+    // The token was minted in B for B's Gateway, the caller the provider sees.
+    let token = result["authorizationTokens"]["HTTP-SECURE-JSON"]
+        .as_str()
+        .unwrap();
+    let provider_key = common::tls::Keystore::from_pkcs12_file(
+        &clouds.b.dir.join("provider.p12"),
+        testing::PASSWORD,
+    )
+    .unwrap()
+    .key;
+    let auth_key =
+        common::token::public_key_from_base64(&clouds.b.public_key("authorization")).unwrap();
+    let verified = common::token::verify(
+        token,
+        &provider_key,
+        &auth_key,
+        "gateway",
+        std::time::SystemTime::now(),
+    )
+    .unwrap();
+    assert_eq!(verified.grant.consumer, "gateway.remotecloud.aitia");
+
+    // Both sessions are listed.
+    let (status, sessions) = testing::read(
+        clouds
+            .a
+            .client("sysop")
+            .get(clouds.a.url("gateway", "/mgmt/sessions"))
+            .send()
+            .unwrap(),
+    );
+    assert_eq!(status, 200, "{sessions}");
+    assert_eq!(sessions["count"], 1, "{sessions}");
+    assert_eq!(sessions["data"][0]["consumerServerSocketPort"], port);
+    let (_, provider_side) = testing::read(
+        clouds
+            .b
+            .client("sysop")
+            .get(clouds.b.url("gateway", "/mgmt/sessions"))
+            .send()
+            .unwrap(),
+    );
+    assert_eq!(provider_side["count"], 1, "{provider_side}");
+    assert_eq!(
+        provider_side["data"][0]["queueId"],
+        sessions["data"][0]["queueId"]
+    );
+
+    // The consumer talks HTTP to its Gateway's port as if it were the provider: several
+    // requests on one kept-alive connection, a large body among them.
+    let consumer = clouds.a.client("consumer");
+    let base = format!("https://localhost:{port}/temperature?token={token}");
+    let started = Instant::now();
+    let who = consumer.get(&base).send().unwrap().text().unwrap();
+    println!(
+        "first request through the gateways: {:?}",
+        started.elapsed()
+    );
+    assert_eq!(who, "gateway", "the provider sees B's Gateway");
+    let small = consumer.post(&base).body("hello").send().unwrap();
+    assert_eq!(small.status().as_u16(), 200);
+    assert_eq!(small.text().unwrap(), "hello");
+    let big: Vec<u8> = (0..3_000_000u32).map(|i| (i % 251) as u8).collect();
+    let started = Instant::now();
+    let echoed = consumer.post(&base).body(big.clone()).send().unwrap();
+    assert_eq!(echoed.status().as_u16(), 200);
+    let echoed = echoed.bytes().unwrap();
+    let took = started.elapsed();
+    println!(
+        "3 MB echoed through the gateways in {took:?} ({:.1} MB/s both ways)",
+        6.0 / took.as_secs_f64()
+    );
+    assert!(echoed[..] == big[..], "the body came back unchanged");
+    let who = consumer.get(&base).send().unwrap().text().unwrap();
+    assert_eq!(who, "gateway");
+
+    // The consumer hangs up: both Gateways end the session (the other one is told, not left
+    // to time out), and the port is free again.
+    drop(consumer);
+    testing::wait_for(
+        "the session ends with the connection",
+        Duration::from_secs(20),
+        || {
+            let (_, s) = testing::read(
+                clouds
+                    .a
+                    .client("sysop")
+                    .get(clouds.a.url("gateway", "/mgmt/sessions"))
+                    .send()
+                    .unwrap(),
+            );
+            s["count"] == 0
+        },
+    );
+    testing::wait_for(
+        "the provider side ends too",
+        Duration::from_secs(20),
+        || {
+            let (_, s) = testing::read(
+                clouds
+                    .b
+                    .client("sysop")
+                    .get(clouds.b.url("gateway", "/mgmt/sessions"))
+                    .send()
+                    .unwrap(),
+            );
+            s["count"] == 0
+        },
+    );
+}

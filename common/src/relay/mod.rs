@@ -11,11 +11,11 @@ pub mod stomp;
 
 use crate::tls::Keystore;
 use openssl::ssl::{SslConnector, SslMethod, SslVerifyMode};
-use openssl::x509::store::X509StoreBuilder;
 use openssl::x509::X509;
 use std::time::Duration;
 
-/// Opens a TLS connection to the broker at `host:port` as `identity`, trusting `anchors`.
+/// Opens a TLS connection to `host:port` (a broker, or a Gateway's provider) as `identity`,
+/// trusting `anchors`.
 /// The broker's name is not checked against `host`: relays are registered by address and
 /// their certificates name the relay, not the address (Java does not check it either).
 pub async fn connect_tls(
@@ -34,11 +34,8 @@ pub async fn connect_tls(
         b.add_extra_chain_cert(c.clone())
             .map_err(|e| e.to_string())?;
     }
-    let mut store = X509StoreBuilder::new().map_err(|e| e.to_string())?;
-    for a in anchors {
-        store.add_cert(a.clone()).map_err(|e| e.to_string())?;
-    }
-    b.set_verify_cert_store(store.build())
+    // Partial chains accepted: an anchor may be a cloud certificate (the Gateway's providers).
+    b.set_verify_cert_store(crate::tls::anchor_store(anchors).map_err(|e| e.to_string())?)
         .map_err(|e| e.to_string())?;
     b.set_verify(SslVerifyMode::PEER);
     let connector = b.build();

@@ -1,0 +1,15 @@
+//! `gateway [--config application.properties] | --openapi | --version | --help`
+
+#[actix_web::main]
+async fn main() -> std::process::ExitCode {
+    common::web::run_main(
+        "gateway",
+        gateway::api::openapi,
+        |config| gateway::Settings::load(config).map_err(|e| e.to_string()),
+        |settings| async move {
+            let started = gateway::start(settings, std::time::Duration::from_secs(30)).await?;
+            Ok((started.running, Some(started.registrar)))
+        },
+    )
+    .await
+}

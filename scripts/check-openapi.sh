@@ -9,7 +9,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 VALIDATOR_VERSION=0.7.1
 BIN_DIR="${1:-$ROOT/target/debug}"
 VENV="$STATE_DIR/python"
-SYSTEMS=(serviceregistry authorization orchestrator eventhandler certificate-authority onboarding deviceregistry systemregistry gatekeeper)
+SYSTEMS=(serviceregistry authorization orchestrator eventhandler certificate-authority onboarding deviceregistry systemregistry gatekeeper gateway)
 
 if ! "$VENV/bin/pip" show openapi-spec-validator 2>/dev/null | grep -x "Version: $VALIDATOR_VERSION" >/dev/null; then
   log "installing openapi-spec-validator $VALIDATOR_VERSION into $VENV"

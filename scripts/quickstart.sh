@@ -27,7 +27,7 @@ RUN_DIR="$STATE_DIR/run"
 LOG_DIR="$STATE_DIR/logs"
 CONF_DIR="$STATE_DIR/config"
 # name:port of every core system this repository builds.
-SYSTEMS=(serviceregistry:8443 authorization:8445 orchestrator:8441 eventhandler:8455 certificate-authority:8448 onboarding:8435 deviceregistry:8439 systemregistry:8437 gatekeeper:8449)
+SYSTEMS=(serviceregistry:8443 authorization:8445 orchestrator:8441 eventhandler:8455 certificate-authority:8448 onboarding:8435 deviceregistry:8439 systemregistry:8437 gatekeeper:8449 gateway:8453)
 
 ensure_packages
 ensure_cargo

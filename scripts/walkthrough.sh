@@ -2,7 +2,7 @@
 # Runs the README walk-through literally against a fresh cloud of its own, and checks what it
 # printed. The cloud is a quickstart cloud with its own state folder, MariaDB (on
 # ARROWHEAD_WALKTHROUGH_DB_PORT, default 3317) and certificates in a temporary folder; the core
-# systems use their standard ports (8443, 8445, 8441, 8455, 8448, 8435, 8439, 8437, 8449) and the examples 9001 and 9002, so
+# systems use their standard ports (8443, 8445, 8441, 8455, 8448, 8435, 8439, 8437, 8449, 8453) and the examples 9001 and 9002, so
 # nothing else may be listening there (stop a quickstart cloud first: ./scripts/stop.sh).
 # ARROWHEAD_BUILD_PROFILE (debug here) picks the binaries; the README's ./target/release points
 # at them.
@@ -10,7 +10,7 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 export ARROWHEAD_BUILD_PROFILE="${ARROWHEAD_BUILD_PROFILE:-debug}"
-for port in 8443 8445 8441 8455 8448 8435 8439 8437 8449 9001 9002; do
+for port in 8443 8445 8441 8455 8448 8435 8439 8437 8449 8453 9001 9002; do
   if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
     die "port $port is in use; the walk-through needs the standard ports (stop a running cloud: ./scripts/stop.sh)"
   fi

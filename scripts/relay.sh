@@ -70,8 +70,8 @@ LOG
     <sslContext><sslContext keyStore="file:$DIR/conf/broker.p12" keyStorePassword="$PASSWORD" keyStoreType="PKCS12"
         trustStore="file:$DIR/conf/trust.p12" trustStorePassword="$PASSWORD" trustStoreType="PKCS12"/></sslContext>
     <transportConnectors>
-      <transportConnector name="stompssl" uri="stomp+ssl://0.0.0.0:$STOMP_PORT?needClientAuth=true"/>
-      <transportConnector name="autossl" uri="auto+ssl://0.0.0.0:$AUTO_PORT?needClientAuth=true"/>
+      <transportConnector name="stompssl" uri="stomp+ssl://0.0.0.0:$STOMP_PORT?needClientAuth=true&amp;transport.tcpNoDelay=true"/>
+      <transportConnector name="autossl" uri="auto+ssl://0.0.0.0:$AUTO_PORT?needClientAuth=true&amp;transport.tcpNoDelay=true"/>
     </transportConnectors>
   </broker>
 </beans>

@@ -9,7 +9,7 @@
 //!   from `min_port..=max_port` for one consumer connection; its bytes go to `REQ-<peer>-<queue
 //!   id>`, the `RESP-…` messages back to it.
 //!
-//! Differences from Java (same messages): bytes are forwarded as read, up to 64 KiB per message
+//! Differences from Java (same messages): bytes are forwarded as read, up to 256 KiB per message
 //! instead of 1024-byte reads and HTTP re-assembly, so any protocol and any body size passes;
 //! a session lives as long as both connections do (no idle clean-up kills a quiet session; the
 //! subscriptions keep the broker from collecting its queues); when one end closes, the other
@@ -30,7 +30,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::{mpsc, watch};
 
 /// Largest payload of one relay message.
-const CHUNK: usize = 64 * 1024;
+const CHUNK: usize = 256 * 1024;
 /// After a `CLOSE`, data still in flight on the data queue is delivered for this long.
 const DRAIN: Duration = Duration::from_millis(300);
 
@@ -406,7 +406,15 @@ impl Bridge {
             tokio::select! {
                 n = rd.read(&mut buf) => match n {
                     Ok(0) | Err(_) => break,
-                    Ok(n) => {
+                    Ok(mut n) => {
+                        // Take whatever else is already there (TLS hands over one 16 KiB record
+                        // per read): fewer, larger messages, each sealed once.
+                        while n < buf.len() {
+                            match futures_util::FutureExt::now_or_never(rd.read(&mut buf[n..])) {
+                                Some(Ok(m)) if m > 0 => n += m,
+                                _ => break,
+                            }
+                        }
                         let sealed = match self.crypto.seal_bytes(&buf[..n], &peer) {
                             Ok(s) => s,
                             Err(e) => {

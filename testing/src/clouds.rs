@@ -314,6 +314,51 @@ impl Cloud {
     }
 }
 
+/// B's provider: GET answers who called (the system name of the verified certificate), POST
+/// echoes the body.
+pub fn echo_provider(cloud: &Cloud) -> RunningServer {
+    let keystore = cloud.dir.join("provider.p12");
+    let truststore = cloud.dir.join("truststore.p12");
+    RunningServer::start(true, move || -> StartFuture {
+        Box::pin(async move {
+            let ks = common::tls::Keystore::from_pkcs12_file(&keystore, PASSWORD)
+                .map_err(|e| e.to_string())?;
+            let trust = common::tls::load_trust(&common::config::TrustMaterial::Pkcs12 {
+                path: truststore,
+                password: PASSWORD.into(),
+            })
+            .map_err(|e| e.to_string())?;
+            let tls = common::tls::TlsContext::new(ks, trust).map_err(|e| e.to_string())?;
+            common::web::start(common::web::ServerSpec {
+                address: "127.0.0.1".into(),
+                port: 0,
+                tls: Some(tls),
+                workers: Some(1),
+                openapi: utoipa::openapi::OpenApiBuilder::new().build(),
+                revocations: None,
+                configure: |cfg: &mut actix_web::web::ServiceConfig| {
+                    cfg.app_data(actix_web::web::PayloadConfig::new(16 * 1024 * 1024))
+                        .route(
+                            "/temperature",
+                            actix_web::web::get().to(
+                                |caller: common::identity::Caller| async move {
+                                    caller.system_name().unwrap_or("?").to_owned()
+                                },
+                            ),
+                        )
+                        .route(
+                            "/temperature",
+                            actix_web::web::post().to(|body: actix_web::web::Bytes| async move {
+                                actix_web::HttpResponse::Ok().body(body)
+                            }),
+                        );
+                },
+            })
+            .map_err(|e| e.to_string())
+        })
+    })
+}
+
 /// A relay and two clouds that know each other through it.
 pub struct TwoClouds {
     pub a: Cloud,

@@ -325,51 +325,6 @@ fn a_consumer_uses_a_provider_of_the_other_cloud_directly() {
     assert_eq!(verified.grant.service, "temperature");
 }
 
-/// B's provider: GET answers who called (the system name of the verified certificate), POST
-/// echoes the body.
-fn echo_provider(cloud: &Cloud) -> testing::RunningServer {
-    let keystore = cloud.dir.join("provider.p12");
-    let truststore = cloud.dir.join("truststore.p12");
-    testing::RunningServer::start(true, move || -> testing::StartFuture {
-        Box::pin(async move {
-            let ks = common::tls::Keystore::from_pkcs12_file(&keystore, testing::PASSWORD)
-                .map_err(|e| e.to_string())?;
-            let trust = common::tls::load_trust(&common::config::TrustMaterial::Pkcs12 {
-                path: truststore,
-                password: testing::PASSWORD.into(),
-            })
-            .map_err(|e| e.to_string())?;
-            let tls = common::tls::TlsContext::new(ks, trust).map_err(|e| e.to_string())?;
-            common::web::start(common::web::ServerSpec {
-                address: "127.0.0.1".into(),
-                port: 0,
-                tls: Some(tls),
-                workers: Some(1),
-                openapi: utoipa::openapi::OpenApiBuilder::new().build(),
-                revocations: None,
-                configure: |cfg: &mut actix_web::web::ServiceConfig| {
-                    cfg.app_data(actix_web::web::PayloadConfig::new(16 * 1024 * 1024))
-                        .route(
-                            "/temperature",
-                            actix_web::web::get().to(
-                                |caller: common::identity::Caller| async move {
-                                    caller.system_name().unwrap_or("?").to_owned()
-                                },
-                            ),
-                        )
-                        .route(
-                            "/temperature",
-                            actix_web::web::post().to(|body: actix_web::web::Bytes| async move {
-                                actix_web::HttpResponse::Ok().body(body)
-                            }),
-                        );
-                },
-            })
-            .map_err(|e| e.to_string())
-        })
-    })
-}
-
 #[test]
 fn through_the_gateways_when_the_provider_cloud_demands_it() {
     let a = Options {
@@ -382,7 +337,7 @@ fn through_the_gateways_when_the_provider_cloud_demands_it() {
         ..Default::default()
     };
     let clouds = TwoClouds::start(&a, &b);
-    let provider = echo_provider(&clouds.b);
+    let provider = testing::clouds::echo_provider(&clouds.b);
     let ids = register_provider(&clouds.b, provider.port);
     allow_cloud(&clouds.b, clouds.a_in_b, ids);
 

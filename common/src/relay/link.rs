@@ -182,7 +182,24 @@ async fn supervise(
                         }
                     }
                     Some(Request::Send(destination, text, reply)) => {
-                        let _ = reply.send(session.send(&destination, &text, &[], true).await);
+                        // Queued in order here; the broker's receipt is awaited on the side, so
+                        // neither later sends nor incoming messages wait for it.
+                        match session.enqueue_send(&destination, &text, true).await {
+                            Ok(Some(receipt)) => {
+                                tokio::spawn(async move {
+                                    let r = receipt.await.unwrap_or_else(|_| {
+                                        Err(StompError::Closed("session ended".into()))
+                                    });
+                                    let _ = reply.send(r);
+                                });
+                            }
+                            Ok(None) => {
+                                let _ = reply.send(Ok(()));
+                            }
+                            Err(e) => {
+                                let _ = reply.send(Err(e));
+                            }
+                        }
                     }
                     None => return,
                 },

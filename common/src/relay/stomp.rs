@@ -381,6 +381,32 @@ impl Session {
             .await
     }
 
+    /// Queues a persistent text message for sending, in order with everything queued before;
+    /// with `confirm`, the returned receiver says when the broker has it (the caller may wait
+    /// for it elsewhere, so the next frames are not held up).
+    pub async fn enqueue_send(
+        &self,
+        destination: &str,
+        text: &str,
+        confirm: bool,
+    ) -> Result<Option<oneshot::Receiver<Result<(), StompError>>>, StompError> {
+        let mut frame = Frame::new("SEND")
+            .header("destination", destination)
+            .header("persistent", "true");
+        let (tx, rx) = if confirm {
+            frame = frame.header("receipt", &self.receipt_id());
+            let (tx, rx) = oneshot::channel();
+            (Some(tx), Some(rx))
+        } else {
+            (None, None)
+        };
+        self.commands
+            .send(Command::Send(frame.body(text), tx))
+            .await
+            .map_err(|_| self.end_reason())?;
+        Ok(rx)
+    }
+
     /// Sends a persistent text message to `destination` with `headers`; with `confirm`, waits
     /// until the broker has it.
     pub async fn send(

@@ -229,6 +229,11 @@ impl Cloud {
         cloud
     }
 
+    /// Stops this cloud's Gatekeeper (the last system started): other clouds find it silent.
+    pub fn stop_gatekeeper(&mut self) {
+        drop(self.servers.pop());
+    }
+
     /// A client of this cloud holding `system`'s certificate.
     pub fn client(&self, system: &str) -> reqwest::blocking::Client {
         client_from(&self.dir.join(format!("{system}.p12")), &pki().master)

@@ -53,7 +53,7 @@ fn icn_form(clouds: &TwoClouds) -> Value {
 
 #[test]
 fn gatekeepers_discover_and_negotiate_over_the_relay() {
-    let clouds = TwoClouds::start(&Options::default(), &Options::default());
+    let mut clouds = TwoClouds::start(&Options::default(), &Options::default());
     let temperature = json!({"requestedService": {"serviceDefinitionRequirement": "temperature"}});
 
     // Only the Orchestrator asks.
@@ -105,6 +105,31 @@ fn gatekeepers_discover_and_negotiate_over_the_relay() {
         (status, got["errorMessage"].as_str()),
         (400, Some("serviceDefinitionRequirement is empty"))
     );
+
+    // No neighbour cloud and none preferred: Java's message.
+    let b_record = |neighbor: bool| {
+        json!({"operator": "aitia", "name": REMOTE_CLOUD, "secure": true, "neighbor": neighbor,
+            "authenticationInfo": clouds.b.public_key("gatekeeper"), "gatekeeperRelayIds": [1]})
+    };
+    assert_eq!(read_put(&clouds.a, clouds.b_in_a, &b_record(false)).0, 200);
+    let (status, got) = gsd(&clouds, &temperature);
+    assert_eq!(status, 400, "{got}");
+    assert_eq!(
+        got["errorMessage"],
+        "initGSDPoll failed: Neither preferred clouds were given, nor neighbor clouds registered"
+    );
+    // Preferred, B is asked even when it is no neighbour.
+    let (status, got) = gsd(
+        &clouds,
+        &json!({"requestedService": {"serviceDefinitionRequirement": "temperature"},
+            "preferredClouds": [{"operator": "aitia", "name": REMOTE_CLOUD}]}),
+    );
+    assert_eq!(
+        (status, got["results"][0]["numOfProviders"].clone()),
+        (200, json!(1)),
+        "{got}"
+    );
+    assert_eq!(read_put(&clouds.a, clouds.b_in_a, &b_record(true)).0, 200);
 
     // Negotiation: B's Orchestrator answers for A's consumer, with a token minted in B.
     let started = Instant::now();
@@ -206,6 +231,35 @@ fn gatekeepers_discover_and_negotiate_over_the_relay() {
             );
             status == 200 && got["response"].as_array().is_some_and(|r| r.len() == 1)
         },
+    );
+
+    // B's Gatekeeper falls silent: ICN is answered with Java's 504 within the timeout (5 s
+    // here), GSD counts B as unsuccessful.
+    clouds.b.stop_gatekeeper();
+    let started = Instant::now();
+    let (status, got) = clouds.a.post(
+        "orchestrator",
+        "gatekeeper",
+        "/init_icn",
+        &icn_form(&clouds),
+    );
+    assert!(started.elapsed() < Duration::from_secs(8));
+    assert_eq!(
+        (status, got),
+        (
+            504,
+            testing::error(
+                "gatekeeper.remotecloud.aitia.arrowhead.eu does not acknowledge request in time",
+                504,
+                "TIMEOUT",
+                Some("ICN Proposal to gatekeeper.remotecloud.aitia.arrowhead.eu")
+            )
+        )
+    );
+    let (status, got) = gsd(&clouds, &temperature);
+    assert_eq!(
+        (status, got),
+        (200, json!({"results": [], "unsuccessfulRequests": 1}))
     );
 }
 
@@ -473,5 +527,27 @@ fn through_the_gateways_when_the_provider_cloud_demands_it() {
             );
             s["count"] == 0
         },
+    );
+
+    // No relay both clouds know as a public gateway relay (B now names it by another address):
+    // Java's 401 reaches the consumer.
+    let (status, got) = testing::read(
+        clouds
+            .b
+            .client("sysop")
+            .put(clouds.b.url("gatekeeper", "/mgmt/relays/1"))
+            .json(
+                &json!({"address": "localhost", "port": clouds.broker.stomp_ssl, "secure": true,
+                "exclusive": false, "type": "GENERAL_RELAY"}),
+            )
+            .send()
+            .unwrap(),
+    );
+    assert_eq!(status, 200, "{got}");
+    let (status, got) = orchestrate(&clouds.a, json!({"triggerInterCloud": true}), json!({}));
+    assert_eq!(status, 401, "{got}");
+    assert_eq!(
+        got["errorMessage"],
+        "No common communication relay was found."
     );
 }

@@ -329,6 +329,55 @@ impl Orchestrator {
         self.compile(request, entries).await
     }
 
+    /// A store entry naming another cloud's provider (Java): no discovery, negotiation with
+    /// that cloud for that provider only, matchmaking forced.
+    async fn foreign_entry(
+        &self,
+        request: &Request,
+        form: &ServiceQueryForm,
+        foreign_id: i64,
+    ) -> Result<Vec<OrchestrationResult>, ArrowheadError> {
+        let found = db::run(&self.pool, move |c| {
+            Ok(store::foreign_provider(c, foreign_id)?)
+        })
+        .await?;
+        let Some((system, cloud)) = found else {
+            return Ok(Vec::new());
+        };
+        let mut flags = request.flags;
+        flags.matchmaking = true;
+        let icn = IcnRequestForm {
+            requested_service: Some(form.clone()),
+            target_cloud_id: Some(cloud.id),
+            requester_system: Some(request.requester.clone()),
+            preferred_systems: Some(vec![SystemRequest {
+                system_name: Some(system.system_name.clone()),
+                address: Some(system.address.clone()),
+                port: Some(i64::from(system.port)),
+                authentication_info: system.authentication_info.clone(),
+                metadata: None,
+            }]),
+            preferred_gateway_relays: Some(Vec::new()),
+            negotiation_flags: Some(flags.to_map()),
+            commands: Some(BTreeMap::new()),
+        };
+        let answer: IcnResult = self.locator.post(ICN, &icn).await?;
+        let mut results = answer.response;
+        for r in &mut results {
+            r.warnings.push(FROM_OTHER_CLOUD.into());
+        }
+        // The stored provider only (the other cloud's matchmaking prefers it, but may offer
+        // another when it is gone).
+        results.retain(|r| {
+            r.provider
+                .system_name
+                .eq_ignore_ascii_case(&system.system_name)
+                && r.provider.address.eq_ignore_ascii_case(&system.address)
+                && r.provider.port == system.port
+        });
+        Ok(results)
+    }
+
     /// Asks other clouds through the Gatekeeper: discovery (GSD), one cloud chosen (a preferred
     /// one first), negotiation (ICN) with it. The tokens in the answer were minted there.
     async fn inter_cloud(
@@ -534,7 +583,14 @@ impl Orchestrator {
         };
         for (provider, foreign) in providers {
             if foreign {
-                continue; // another cloud's provider: needs the Gatekeeper
+                if !self.policy.gatekeeper_is_present {
+                    continue; // another cloud's provider: needs the Gatekeeper
+                }
+                let found = self.foreign_entry(request, &form, provider).await?;
+                if !found.is_empty() {
+                    return Ok(found);
+                }
+                continue;
             }
             let chosen = of_local_provider(&found, provider);
             if !chosen.is_empty() {
@@ -554,18 +610,22 @@ impl Orchestrator {
     ) -> Result<Vec<OrchestrationResult>, ArrowheadError> {
         let mut out = Vec::new();
         for entry in entries {
-            if matches!(entry.provider, Provider::Foreign(..)) {
-                tracing::warn!(
-                    entry = entry.row.id,
-                    "store entry of another cloud skipped: no Gatekeeper"
-                );
-                continue;
-            }
             let form = ServiceQueryForm {
                 service_definition_requirement: Some(entry.definition.service_definition.clone()),
                 interface_requirements: Some(vec![entry.interface.interface_name.clone()]),
                 ..Default::default()
             };
+            if let Provider::Foreign(system, _) = &entry.provider {
+                if !self.policy.gatekeeper_is_present {
+                    tracing::warn!(
+                        entry = entry.row.id,
+                        "store entry of another cloud skipped: no Gatekeeper"
+                    );
+                    continue;
+                }
+                out.extend(self.foreign_entry(request, &form, system.id).await?);
+                continue;
+            }
             let found = self.query(&form, request.flags).await?;
             let found = if check_auth {
                 self.authorized(request, found).await?

@@ -608,3 +608,16 @@ pub fn top_entries_of(conn: &mut MysqlConnection, consumer_id: i64) -> QueryResu
         .load(conn)?;
     resolve(conn, rows)
 }
+
+/// A foreign store entry's provider and its cloud.
+pub fn foreign_provider(
+    conn: &mut MysqlConnection,
+    id: i64,
+) -> QueryResult<Option<(ForeignSystem, Cloud)>> {
+    foreign_system::table
+        .inner_join(cloud::table)
+        .filter(foreign_system::id.eq(id))
+        .select((ForeignSystem::as_select(), Cloud::as_select()))
+        .first(conn)
+        .optional()
+}

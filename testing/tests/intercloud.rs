@@ -344,6 +344,35 @@ fn a_consumer_uses_a_provider_of_the_other_cloud_directly() {
         .unwrap()
         .to_owned();
 
+    // A store rule of A naming B's provider: negotiated with B for that provider, no
+    // discovery.
+    let (status, consumer) = clouds.a.post(
+        "sysop",
+        "serviceregistry",
+        "/mgmt/systems",
+        &json!({"systemName": "consumer", "address": "localhost", "port": 5000}),
+    );
+    assert_eq!(status, 201, "{consumer}");
+    let (status, got) = clouds.a.post(
+        "sysop",
+        "orchestrator",
+        "/mgmt/store",
+        &json!([{"serviceDefinitionName": "temperature", "consumerSystemId": consumer["id"],
+            "providerSystem": {"systemName": "provider", "address": "localhost", "port": provider.port,
+                "authenticationInfo": clouds.b.public_key("provider")},
+            "cloud": {"operator": "aitia", "name": REMOTE_CLOUD},
+            "serviceInterfaceName": "HTTP-SECURE-JSON", "priority": 1}]),
+    );
+    assert_eq!(status, 200, "Java answers 200 here: {got}");
+    let (status, got) = orchestrate(&clouds.a, json!({}), json!({}));
+    assert_eq!(status, 200, "{got}");
+    assert_eq!(got["response"].as_array().unwrap().len(), 1, "{got}");
+    assert_eq!(got["response"][0]["provider"]["port"], provider.port);
+    assert!(got["response"][0]["warnings"]
+        .as_array()
+        .unwrap()
+        .contains(&json!("FROM_OTHER_CLOUD")));
+
     // The consumer calls B's provider with its own certificate and B's token; the provider
     // verifies the token with its key and B's Authorization key.
     let consumer = testing::client_from(&pki.keystore("consumer"), &pki.master);

@@ -5,6 +5,7 @@
 #   scripts/relay.sh start --dir DIR --keystore broker.p12 --trust-pem master.crt
 #                          [--password 123456] [--stomp-ssl-port 0] [--auto-ssl-port 0]
 #   scripts/relay.sh stop --dir DIR
+#   scripts/relay.sh status --dir DIR      (exit status 0 while the broker runs)
 #
 # The broker presents broker.p12 (its certificate and chain, e.g. under a relay master) and
 # requires clients to present a certificate chain ending at a certificate of --trust-pem
@@ -105,5 +106,8 @@ XML
       rm -f "$DIR/broker.pid"
     fi
     ;;
-  *) die "usage: relay.sh start|stop --dir DIR ..." ;;
+  status)
+    [ -f "$DIR/broker.pid" ] && kill -0 "$(cat "$DIR/broker.pid")" 2>/dev/null
+    ;;
+  *) die "usage: relay.sh start|stop|status --dir DIR ..." ;;
 esac

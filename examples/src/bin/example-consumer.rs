@@ -2,8 +2,8 @@
 //! the events the Event Handler delivers to it.
 //!
 //! `example-consumer [options] orchestrate` asks the Orchestrator for `--service` (dynamic
-//! orchestration, or the Orchestrator Store with `--mode store`), calls the first provider of the
-//! answer and prints what it said. `example-consumer [options] listen [--events N]` serves
+//! orchestration, the Orchestrator Store with `--mode store`, other clouds with `--mode
+//! intercloud`), calls the first provider of the answer and prints what it said. `example-consumer [options] listen [--events N]` serves
 //! `POST /events` on `--port` and prints each event; with `--events N` it stops after N.
 
 use actix_web::{web, HttpResponse};
@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 use tokio::sync::mpsc;
 
 const USAGE: &str = "usage: example-consumer [--certificates DIR] [--system NAME] [--password P]\n\
-       [--address A] [--port N] [--orchestrator URL] [--service S] [--interface I] [--mode dynamic|store]\n\
+       [--address A] [--port N] [--orchestrator URL] [--service S] [--interface I] [--mode dynamic|store|intercloud]\n\
        orchestrate | listen [--events N]\n\
 Defaults: certificates, dashboard, 123456, 127.0.0.1, 9002, https://localhost:8441, temperature,\n\
 HTTP-SECURE-JSON, dynamic. The system must be registered (register-system) with that address and port.";
@@ -25,7 +25,14 @@ async fn orchestrate(args: &Args) -> Result<(), String> {
     let flags = match args.get("mode", "dynamic").as_str() {
         "dynamic" => json!({ "overrideStore": true }),
         "store" => json!({}),
-        other => return Err(format!("--mode: '{other}' is neither dynamic nor store")),
+        // Other clouds, through the Gatekeeper (and, where the provider's cloud demands it,
+        // the Gateways: the answer then names this cloud's Gateway).
+        "intercloud" => json!({ "triggerInterCloud": true }),
+        other => {
+            return Err(format!(
+                "--mode: '{other}' is none of dynamic, store, intercloud"
+            ))
+        }
     };
     let results = app
         .orchestrate(

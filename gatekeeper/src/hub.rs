@@ -63,6 +63,10 @@ pub struct Hub {
     crypto: Cryptographer,
     timeout: Duration,
     responder: Arc<dyn Responder>,
+    /// Session ids answered lately: one broker reached under two relay records (two
+    /// connections, both on the general topic) delivers an advertisement twice, and it must be
+    /// answered once.
+    seen: Mutex<std::collections::HashMap<String, std::time::Instant>>,
 }
 
 fn relay_error(message: impl Into<String>) -> ArrowheadError {
@@ -144,6 +148,7 @@ impl Hub {
             crypto,
             timeout,
             responder,
+            seen: Mutex::default(),
         });
         tokio::spawn(advertisements(Arc::downgrade(&hub), rx));
         Ok(hub)
@@ -258,9 +263,16 @@ impl Hub {
                 .await
                 .map_err(|_| unreachable())?
                 .map_err(|e| relay_error(e.to_string()))?;
-            let answer = self
-                .receive(&mut rx, deadline, recipient_key, recipient_cn, "respond")
-                .await?;
+            let answer = loop {
+                let m = self
+                    .receive(&mut rx, deadline, recipient_key, recipient_cn, "respond")
+                    .await?;
+                // A repeated acknowledgement (the advertisement reached the peer twice) is not
+                // the answer.
+                if m.message_type.as_deref() != Some(message_type::ACK) {
+                    break m;
+                }
+            };
             let text = answer.payload.unwrap_or_default();
             if let Some(e) = error_of_payload(&text) {
                 return Err(e);
@@ -333,6 +345,9 @@ impl Hub {
             tracing::warn!(sender = %sender_cn, "advertisement whose session id cannot be opened ignored");
             return;
         };
+        if !self.first_time(&sid) {
+            return;
+        }
         let reply_queue = format!("/queue/RESP-{}-{sid}", self.own_cn);
         let reply = |m: Message| {
             let sealed = self.crypto.seal(&m, &claimed_key);
@@ -409,6 +424,15 @@ impl Hub {
             }
         }
         conn.close_route(&request_queue).await;
+    }
+
+    /// Whether `sid` is new (and remembers it for a while).
+    fn first_time(&self, sid: &str) -> bool {
+        let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
+        let now = std::time::Instant::now();
+        let keep = self.timeout * 4;
+        seen.retain(|_, at| now.duration_since(*at) < keep);
+        seen.insert(sid.to_owned(), now).is_none()
     }
 
     /// Java trusts whatever key an advertisement carries; here the sender must be the

@@ -294,6 +294,54 @@ pub struct IdIdList {
     pub id_list: Option<Vec<i64>>,
 }
 
+impl IdIdList {
+    /// What an Authorization check is asked about: each provider once, with every interface it
+    /// offers (`(provider id, interface ids)` per registry entry or orchestration result).
+    pub fn offered(entries: impl IntoIterator<Item = (i64, Vec<i64>)>) -> Vec<IdIdList> {
+        let mut out: Vec<IdIdList> = Vec::new();
+        for (provider, interfaces) in entries {
+            match out.iter_mut().find(|o| o.id == Some(provider)) {
+                Some(o) => {
+                    let list = o.id_list.get_or_insert_with(Vec::new);
+                    for i in interfaces {
+                        if !list.contains(&i) {
+                            list.push(i);
+                        }
+                    }
+                }
+                None => out.push(IdIdList {
+                    id: Some(provider),
+                    id_list: Some(interfaces),
+                }),
+            }
+        }
+        out
+    }
+
+    /// An Authorization answer as provider id → allowed interface ids.
+    pub fn allowed(answer: Vec<IdIdList>) -> BTreeMap<i64, Vec<i64>> {
+        answer
+            .into_iter()
+            .filter_map(|a| Some((a.id?, a.id_list.unwrap_or_default())))
+            .collect()
+    }
+}
+
+/// Keeps the registry entries (and their interfaces) an Authorization answer allows.
+pub fn keep_allowed(
+    found: Vec<ServiceRegistryResponse>,
+    allowed: &BTreeMap<i64, Vec<i64>>,
+) -> Vec<ServiceRegistryResponse> {
+    found
+        .into_iter()
+        .filter_map(|mut e| {
+            let interfaces = allowed.get(&e.provider.id)?;
+            e.interfaces.retain(|i| interfaces.contains(&i.id));
+            (!e.interfaces.is_empty()).then_some(e)
+        })
+        .collect()
+}
+
 /// Java `AuthorizationIntraCloudCheckRequestDTO`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]

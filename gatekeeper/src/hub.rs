@@ -73,17 +73,6 @@ fn relay_error(message: impl Into<String>) -> ArrowheadError {
     ArrowheadError::unavailable(message).with_code(503)
 }
 
-/// Java's session ids: 48 random letters and digits.
-pub fn session_id() -> String {
-    const ALNUM: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-    let mut bytes = [0u8; 48];
-    let _ = openssl::rand::rand_bytes(&mut bytes);
-    bytes
-        .iter()
-        .map(|b| ALNUM[usize::from(*b) % ALNUM.len()] as char)
-        .collect()
-}
-
 /// A base64 DER public key (whitespace and PEM armour ignored).
 pub fn public_key(base64: &str) -> Option<PKey<Public>> {
     let body: String = base64
@@ -198,7 +187,7 @@ impl Hub {
     ) -> Result<String, ArrowheadError> {
         let deadline = Instant::now() + self.timeout;
         let conn = self.relays.get(relay);
-        let sid = session_id();
+        let sid = common::relay::session_id();
         let response_queue = format!("/queue/RESP-{recipient_cn}-{sid}");
         let unreachable = || relay_error(format!("Relay {relay} is not reachable."));
         let mut rx = match tokio::time::timeout_at(deadline, conn.open_route(&response_queue)).await
@@ -508,7 +497,7 @@ mod tests {
             gatekeeper_cn("CloudB", "Aitia"),
             "gatekeeper.cloudb.aitia.arrowhead.eu"
         );
-        let sid = session_id();
+        let sid = common::relay::session_id();
         assert_eq!(sid.len(), 48);
         assert!(sid.chars().all(|c| c.is_ascii_alphanumeric()));
         assert!(error_of_payload("{\"response\":[]}").is_none());

@@ -148,43 +148,19 @@ impl Provider {
         let Some(first) = found.first() else {
             return Ok(found);
         };
-        let mut offered: Vec<IdIdList> = Vec::new();
-        for e in &found {
-            let ids = e.interfaces.iter().map(|i| i.id);
-            match offered.iter_mut().find(|o| o.id == Some(e.provider.id)) {
-                Some(o) => {
-                    let list = o.id_list.get_or_insert_with(Vec::new);
-                    for i in ids {
-                        if !list.contains(&i) {
-                            list.push(i);
-                        }
-                    }
-                }
-                None => offered.push(IdIdList {
-                    id: Some(e.provider.id),
-                    id_list: Some(ids.collect()),
-                }),
-            }
-        }
+        let offered = IdIdList::offered(
+            found
+                .iter()
+                .map(|e| (e.provider.id, e.interfaces.iter().map(|i| i.id).collect())),
+        );
         let check = InterCloudCheckRequest {
             cloud: Some(peer_cloud(peer)),
             service_definition: Some(first.service_definition.service_definition.clone()),
             provider_ids_with_interface_ids: Some(offered),
         };
         let answer: InterCloudCheckResponse = self.locator.post(AUTH_INTER, &check).await?;
-        let allowed: BTreeMap<i64, Vec<i64>> = answer
-            .authorized_provider_ids_with_interface_ids
-            .into_iter()
-            .filter_map(|a| Some((a.id?, a.id_list.unwrap_or_default())))
-            .collect();
-        Ok(found
-            .into_iter()
-            .filter_map(|mut e| {
-                let interfaces = allowed.get(&e.provider.id)?;
-                e.interfaces.retain(|i| interfaces.contains(&i.id));
-                (!e.interfaces.is_empty()).then_some(e)
-            })
-            .collect())
+        let allowed = IdIdList::allowed(answer.authorized_provider_ids_with_interface_ids);
+        Ok(common::dto::keep_allowed(found, &allowed))
     }
 
     /// Java `doGSDPoll`.
@@ -346,28 +322,18 @@ impl Provider {
             return Ok(IcnProposalResponse::default());
         }
         // The inter-cloud rules of the requesting cloud decide, provider by provider.
-        let mut offered: Vec<IdIdList> = Vec::new();
-        for r in &results {
-            let ids = r.interfaces.iter().map(|i| i.id);
-            match offered.iter_mut().find(|o| o.id == Some(r.provider.id)) {
-                Some(o) => o.id_list.get_or_insert_with(Vec::new).extend(ids),
-                None => offered.push(IdIdList {
-                    id: Some(r.provider.id),
-                    id_list: Some(ids.collect()),
-                }),
-            }
-        }
+        let offered = IdIdList::offered(
+            results
+                .iter()
+                .map(|r| (r.provider.id, r.interfaces.iter().map(|i| i.id).collect())),
+        );
         let check = InterCloudCheckRequest {
             cloud: Some(peer_cloud(peer)),
             service_definition: Some(results[0].service.service_definition.clone()),
             provider_ids_with_interface_ids: Some(offered),
         };
         let answer: InterCloudCheckResponse = self.locator.post(AUTH_INTER, &check).await?;
-        let allowed: BTreeMap<i64, Vec<i64>> = answer
-            .authorized_provider_ids_with_interface_ids
-            .into_iter()
-            .filter_map(|a| Some((a.id?, a.id_list.unwrap_or_default())))
-            .collect();
+        let allowed = IdIdList::allowed(answer.authorized_provider_ids_with_interface_ids);
         results.retain_mut(|r| {
             let Some(interfaces) = allowed.get(&r.provider.id) else {
                 return false;

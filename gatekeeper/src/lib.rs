@@ -65,16 +65,7 @@ impl Settings {
         let timeout = p.duration_or("timeout", 10_000, common::config::MILLIS)?;
         let relay_check_interval =
             p.duration_or("relay_check_interval", 9, common::config::SECONDS)?;
-        let relay_trust = match p.path("relay.trust-store") {
-            None => Vec::new(),
-            Some(path) => {
-                let shown = path.display().to_string();
-                let invalid =
-                    |e: String| ConfigError::invalid("relay.trust-store", &shown, e.to_string());
-                let pem = std::fs::read(&path).map_err(|e| invalid(e.to_string()))?;
-                openssl::x509::X509::stack_from_pem(&pem).map_err(|e| invalid(e.to_string()))?
-            }
-        };
+        let relay_trust = common::relay::relay_trust(p)?;
         Ok(Self {
             core,
             gateway_is_present,
@@ -112,11 +103,7 @@ pub async fn start(settings: Settings, db_wait: Duration) -> Result<Started, Str
         locator: common::registration::Locator::new(registrar.clone(), Duration::from_secs(60)),
         policy,
     });
-    // Relay brokers may be trusted through the trust store (Java's way), the master above our
-    // own chain, or the certificates named by relay.trust-store.
-    let mut anchors = tls.trust.clone();
-    anchors.extend(tls.keystore.chain.last().cloned());
-    anchors.extend(settings.relay_trust.iter().cloned());
+    let anchors = common::relay::anchors(&tls, &settings.relay_trust);
     let hub = hub::Hub::new(
         std::sync::Arc::new(tls.keystore.clone()),
         anchors,

@@ -213,7 +213,7 @@ impl Bridge {
         provider: (String, u16),
         consumer_gateway: PKey<Public>,
     ) -> Result<String, ArrowheadError> {
-        let queue_id = crate::random_queue_id();
+        let queue_id = common::relay::session_id();
         let (request, request_control, response, response_control) =
             queue_names(&self.own_cn, &queue_id);
         let anchors = self.provider_anchors();

@@ -52,15 +52,7 @@ impl Settings {
             common::config::MILLIS,
         )?;
         let _ = p.count_or("provider_side_max_request_per_socket", 50, 1, 1_000_000)?;
-        let relay_trust = match p.path("relay.trust-store") {
-            None => Vec::new(),
-            Some(path) => {
-                let shown = path.display().to_string();
-                let invalid = |e: String| ConfigError::invalid("relay.trust-store", &shown, e);
-                let pem = std::fs::read(&path).map_err(|e| invalid(e.to_string()))?;
-                openssl::x509::X509::stack_from_pem(&pem).map_err(|e| invalid(e.to_string()))?
-            }
-        };
+        let relay_trust = common::relay::relay_trust(p)?;
         if core.ssl.is_none() {
             return Err(ConfigError::invalid(
                 "server.ssl.enabled",
@@ -94,9 +86,7 @@ pub async fn start(settings: Settings, db_wait: Duration) -> Result<Started, Str
         .tls
         .clone()
         .ok_or("Gateway can only started in SECURE mode!")?;
-    let mut anchors = tls.trust.clone();
-    anchors.extend(tls.keystore.chain.last().cloned());
-    anchors.extend(settings.relay_trust.iter().cloned());
+    let anchors = common::relay::anchors(&tls, &settings.relay_trust);
     let bridge = std::sync::Arc::new(bridge::Bridge::new(
         tls,
         anchors,
@@ -113,17 +103,6 @@ pub async fn start(settings: Settings, db_wait: Duration) -> Result<Started, Str
     let running = base.serve(core, api::openapi(), state, api::configure)?;
     tracing::info!(addr = %running.addr, "Gateway is ready");
     Ok(Started { running, registrar })
-}
-
-/// Java's queue ids: 48 random letters and digits.
-pub fn random_queue_id() -> String {
-    const ALNUM: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-    let mut bytes = [0u8; 48];
-    let _ = openssl::rand::rand_bytes(&mut bytes);
-    bytes
-        .iter()
-        .map(|b| ALNUM[usize::from(*b) % ALNUM.len()] as char)
-        .collect()
 }
 
 common::shipped_properties_test!(common::identity::CoreSystem::Gateway);

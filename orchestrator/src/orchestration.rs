@@ -16,7 +16,7 @@ use common::dto::{
 use common::names::{normalize_interface, normalize_name};
 use common::registration::{Locator, Registrar};
 use common::ArrowheadError;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 pub const ORCHESTRATION: &str = "/orchestrator/orchestration";
@@ -487,43 +487,19 @@ impl Orchestrator {
         let Some(first) = found.first() else {
             return Ok(found);
         };
-        let mut offered: Vec<(i64, Vec<i64>)> = Vec::new();
-        for e in &found {
-            let ids = e.interfaces.iter().map(|i| i.id);
-            match offered.iter_mut().find(|(p, _)| *p == e.provider.id) {
-                Some((_, list)) => {
-                    list.extend(ids.filter(|i| !list.contains(i)).collect::<Vec<_>>())
-                }
-                None => offered.push((e.provider.id, ids.collect())),
-            }
-        }
+        let offered = IdIdList::offered(
+            found
+                .iter()
+                .map(|e| (e.provider.id, e.interfaces.iter().map(|i| i.id).collect())),
+        );
         let check = IntraCloudCheckRequest {
             consumer: Some(request.requester.clone()),
             service_definition_id: Some(first.service_definition.id),
-            provider_ids_with_interface_ids: Some(
-                offered
-                    .into_iter()
-                    .map(|(id, list)| IdIdList {
-                        id: Some(id),
-                        id_list: Some(list),
-                    })
-                    .collect(),
-            ),
+            provider_ids_with_interface_ids: Some(offered),
         };
         let answer: IntraCloudCheckResponse = self.locator.post(AUTH_INTRA, &check).await?;
-        let allowed: HashMap<i64, Vec<i64>> = answer
-            .authorized_provider_ids_with_interface_ids
-            .into_iter()
-            .filter_map(|a| Some((a.id?, a.id_list.unwrap_or_default())))
-            .collect();
-        Ok(found
-            .into_iter()
-            .filter_map(|mut e| {
-                let interfaces = allowed.get(&e.provider.id)?;
-                e.interfaces.retain(|i| interfaces.contains(&i.id));
-                (!e.interfaces.is_empty()).then_some(e)
-            })
-            .collect())
+        let allowed = IdIdList::allowed(answer.authorized_provider_ids_with_interface_ids);
+        Ok(common::dto::keep_allowed(found, &allowed))
     }
 
     /// Store orchestration: the requester's rules for the service, best first; the first rule

@@ -54,3 +54,45 @@ pub async fn connect_tls(
         .map_err(|e| format!("TLS with the relay {host}:{port}: {e}"))?;
     Ok(stream)
 }
+
+/// Java's relay session and queue ids: 48 random letters and digits.
+pub fn session_id() -> String {
+    const ALNUM: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    let mut bytes = [0u8; 48];
+    let _ = openssl::rand::rand_bytes(&mut bytes);
+    bytes
+        .iter()
+        .map(|b| ALNUM[usize::from(*b) % ALNUM.len()] as char)
+        .collect()
+}
+
+/// `relay.trust-store` (ours; a PEM file): certificates a relay broker's chain may end at.
+pub fn relay_trust(p: &crate::config::Properties) -> Result<Vec<X509>, crate::config::ConfigError> {
+    let Some(path) = p.path("relay.trust-store") else {
+        return Ok(Vec::new());
+    };
+    let shown = path.display().to_string();
+    let invalid = |e: String| crate::config::ConfigError::invalid("relay.trust-store", &shown, e);
+    let pem = std::fs::read(&path).map_err(|e| invalid(e.to_string()))?;
+    X509::stack_from_pem(&pem).map_err(|e| invalid(e.to_string()))
+}
+
+/// What a relay broker's chain may end at: the trust store (Java's way), the master above our
+/// own certificate, and `extra` (from [`relay_trust`]).
+pub fn anchors(tls: &crate::tls::TlsContext, extra: &[X509]) -> Vec<X509> {
+    let mut anchors = tls.trust.clone();
+    anchors.extend(tls.keystore.chain.last().cloned());
+    anchors.extend(extra.iter().cloned());
+    anchors
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn session_ids_are_java_shaped() {
+        let a = super::session_id();
+        assert_eq!(a.len(), 48);
+        assert!(a.chars().all(|c| c.is_ascii_alphanumeric()));
+        assert_ne!(a, super::session_id());
+    }
+}

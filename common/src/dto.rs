@@ -93,6 +93,19 @@ pub struct SystemRequest {
 }
 
 impl SystemRequest {
+    /// Whether this names `system` (name in any case, address as given, port): how preferred
+    /// providers are matched against results.
+    pub fn names(&self, system: &SystemResponse) -> bool {
+        self.system_name
+            .as_deref()
+            .is_some_and(|n| n.trim().eq_ignore_ascii_case(&system.system_name))
+            && self
+                .address
+                .as_deref()
+                .is_some_and(|a| a.trim().eq_ignore_ascii_case(&system.address))
+            && self.port == Some(i64::from(system.port))
+    }
+
     /// The name, address and port, checked and normalized as stored (400 naming `what`, with
     /// `origin`).
     pub fn key(

@@ -396,15 +396,7 @@ impl Provider {
         let preferred_systems = request.preferred_systems.clone().unwrap_or_default();
         let chosen = results
             .iter()
-            .position(|r| {
-                preferred_systems.iter().any(|s| {
-                    s.system_name
-                        .as_deref()
-                        .is_some_and(|n| n.trim().eq_ignore_ascii_case(&r.provider.system_name))
-                        && s.address.as_deref().map(str::trim) == Some(r.provider.address.as_str())
-                        && s.port == Some(i64::from(r.provider.port))
-                })
-            })
+            .position(|r| preferred_systems.iter().any(|s| s.names(&r.provider)))
             .unwrap_or_else(|| random_index(results.len()));
         let selected = results.swap_remove(chosen);
         let own = own.ok_or_else(|| {

@@ -344,19 +344,20 @@ impl Orchestrator {
         let Some((system, cloud)) = found else {
             return Ok(Vec::new());
         };
+        let stored = SystemRequest {
+            system_name: Some(system.system_name.clone()),
+            address: Some(system.address.clone()),
+            port: Some(i64::from(system.port)),
+            authentication_info: system.authentication_info.clone(),
+            metadata: None,
+        };
         let mut flags = request.flags;
         flags.matchmaking = true;
         let icn = IcnRequestForm {
             requested_service: Some(form.clone()),
             target_cloud_id: Some(cloud.id),
             requester_system: Some(request.requester.clone()),
-            preferred_systems: Some(vec![SystemRequest {
-                system_name: Some(system.system_name.clone()),
-                address: Some(system.address.clone()),
-                port: Some(i64::from(system.port)),
-                authentication_info: system.authentication_info.clone(),
-                metadata: None,
-            }]),
+            preferred_systems: Some(vec![stored.clone()]),
             preferred_gateway_relays: Some(Vec::new()),
             negotiation_flags: Some(flags.to_map()),
             commands: Some(BTreeMap::new()),
@@ -368,13 +369,7 @@ impl Orchestrator {
         }
         // The stored provider only (the other cloud's matchmaking prefers it, but may offer
         // another when it is gone).
-        results.retain(|r| {
-            r.provider
-                .system_name
-                .eq_ignore_ascii_case(&system.system_name)
-                && r.provider.address.eq_ignore_ascii_case(&system.address)
-                && r.provider.port == system.port
-        });
+        results.retain(|r| stored.names(&r.provider));
         Ok(results)
     }
 
@@ -439,15 +434,9 @@ impl Orchestrator {
             r.warnings.push(FROM_OTHER_CLOUD.into());
         }
         if flags.matchmaking && !results.is_empty() {
-            let preferred = results.iter().position(|r| {
-                preferred_systems.iter().any(|s| {
-                    s.system_name
-                        .as_deref()
-                        .is_some_and(|n| n.trim().eq_ignore_ascii_case(&r.provider.system_name))
-                        && s.address.as_deref().map(str::trim) == Some(r.provider.address.as_str())
-                        && s.port == Some(i64::from(r.provider.port))
-                })
-            });
+            let preferred = results
+                .iter()
+                .position(|r| preferred_systems.iter().any(|s| s.names(&r.provider)));
             results = match preferred {
                 Some(i) => vec![results.swap_remove(i)],
                 None if flags.only_preferred => Vec::new(),

@@ -263,6 +263,25 @@ fn gatekeepers_discover_and_negotiate_over_the_relay() {
     );
 }
 
+/// A token as B's provider checks it: with its own key and B's Authorization key, presented by
+/// `presenter`.
+fn verify_at_provider(cloud: &Cloud, token: &str, presenter: &str) -> common::token::VerifiedToken {
+    let provider_key =
+        common::tls::Keystore::from_pkcs12_file(&cloud.dir.join("provider.p12"), testing::PASSWORD)
+            .unwrap()
+            .key;
+    let auth_key =
+        common::token::public_key_from_base64(&cloud.public_key("authorization")).unwrap();
+    common::token::verify(
+        token,
+        &provider_key,
+        &auth_key,
+        presenter,
+        std::time::SystemTime::now(),
+    )
+    .unwrap()
+}
+
 fn read_put(cloud: &Cloud, id: i64, body: &Value) -> (u16, Value) {
     testing::read(
         cloud
@@ -388,22 +407,7 @@ fn a_consumer_uses_a_provider_of_the_other_cloud_directly() {
         .as_str()
         .unwrap()
         .to_owned();
-    let provider_key = common::tls::Keystore::from_pkcs12_file(
-        &clouds.b.dir.join("provider.p12"),
-        testing::PASSWORD,
-    )
-    .unwrap()
-    .key;
-    let auth_key =
-        common::token::public_key_from_base64(&clouds.b.public_key("authorization")).unwrap();
-    let verified = common::token::verify(
-        &received,
-        &provider_key,
-        &auth_key,
-        "consumer",
-        std::time::SystemTime::now(),
-    )
-    .unwrap();
+    let verified = verify_at_provider(&clouds.b, &received, "consumer");
     assert_eq!(verified.grant.consumer, "consumer.testcloud.aitia");
     assert_eq!(verified.grant.service, "temperature");
 }
@@ -452,22 +456,7 @@ fn through_the_gateways_when_the_provider_cloud_demands_it() {
     let token = result["authorizationTokens"]["HTTP-SECURE-JSON"]
         .as_str()
         .unwrap();
-    let provider_key = common::tls::Keystore::from_pkcs12_file(
-        &clouds.b.dir.join("provider.p12"),
-        testing::PASSWORD,
-    )
-    .unwrap()
-    .key;
-    let auth_key =
-        common::token::public_key_from_base64(&clouds.b.public_key("authorization")).unwrap();
-    let verified = common::token::verify(
-        token,
-        &provider_key,
-        &auth_key,
-        "gateway",
-        std::time::SystemTime::now(),
-    )
-    .unwrap();
+    let verified = verify_at_provider(&clouds.b, token, "gateway");
     assert_eq!(verified.grant.consumer, "gateway.remotecloud.aitia");
 
     // Both sessions are listed.

@@ -36,6 +36,8 @@ log "OpenAPI documents"
 "$ROOT/scripts/check-openapi.sh" "$ROOT/target/debug"
 log "the README walk-through, on a fresh cloud"
 "$ROOT/scripts/walkthrough.sh"
+log "the two-cloud demo, on fresh clouds"
+"$ROOT/scripts/check-two-clouds.sh"
 
 if [ "$started_db" = 1 ]; then
   # Databases of interrupted runs (a test that crashed before its fixture dropped it).

@@ -11,7 +11,9 @@
 #   scripts/two-clouds.sh stop     stop cloud B, the provider and the relay (cloud A: scripts/stop.sh)
 #
 # Safe to re-run. Settings: ARROWHEAD_OPERATOR (operator), ARROWHEAD_CERT_PASSWORD (123456),
-# ARROWHEAD_BUILD_PROFILE (release).
+# ARROWHEAD_BUILD_PROFILE (release); cloud A's ARROWHEAD_STATE_DIR (./state), ARROWHEAD_CERT_DIR
+# (./certificates) and ARROWHEAD_DB_PORT (3306) as for quickstart.sh (cloud B and the relay live
+# under A's state folder), ARROWHEAD_B_DB_PORT (3307).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -19,14 +21,15 @@ OPERATOR="${ARROWHEAD_OPERATOR:-operator}"
 PASSWORD="${ARROWHEAD_CERT_PASSWORD:-123456}"
 PROFILE="${ARROWHEAD_BUILD_PROFILE:-release}"
 BIN="$ROOT/target/$PROFILE"
-A_STATE="$ROOT/state" A_CERTS="$ROOT/certificates" A_CLOUD=localcloud
-B_STATE="$ROOT/state/remotecloud" B_CERTS="$ROOT/state/remotecloud/certificates" B_CLOUD=remotecloud
-RELAY="$ROOT/state/relay" RELAY_PORT=61614 RELAY_AUTO_PORT=61617
+A_STATE="$STATE_DIR" A_CERTS="${ARROWHEAD_CERT_DIR:-$ROOT/certificates}" A_CLOUD=localcloud
+B_STATE="$STATE_DIR/remotecloud" B_CERTS="$STATE_DIR/remotecloud/certificates" B_CLOUD=remotecloud
+B_DB_PORT="${ARROWHEAD_B_DB_PORT:-3307}"
+RELAY="$STATE_DIR/relay" RELAY_PORT=61614 RELAY_AUTO_PORT=61617
 PROVIDER_PORT=9101
 
 b_env() {
   ARROWHEAD_CLOUD=$B_CLOUD ARROWHEAD_STATE_DIR=$B_STATE ARROWHEAD_CERT_DIR=$B_CERTS \
-    ARROWHEAD_DB_PORT=3307 ARROWHEAD_PORT_OFFSET=1000 "$@"
+    ARROWHEAD_DB_PORT=$B_DB_PORT ARROWHEAD_PORT_OFFSET=1000 "$@"
 }
 
 if [ "${1:-}" = stop ]; then
@@ -61,7 +64,7 @@ relay.trust-store=$RELAY/pki/relay-master.crt
 CONF
 echo "relay.trust-store=$RELAY/pki/relay-master.crt" > "$A_STATE/config/gateway.extra.properties"
 echo "gatekeeper_is_present=true" > "$A_STATE/config/orchestrator.extra.properties"
-ARROWHEAD_CLOUD=$A_CLOUD "$ROOT/scripts/quickstart.sh" > "$A_STATE/two-clouds-a.out" 2>&1 \
+ARROWHEAD_CLOUD=$A_CLOUD ARROWHEAD_CERT_DIR=$A_CERTS "$ROOT/scripts/quickstart.sh" > "$A_STATE/two-clouds-a.out" 2>&1 \
   || { tail -30 "$A_STATE/two-clouds-a.out" >&2; die "cloud A did not start"; }
 log "cloud A ($A_CLOUD.$OPERATOR) is running on the standard ports"
 

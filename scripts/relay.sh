@@ -4,6 +4,7 @@
 #
 #   scripts/relay.sh start --dir DIR --keystore broker.p12 --trust-pem master.crt
 #                          [--password 123456] [--stomp-ssl-port 0] [--auto-ssl-port 0]
+#                          [--gc-ms 60000] [--purge-ms 10000]
 #   scripts/relay.sh stop --dir DIR
 #   scripts/relay.sh status --dir DIR      (exit status 0 while the broker runs)
 #
@@ -20,7 +21,7 @@ set -euo pipefail
 die() { echo "relay.sh: $*" >&2; exit 1; }
 
 cmd=${1:-}; shift || true
-DIR="" KEYSTORE="" TRUST_PEM="" PASSWORD=123456 STOMP_PORT=0 AUTO_PORT=0
+DIR="" KEYSTORE="" TRUST_PEM="" PASSWORD=123456 STOMP_PORT=0 AUTO_PORT=0 GC_MS=60000 PURGE_MS=10000
 while [ $# -gt 0 ]; do
   case "$1" in
     --dir) DIR=$2; shift 2 ;;
@@ -29,6 +30,8 @@ while [ $# -gt 0 ]; do
     --password) PASSWORD=$2; shift 2 ;;
     --stomp-ssl-port) STOMP_PORT=$2; shift 2 ;;
     --auto-ssl-port) AUTO_PORT=$2; shift 2 ;;
+    --gc-ms) GC_MS=$2; shift 2 ;;
+    --purge-ms) PURGE_MS=$2; shift 2 ;;
     *) die "unknown argument $1" ;;
   esac
 done
@@ -63,9 +66,9 @@ LOG
   xsi:schemaLocation="http://www.springframework.org/schema/beans http://www.springframework.org/schema/beans/spring-beans.xsd
   http://activemq.apache.org/schema/core http://activemq.apache.org/schema/core/activemq-core.xsd">
   <broker xmlns="http://activemq.apache.org/schema/core" useJmx="false" brokerName="relay" persistent="false"
-          dataDirectory="$DIR/data" schedulePeriodForDestinationPurge="10000">
+          dataDirectory="$DIR/data" schedulePeriodForDestinationPurge="$PURGE_MS">
     <destinationPolicy><policyMap><policyEntries>
-      <policyEntry queue=">" gcInactiveDestinations="true" inactiveTimoutBeforeGC="60000"/>
+      <policyEntry queue=">" gcInactiveDestinations="true" inactiveTimoutBeforeGC="$GC_MS"/>
     </policyEntries></policyMap></destinationPolicy>
     <systemUsage><systemUsage><memoryUsage><memoryUsage limit="64 mb"/></memoryUsage></systemUsage></systemUsage>
     <sslContext><sslContext keyStore="file:$DIR/conf/broker.p12" keyStorePassword="$PASSWORD" keyStoreType="PKCS12"

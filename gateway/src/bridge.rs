@@ -11,10 +11,11 @@
 //!
 //! Differences from Java (same messages): bytes are forwarded as read, up to 256 KiB per message
 //! instead of 1024-byte reads and HTTP re-assembly, so any protocol and any body size passes;
-//! a session lives as long as both connections do (no idle clean-up kills a quiet session; the
-//! subscriptions keep the broker from collecting its queues); when one end closes, the other
-//! Gateway is told (`CLOSE <queue id>` on its control queue) instead of waiting for a timeout;
-//! a freed port goes back to the pool once.
+//! a session lives as long as the consumer's connection does (no idle clean-up kills a quiet
+//! session; the subscriptions keep the broker from collecting its queues; a provider closing an
+//! idle connection is reconnected on the next request, as in Java); when the consumer or the
+//! session ends, the other Gateway is told (`CLOSE <queue id>` on its control queue) instead of
+//! waiting for a timeout; a freed port goes back to the pool once.
 
 use common::dto::gateway::ActiveSession;
 use common::relay::envelope::{raw_bytes, Cryptographer};
@@ -26,8 +27,28 @@ use openssl::pkey::{PKey, Public};
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::{mpsc, watch};
+
+type Tls = tokio_openssl::SslStream<tokio::net::TcpStream>;
+type Halves = (tokio::io::ReadHalf<Tls>, tokio::io::WriteHalf<Tls>);
+
+/// Reads what the connection has (waiting for the first bytes, then taking whatever else is
+/// already there: TLS hands over one 16 KiB record per read, and fewer, larger messages are
+/// each sealed once); waits forever while there is no connection.
+async fn read_some(halves: &mut Option<Halves>, buf: &mut [u8]) -> std::io::Result<usize> {
+    let Some((rd, _)) = halves.as_mut() else {
+        return std::future::pending().await;
+    };
+    let mut n = rd.read(buf).await?;
+    while n > 0 && n < buf.len() {
+        match futures_util::FutureExt::now_or_never(rd.read(&mut buf[n..])) {
+            Some(Ok(m)) if m > 0 => n += m,
+            _ => break,
+        }
+    }
+    Ok(n)
+}
 
 /// Largest payload of one relay message.
 const CHUNK: usize = 256 * 1024;
@@ -252,6 +273,7 @@ impl Bridge {
         tokio::spawn(async move {
             this.pipe(
                 stream,
+                Some(provider),
                 conn,
                 data,
                 control,
@@ -325,6 +347,7 @@ impl Bridge {
                 Some(stream) => {
                     this.pipe(
                         stream,
+                        None,
                         conn,
                         data,
                         control,
@@ -385,11 +408,15 @@ impl Bridge {
         }
     }
 
-    /// Moves bytes both ways until one end closes or the session is closed.
+    /// Moves bytes both ways until the consumer's end closes or the session is closed. On the
+    /// provider side (`reopen` names the provider) a provider closing its connection (an idle
+    /// keep-alive ending, say) does not end the session: the next bytes from the consumer open a
+    /// new connection to it, as Java's provider side does.
     #[allow(clippy::too_many_arguments)]
-    async fn pipe<S: AsyncRead + AsyncWrite + Unpin>(
+    async fn pipe(
         &self,
-        stream: S,
+        stream: Tls,
+        reopen: Option<(String, u16)>,
         conn: Arc<Routed>,
         mut data: mpsc::Receiver<Frame>,
         mut control: mpsc::Receiver<Frame>,
@@ -398,23 +425,21 @@ impl Bridge {
         mut closed: watch::Receiver<bool>,
         queue_id: &str,
     ) {
-        let (mut rd, mut wr) = tokio::io::split(stream);
+        let mut halves = Some(tokio::io::split(stream));
         let mut buf = vec![0u8; CHUNK];
         let close_text = format!("CLOSE {queue_id}");
         let mut tell_peer = true;
         loop {
             tokio::select! {
-                n = rd.read(&mut buf) => match n {
-                    Ok(0) | Err(_) => break,
-                    Ok(mut n) => {
-                        // Take whatever else is already there (TLS hands over one 16 KiB record
-                        // per read): fewer, larger messages, each sealed once.
-                        while n < buf.len() {
-                            match futures_util::FutureExt::now_or_never(rd.read(&mut buf[n..])) {
-                                Some(Ok(m)) if m > 0 => n += m,
-                                _ => break,
-                            }
+                n = read_some(&mut halves, &mut buf) => match n {
+                    Ok(0) | Err(_) => {
+                        if reopen.is_some() {
+                            halves = None; // reopened when the consumer sends again
+                            continue;
                         }
+                        break;
+                    }
+                    Ok(n) => {
                         let sealed = match self.crypto.seal_bytes(&buf[..n], &peer) {
                             Ok(s) => s,
                             Err(e) => {
@@ -429,10 +454,30 @@ impl Bridge {
                 },
                 f = data.recv() => match f {
                     Some(f) => {
-                        if let Some(bytes) = self.open_raw(&f, &peer) {
-                            if wr.write_all(&bytes).await.is_err() {
-                                break;
+                        let Some(bytes) = self.open_raw(&f, &peer) else {
+                            continue;
+                        };
+                        if halves.is_none() {
+                            let Some((host, port)) = &reopen else { break };
+                            match common::relay::connect_tls(
+                                host,
+                                *port,
+                                &self.tls.keystore,
+                                &self.provider_anchors(),
+                                self.socket_timeout,
+                            )
+                            .await
+                            {
+                                Ok(s) => halves = Some(tokio::io::split(s)),
+                                Err(e) => {
+                                    tracing::warn!(provider = %format!("{host}:{port}"), error = %e, "cannot reach the provider again; session closed");
+                                    break;
+                                }
                             }
+                        }
+                        let Some((_, wr)) = halves.as_mut() else { break };
+                        if wr.write_all(&bytes).await.is_err() {
+                            break;
                         }
                     }
                     None => break,
@@ -441,7 +486,9 @@ impl Bridge {
                     Some(f) if f.text().is_ok_and(|t| t.trim() == close_text) => {
                         // What the peer sent before closing may still be on its way.
                         while let Ok(Some(f)) = tokio::time::timeout(DRAIN, data.recv()).await {
-                            if let Some(bytes) = self.open_raw(&f, &peer) {
+                            if let (Some(bytes), Some((_, wr))) =
+                                (self.open_raw(&f, &peer), halves.as_mut())
+                            {
                                 if wr.write_all(&bytes).await.is_err() {
                                     break;
                                 }
@@ -466,7 +513,9 @@ impl Bridge {
             )
             .await;
         }
-        let _ = wr.shutdown().await;
+        if let Some((_, mut wr)) = halves {
+            let _ = wr.shutdown().await;
+        }
         conn.close_route(&queues.receive).await;
         conn.close_route(&queues.own_control).await;
     }

@@ -15,6 +15,7 @@ pub struct Broker {
     /// What a client must trust to accept the broker.
     pub relay_master: X509,
     dir: PathBuf,
+    gc: Option<(u32, u32)>,
 }
 
 fn script() -> PathBuf {
@@ -23,6 +24,12 @@ fn script() -> PathBuf {
 
 impl Broker {
     pub fn start() -> Self {
+        Self::start_with_gc(None)
+    }
+
+    /// A broker that removes destinations without consumers after `gc` = (inactive ms, sweep
+    /// period ms) instead of the relay guide's (60000, 10000).
+    pub fn start_with_gc(gc: Option<(u32, u32)>) -> Self {
         static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
         let dir = std::env::temp_dir().join(format!(
             "ah-relay-{}-{}",
@@ -68,18 +75,19 @@ impl Broker {
             crate::pki().master.to_pem().unwrap(),
         )
         .unwrap();
-        let (stomp_ssl, auto_ssl) = launch(&dir, 0, 0);
+        let (stomp_ssl, auto_ssl) = launch(&dir, 0, 0, gc);
         Self {
             stomp_ssl,
             auto_ssl,
             relay_master: relay_master.cert,
             dir,
+            gc,
         }
     }
 
     /// Starts the stopped broker again on the same ports (a relay restart).
     pub fn restart(&self) {
-        launch(&self.dir, self.stomp_ssl, self.auto_ssl);
+        launch(&self.dir, self.stomp_ssl, self.auto_ssl, self.gc);
     }
 
     /// Stops the broker now (the folder stays until drop): a relay going down.
@@ -93,7 +101,8 @@ impl Broker {
 }
 
 /// `relay.sh start` in `dir` on these ports (0: free ones); the ports it listens on.
-fn launch(dir: &std::path::Path, stomp: u16, auto: u16) -> (u16, u16) {
+fn launch(dir: &std::path::Path, stomp: u16, auto: u16, gc: Option<(u32, u32)>) -> (u16, u16) {
+    let (gc_ms, purge_ms) = gc.unwrap_or((60_000, 10_000));
     let out = std::process::Command::new("bash")
         .arg(script())
         .arg("start")
@@ -103,6 +112,8 @@ fn launch(dir: &std::path::Path, stomp: u16, auto: u16) -> (u16, u16) {
         .args(["--password", crate::PASSWORD])
         .args(["--stomp-ssl-port", &stomp.to_string()])
         .args(["--auto-ssl-port", &auto.to_string()])
+        .args(["--gc-ms", &gc_ms.to_string()])
+        .args(["--purge-ms", &purge_ms.to_string()])
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout).into_owned();

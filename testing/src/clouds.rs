@@ -376,7 +376,11 @@ pub struct TwoClouds {
 
 impl TwoClouds {
     pub fn start(a: &Options, b: &Options) -> Self {
-        let broker = Broker::start();
+        Self::start_on(a, b, Broker::start())
+    }
+
+    /// The same on a given broker (e.g. one that collects idle destinations quickly).
+    pub fn start_on(a: &Options, b: &Options, broker: Broker) -> Self {
         let trust = pki()
             .dir
             .join(format!("relay-master-{}.pem", broker.stomp_ssl));

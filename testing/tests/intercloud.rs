@@ -423,7 +423,10 @@ fn through_the_gateways_when_the_provider_cloud_demands_it() {
         mandatory: true,
         ..Default::default()
     };
-    let clouds = TwoClouds::start(&a, &b);
+    // A relay that removes a destination 2 s after its last consumer left (the relay guide:
+    // 60 s), to show that a quiet session keeps its queues.
+    let broker = testing::broker::Broker::start_with_gc(Some((2000, 500)));
+    let clouds = TwoClouds::start_on(&a, &b, broker);
     let provider = testing::clouds::echo_provider(&clouds.b);
     let ids = register_provider(&clouds.b, provider.port);
     allow_cloud(&clouds.b, clouds.a_in_b, ids);
@@ -496,6 +499,8 @@ fn through_the_gateways_when_the_provider_cloud_demands_it() {
         started.elapsed()
     );
     assert_eq!(who, "gateway", "the provider sees B's Gateway");
+    // Silence for longer than the broker's clean-up: the session stays (Java's died, #186).
+    std::thread::sleep(Duration::from_secs(5));
     let small = consumer.post(&base).body("hello").send().unwrap();
     assert_eq!(small.status().as_u16(), 200);
     assert_eq!(small.text().unwrap(), "hello");

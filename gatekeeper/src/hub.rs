@@ -67,6 +67,9 @@ pub struct Hub {
     /// connections, both on the general topic) delivers an advertisement twice, and it must be
     /// answered once.
     seen: Mutex<std::collections::HashMap<String, std::time::Instant>>,
+    /// Told when the sysop changed clouds or relays, so new relays are listened on at once
+    /// (other instances find them at their next periodic check).
+    pub relays_changed: tokio::sync::Notify,
 }
 
 fn relay_error(message: impl Into<String>) -> ArrowheadError {
@@ -138,6 +141,7 @@ impl Hub {
             timeout,
             responder,
             seen: Mutex::default(),
+            relays_changed: tokio::sync::Notify::new(),
         });
         tokio::spawn(advertisements(Arc::downgrade(&hub), rx));
         Ok(hub)

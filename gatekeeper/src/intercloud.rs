@@ -916,7 +916,8 @@ impl Requester {
 }
 
 /// Keeps this Gatekeeper listening on every relay other clouds may call it through (Java's
-/// `RelaySubscriberTask`): checked every `interval`, so relays added later are picked up.
+/// `RelaySubscriberTask`): checked every `interval`, and at once when this instance's
+/// management changed clouds or relays.
 pub async fn keep_listening(pool: DbPool, hub: Arc<Hub>, interval: std::time::Duration) {
     loop {
         match db::run(&pool, |c| Ok(store::listened_relays(c)?)).await {
@@ -931,7 +932,10 @@ pub async fn keep_listening(pool: DbPool, hub: Arc<Hub>, interval: std::time::Du
             }
             Err(e) => tracing::warn!(error = %e.message, "cannot read the relays to listen on"),
         }
-        tokio::time::sleep(interval).await;
+        tokio::select! {
+            _ = tokio::time::sleep(interval) => {}
+            _ = hub.relays_changed.notified() => {}
+        }
     }
 }
 

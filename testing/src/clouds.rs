@@ -32,7 +32,9 @@ pub fn remote_pki() -> &'static PathBuf {
             operator: crate::OPERATOR.into(),
             password: PASSWORD.into(),
             hosts: vec![],
-            applications: ["provider", "consumer"].map(String::from).to_vec(),
+            applications: ["provider", "consumer", "qosmonitor"]
+                .map(String::from)
+                .to_vec(),
             days: 30,
             force: false,
         };
@@ -389,6 +391,22 @@ impl TwoClouds {
         let cb = Cloud::start(REMOTE_CLOUD, remote_pki(), &trust, b);
         let b_in_a = ca.know(&cb, broker.stomp_ssl);
         let a_in_b = cb.know(&ca, broker.stomp_ssl);
+        // Both Gatekeepers listen on the relay once each can ask the other something.
+        for (from, to) in [(&ca, &cb), (&cb, &ca)] {
+            crate::wait_for(
+                "the Gatekeepers on the relay",
+                Duration::from_secs(20),
+                || {
+                    let (status, got) = from.post(
+                        "qosmonitor",
+                        "gatekeeper",
+                        "/collect_access_types",
+                        &json!([{"operator": crate::OPERATOR, "name": to.name}]),
+                    );
+                    status == 200 && got["count"] == 1
+                },
+            );
+        }
         Self {
             a: ca,
             b: cb,

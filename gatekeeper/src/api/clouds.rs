@@ -150,7 +150,10 @@ pub async fn create_clouds(
         .iter()
         .map(|c| cloud_of(c, ORIGIN))
         .collect::<Result<Vec<_>, _>>()?;
-    match db::run(&state.pool, move |c| store::create_clouds(c, &new)).await? {
+    let written = db::run(&state.pool, move |c| store::create_clouds(c, &new)).await?;
+    // Listen on the new clouds' relays now, not at the next periodic check.
+    state.requester.hub.relays_changed.notify_one();
+    match written {
         Ok(rows) => Ok(HttpResponse::Created().json(ListResponse {
             count: rows.len() as i64,
             data: rows.iter().map(response).collect::<Vec<_>>(),
@@ -173,7 +176,9 @@ pub async fn update_cloud(
     let origin = request_url(&req);
     let id = positive_id(&id, &origin)?;
     let new = cloud_of(&body, &origin)?;
-    match db::run(&state.pool, move |c| store::update_cloud(c, id, &new)).await? {
+    let written = db::run(&state.pool, move |c| store::update_cloud(c, id, &new)).await?;
+    state.requester.hub.relays_changed.notify_one();
+    match written {
         Ok(c) => Ok(web::Json(response(&c))),
         Err(m) => Err(bad(m, &origin)),
     }
@@ -212,11 +217,12 @@ pub async fn assign_relays(
             ORIGIN,
         ));
     }
-    match db::run(&state.pool, move |c| {
+    let written = db::run(&state.pool, move |c| {
         store::assign_relays(c, id, &gatekeeper, &gateway)
     })
-    .await?
-    {
+    .await?;
+    state.requester.hub.relays_changed.notify_one();
+    match written {
         Ok(c) => Ok(web::Json(response(&c))),
         Err(m) => Err(bad(m, ORIGIN)),
     }

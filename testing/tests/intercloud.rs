@@ -89,6 +89,29 @@ fn gatekeepers_discover_and_negotiate_over_the_relay() {
     assert_eq!(result["numOfProviders"], 1);
     assert_eq!(result["gatewayIsMandatory"], false);
 
+    // Several services at once, for the Choreographer: B offers one of the two.
+    let (status, got) = clouds.a.post(
+        "choreographer",
+        "gatekeeper",
+        "/init_multi_gsd",
+        &json!({"requestedServices": [{"serviceDefinitionRequirement": "temperature"},
+            {"serviceDefinitionRequirement": "humidity"}]}),
+    );
+    assert_eq!(status, 200, "{got}");
+    assert_eq!(got["unsuccessfulRequests"], 0, "{got}");
+    assert_eq!(got["results"][0]["providerCloud"]["id"], clouds.b_in_a);
+    assert_eq!(
+        got["results"][0]["providedServiceDefinitions"],
+        json!(["temperature"])
+    );
+    let (status, _) = clouds.a.post(
+        "orchestrator",
+        "gatekeeper",
+        "/init_multi_gsd",
+        &json!({"requestedServices": [{"serviceDefinitionRequirement": "temperature"}]}),
+    );
+    assert_eq!(status, 401, "only the Choreographer");
+
     // Unknown preferred cloud: Java's message.
     let (status, got) = gsd(
         &clouds,

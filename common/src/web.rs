@@ -595,6 +595,9 @@ pub enum Command {
     /// Print the system's OpenAPI document (JSON) and exit: for validators, client generators
     /// and reading the API without starting the system.
     OpenApi,
+    /// Ask the running system (this configuration's port) for `/echo` over mutual TLS with its
+    /// own certificate and exit 0 when it answers: a container health check that needs no curl.
+    Health(Option<std::path::PathBuf>),
 }
 
 /// The binary's own name, as it was invoked.
@@ -612,13 +615,15 @@ fn binary_name() -> String {
 /// `--openapi`.
 pub fn parse_args(binary: &str, args: impl IntoIterator<Item = String>) -> Result<Command, String> {
     let usage = format!(
-        "usage: {binary} [--config <application.properties>] | --openapi | --version | --help\n\
+        "usage: {binary} [--config <application.properties>] [--health] | --openapi | --version | --help\n\
          Without --config, ./application.properties is read when it exists; every key can also be\n\
          set in the environment (server.port as SERVER_PORT). --openapi prints the OpenAPI\n\
-         document the system serves at /api-docs/openapi.json."
+         document the system serves at /api-docs/openapi.json. --health asks the running system\n\
+         (the configuration's port) for /echo with its own certificate; exit status 0 if it answers."
     );
     let mut args = args.into_iter();
     let mut config = None;
+    let mut health = false;
     while let Some(a) = args.next() {
         match a.as_str() {
             "--config" | "-c" => config = Some(args.next().ok_or("--config needs a file")?.into()),
@@ -627,6 +632,7 @@ pub fn parse_args(binary: &str, args: impl IntoIterator<Item = String>) -> Resul
             }
             "--help" | "-h" => return Ok(Command::Print(usage)),
             "--openapi" => return Ok(Command::OpenApi),
+            "--health" => health = true,
             "--version" | "-V" => {
                 return Ok(Command::Print(format!(
                     "{binary} {}",
@@ -636,7 +642,11 @@ pub fn parse_args(binary: &str, args: impl IntoIterator<Item = String>) -> Resul
             other => return Err(format!("unknown argument '{other}'\n{usage}")),
         }
     }
-    Ok(Command::Run(config))
+    Ok(if health {
+        Command::Health(config)
+    } else {
+        Command::Run(config)
+    })
 }
 
 /// `--config <file>` from the command line; `--help`, `--version` and `--openapi` print and
@@ -646,6 +656,24 @@ pub fn config_arg(
 ) -> Result<Option<std::path::PathBuf>, String> {
     match parse_args(&binary_name(), std::env::args().skip(1))? {
         Command::Run(config) => Ok(config),
+        Command::Health(config) => {
+            let name = binary_name();
+            // Its own thread and runtime: this runs inside the caller's runtime.
+            let checked = {
+                let name = name.clone();
+                std::thread::spawn(move || health_check(&name, config.as_deref()))
+                    .join()
+                    .unwrap_or_else(|_| Err("the health check failed".into()))
+            };
+            let code = match checked {
+                Ok(()) => 0,
+                Err(e) => {
+                    eprintln!("{name}: {e}");
+                    1
+                }
+            };
+            std::process::exit(code);
+        }
         Command::Print(text) => {
             println!("{text}");
             std::process::exit(0);
@@ -655,6 +683,53 @@ pub fn config_arg(
             println!("{json}");
             std::process::exit(0);
         }
+    }
+}
+
+/// The core system a binary runs (`certificate-authority`, `onboarding` and the plain names).
+fn system_of_binary(binary: &str) -> Option<crate::identity::CoreSystem> {
+    use crate::identity::CoreSystem;
+    match binary {
+        "onboarding" => Some(CoreSystem::OnboardingController),
+        other => CoreSystem::from_system_name(&other.replace('-', "")),
+    }
+}
+
+/// `--health`: `/echo` of the system this configuration describes, as the system itself.
+fn health_check(binary: &str, config: Option<&std::path::Path>) -> Result<(), String> {
+    use crate::https::{Expect, HttpsClient, Limits};
+    let system = system_of_binary(binary).ok_or_else(|| format!("{binary} is no core system"))?;
+    let settings = crate::config::CoreSettings::load(system, config).map_err(|e| e.to_string())?;
+    let tls = settings
+        .ssl
+        .as_ref()
+        .map(crate::tls::TlsContext::load)
+        .transpose()
+        .map_err(|e| e.to_string())?;
+    let mut limits = Limits::new(
+        std::time::Duration::from_secs(2),
+        std::time::Duration::from_secs(3),
+    );
+    // The peer is identified by its certificate's name (Expect::System), whatever address
+    // the certificate lists.
+    limits.accept_invalid_hostnames = true;
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    let url = format!(
+        "{scheme}://127.0.0.1:{}/{binary}/echo",
+        settings.server_port
+    );
+    let client = HttpsClient::new(tls.as_ref(), Expect::System(system.name().into()), limits)?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    let answer = runtime
+        .block_on(client.call(hyper::Method::GET, &url, None))
+        .map_err(|e| format!("{url}: {e}"))?;
+    if answer.status.is_success() {
+        Ok(())
+    } else {
+        Err(format!("{url} answered {}", answer.status))
     }
 }
 
@@ -728,6 +803,18 @@ mod tests {
             )))
         );
         assert_eq!(parse(&["--openapi"]), Ok(Command::OpenApi));
+        assert_eq!(
+            parse(&["--health", "--config", "x"]),
+            Ok(Command::Health(Some("x".into())))
+        );
+        assert_eq!(
+            system_of_binary("certificate-authority"),
+            Some(crate::identity::CoreSystem::CertificateAuthority)
+        );
+        assert_eq!(
+            system_of_binary("onboarding"),
+            Some(crate::identity::CoreSystem::OnboardingController)
+        );
         assert!(parse(&["--config"]).is_err());
         assert!(parse(&["--bogus"])
             .unwrap_err()

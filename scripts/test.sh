@@ -38,6 +38,8 @@ log "the README walk-through, on a fresh cloud"
 "$ROOT/scripts/walkthrough.sh"
 log "the two-cloud demo, on fresh clouds"
 "$ROOT/scripts/check-two-clouds.sh"
+log "the docker-compose deployment (images built from Debian packages)"
+"$ROOT/scripts/check-compose.sh"
 
 if [ "$started_db" = 1 ]; then
   # Databases of interrupted runs (a test that crashed before its fixture dropped it).

@@ -1,0 +1,18 @@
+#!/bin/sh
+# Initialises the data folder on first start, then runs MariaDB with an init file that creates
+# the database and its user when missing (idempotent, so a restart changes nothing).
+set -eu
+if [ ! -d /var/lib/mysql/mysql ]; then
+  mariadb-install-db --user=mysql --datadir=/var/lib/mysql --skip-test-db >/dev/null
+fi
+chown -R mysql:mysql /var/lib/mysql /run/mysqld
+cat > /run/mysqld/init.sql <<SQL
+CREATE DATABASE IF NOT EXISTS \`$MARIADB_DATABASE\`;
+CREATE USER IF NOT EXISTS '$MARIADB_USER'@'%' IDENTIFIED BY '$MARIADB_PASSWORD';
+GRANT ALL PRIVILEGES ON \`$MARIADB_DATABASE\`.* TO '$MARIADB_USER'@'%';
+FLUSH PRIVILEGES;
+SQL
+chown mysql:mysql /run/mysqld/init.sql
+exec mariadbd --user=mysql --datadir=/var/lib/mysql --bind-address=0.0.0.0 --port=3306 \
+  --socket=/run/mysqld/mysqld.sock --init-file=/run/mysqld/init.sql \
+  --character-set-server=utf8mb4 --collation-server=utf8mb4_general_ci

@@ -36,7 +36,7 @@ chmod -R a+rX "$CERTS"
 
 compose down -v --remove-orphans >/dev/null 2>&1 || true
 log "docker compose up (a cold start: new database volume)"
-started=$(date +%s.%N)
+started=$(date +%s%3N)
 compose up -d >/dev/null 2>&1
 services=$(compose config --services | wc -l)
 healthy=0
@@ -46,7 +46,8 @@ for _ in $(seq 1 600); do
   sleep 0.2
 done
 [ "$healthy" = "$services" ] || die "only $healthy of $services containers became healthy"
-log "all $services containers healthy $(printf '%.1f' "$(echo "$(date +%s.%N) - $started" | bc)") s after up"
+elapsed=$(( $(date +%s%3N) - started ))
+log "all $services containers healthy $((elapsed / 1000)).$(printf '%03d' $((elapsed % 1000))) s after up"
 
 AS() { curl -sS --fail-with-body --cert "$CERTS/$1.chain.pem" --key "$CERTS/$1.key" \
          --cacert "$CERTS/master.crt" -H 'Content-Type: application/json' "${@:2}"; }

@@ -82,7 +82,8 @@ for s in "${SYSTEMS[@]}"; do
   docker build -q -f "$ROOT/docker/Dockerfile" --build-arg "SYSTEM=$s" \
     -t "arrowhead/$s:latest" -t "arrowhead/$s:$VERSION" "$context" >/dev/null
 done
-log "image arrowhead/mariadb"
+log "images arrowhead/mariadb and arrowhead/haproxy"
 docker build -q -t arrowhead/mariadb:latest "$ROOT/docker/mariadb" >/dev/null
+docker build -q -t arrowhead/haproxy:latest "$ROOT/docker/haproxy" >/dev/null
 rm -rf "$context"
 docker images --format '{{.Repository}}:{{.Tag}} {{.Size}}' | grep -E '^arrowhead/.*:latest|^debian:bookworm-slim' | sort

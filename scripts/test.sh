@@ -40,6 +40,8 @@ log "the two-cloud demo, on fresh clouds"
 "$ROOT/scripts/check-two-clouds.sh"
 log "the docker-compose deployment (images built from Debian packages)"
 "$ROOT/scripts/check-compose.sh"
+log "the scaled-out cloud: instances and a database node killed under load"
+ARROWHEAD_SKIP_IMAGES=1 "$ROOT/scripts/check-scale.sh"
 
 if [ "$started_db" = 1 ]; then
   # Databases of interrupted runs (a test that crashed before its fixture dropped it).

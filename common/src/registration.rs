@@ -229,34 +229,42 @@ impl Registrar {
     /// answer there. Only entries whose provider is the service's own core system count: a
     /// look-alike provider filed under the same definition is never called.
     pub async fn locate(&self, definition: &str) -> Result<Located, ArrowheadError> {
+        let mut all = self.locate_all(definition).await?;
+        all.pop().ok_or_else(|| {
+            ArrowheadError::unavailable(format!(
+                "No provider of {definition} is registered in the Service Registry."
+            ))
+        })
+    }
+
+    /// Every registered instance of a core service, in registry order (the last is Java's
+    /// choice); empty when none is registered.
+    pub async fn locate_all(&self, definition: &str) -> Result<Vec<Located>, ArrowheadError> {
         let owner = crate::core_services::find(definition)
             .and_then(|s| s.system)
             .ok_or_else(|| {
                 ArrowheadError::internal(format!("{definition} is not a core service"))
             })?;
         let found = self.query(definition).await?;
-        let e = found
+        Ok(found
             .service_query_data
             .iter()
-            .rev()
-            .find(|e| crate::identity::same_system(&e.provider.system_name, owner.name()))
-            .ok_or_else(|| {
-                ArrowheadError::unavailable(format!(
-                    "No provider of {definition} is registered in the Service Registry."
-                ))
-            })?;
-        let scheme = if e.secure == "NOT_SECURE" {
-            "http"
-        } else {
-            "https"
-        };
-        Ok(Located {
-            url: format!(
-                "{scheme}://{}:{}{}",
-                e.provider.address, e.provider.port, e.service_uri
-            ),
-            system: owner,
-        })
+            .filter(|e| crate::identity::same_system(&e.provider.system_name, owner.name()))
+            .map(|e| {
+                let scheme = if e.secure == "NOT_SECURE" {
+                    "http"
+                } else {
+                    "https"
+                };
+                Located {
+                    url: format!(
+                        "{scheme}://{}:{}{}",
+                        e.provider.address, e.provider.port, e.service_uri
+                    ),
+                    system: owner,
+                }
+            })
+            .collect())
     }
 
     /// The client this registrar calls with (the system's own identity).
@@ -324,7 +332,8 @@ impl Locator {
     }
 
     /// POSTs `body` to the service and decodes the answer. When the remembered location does
-    /// not answer, it is looked up again once (the peer may have moved or restarted elsewhere).
+    /// not answer, the registry is asked again and every other registered instance is tried
+    /// (an instance of a scaled-out system may have died without unregistering).
     pub async fn post<B: serde::Serialize + ?Sized, R: serde::de::DeserializeOwned>(
         &self,
         definition: &'static str,
@@ -338,13 +347,24 @@ impl Locator {
         {
             Err(e) if e.kind == crate::ExceptionType::Unavailable => {
                 self.lock().remove(definition);
-                let fresh = self.url(definition).await?;
-                if fresh == at {
-                    return Err(e);
+                let mut last = e;
+                for other in self.registrar.locate_all(definition).await?.into_iter().rev() {
+                    if other == at {
+                        continue;
+                    }
+                    match client
+                        .send(other.system, reqwest::Method::POST, &other.url, Some(body))
+                        .await
+                    {
+                        Err(e) if e.kind == crate::ExceptionType::Unavailable => last = e,
+                        answered => {
+                            self.lock()
+                                .insert(definition, (other, std::time::Instant::now()));
+                            return answered;
+                        }
+                    }
                 }
-                client
-                    .send(fresh.system, reqwest::Method::POST, &fresh.url, Some(body))
-                    .await
+                Err(last)
             }
             other => other,
         }

@@ -18,8 +18,38 @@ use std::time::Duration;
 
 pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
 
-pub type DbPool = Pool<ConnectionManager<MysqlConnection>>;
-pub type DbConn = PooledConnection<ConnectionManager<MysqlConnection>>;
+pub type DbPool = Pool<Manager>;
+pub type DbConn = PooledConnection<Manager>;
+
+std::thread_local! {
+    /// Set by [`run`] on its thread just before it hands back a connection that turned out to
+    /// be dead, so the pool drops it instead of lending it out again.
+    static DISCARD: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// diesel's connection manager, plus one rule: a connection [`run`] found dead is not reused.
+/// diesel marks a MySQL connection broken only when a transaction could not be rolled back, so
+/// after the database restarts (or fails over) the pool would otherwise keep lending out
+/// connections that answer "Server has gone away" forever.
+#[derive(Debug)]
+pub struct Manager(ConnectionManager<MysqlConnection>);
+
+impl diesel::r2d2::ManageConnection for Manager {
+    type Connection = MysqlConnection;
+    type Error = diesel::r2d2::Error;
+
+    fn connect(&self) -> Result<MysqlConnection, Self::Error> {
+        self.0.connect()
+    }
+
+    fn is_valid(&self, conn: &mut MysqlConnection) -> Result<(), Self::Error> {
+        self.0.is_valid(conn)
+    }
+
+    fn has_broken(&self, conn: &mut MysqlConnection) -> bool {
+        DISCARD.with(|d| d.get()) || self.0.has_broken(conn)
+    }
+}
 
 /// Session settings of every pooled connection. UTC, so `TIMESTAMP` columns read back as UTC
 /// instants whatever the server's time zone is. READ COMMITTED, so that a find-or-create
@@ -65,7 +95,7 @@ pub fn connect(
             return Err(DbSetupError::Refused(where_, reason));
         }
     }
-    let manager = ConnectionManager::<MysqlConnection>::new(settings.diesel_url());
+    let manager = Manager(ConnectionManager::<MysqlConnection>::new(settings.diesel_url()));
     let pool = Pool::builder()
         .max_size(pool_size.max(1))
         .min_idle(Some(1))
@@ -177,7 +207,15 @@ where
             tracing::error!(error = %e, "no database connection available");
             ArrowheadError::unavailable("Database is not available.")
         })?;
-        f(&mut conn)
+        let result = f(&mut conn);
+        // Only after a failure (the fast path pays nothing): is the connection still alive?
+        if result.is_err() && conn.batch_execute("SELECT 1").is_err() {
+            tracing::warn!("a dead database connection is dropped from the pool");
+            DISCARD.with(|d| d.set(true));
+            drop(conn);
+            DISCARD.with(|d| d.set(false));
+        }
+        result
     })
     .await
     .map_err(|e| {

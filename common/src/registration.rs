@@ -348,7 +348,13 @@ impl Locator {
             Err(e) if e.kind == crate::ExceptionType::Unavailable => {
                 self.lock().remove(definition);
                 let mut last = e;
-                for other in self.registrar.locate_all(definition).await?.into_iter().rev() {
+                for other in self
+                    .registrar
+                    .locate_all(definition)
+                    .await?
+                    .into_iter()
+                    .rev()
+                {
                     if other == at {
                         continue;
                     }

@@ -95,7 +95,9 @@ pub fn connect(
             return Err(DbSetupError::Refused(where_, reason));
         }
     }
-    let manager = Manager(ConnectionManager::<MysqlConnection>::new(settings.diesel_url()));
+    let manager = Manager(ConnectionManager::<MysqlConnection>::new(
+        settings.diesel_url(),
+    ));
     let pool = Pool::builder()
         .max_size(pool_size.max(1))
         .min_idle(Some(1))

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The cloud that outgrows one instance, tested: docker/docker-compose.scale.yml (two instances
+# The cloud that outgrows one instance, tested: docker/docker-compose.scale.yml (three instances
 # of the Service Registry, Authorization, Orchestrator and Event Handler behind HAProxy, on a
 # three-node MariaDB Galera cluster) under a steady load of registrations, orchestrations and
 # event publications through the load balancer; one instance of each system and the database
@@ -33,10 +33,10 @@ trap finish EXIT
 if [ ! -f "$CERTS/sysop.p12" ]; then
   hosts=(--host lb --host host.docker.internal)
   for s in serviceregistry authorization orchestrator eventhandler; do
-    for i in 1 2; do hosts+=(--host "$s-$i"); done
+    for i in 1 2 3; do hosts+=(--host "$s-$i"); done
   done
   "$ROOT/target/release/arrowhead-certgen" --out "$CERTS" --cloud localcloud --operator operator \
-    "${hosts[@]}" --system thermometer --system dashboard >/dev/null
+    "${hosts[@]}" --system thermometer --system dashboard --system benchprovider --system benchconsumer >/dev/null
 fi
 chmod -R a+rX "$CERTS"
 
@@ -49,9 +49,9 @@ wait_healthy() {
   die "the scaled-out cloud did not become healthy"
 }
 compose down -v --remove-orphans >/dev/null 2>&1 || true
-log "starting the scaled-out cloud (3 Galera nodes, HAProxy, 2 instances of 4 systems)"
+log "starting the scaled-out cloud (3 Galera nodes, HAProxy, 3 instances of 4 systems)"
 compose up -d >/dev/null 2>&1
-wait_healthy 11
+wait_healthy "$(( $(compose config --services | wc -l) - 1 ))"
 
 # AS <system> <answer file> curl-arguments...: prints the status.
 AS() { curl -sS --cert "$CERTS/$1.chain.pem" --key "$CERTS/$1.key" --cacert "$CERTS/master.crt" \
@@ -135,7 +135,7 @@ report register 201
 report orchestrate 200
 report publish 200
 
-wait_healthy 11
+wait_healthy "$(( $(compose config --services | wc -l) - 1 ))"
 log "every acknowledged registration is in the registry"
 missing=0
 curl -sS --fail-with-body --cert "$CERTS/sysop.chain.pem" --key "$CERTS/sysop.key" --cacert "$CERTS/master.crt" \

@@ -1,12 +1,11 @@
 #!/usr/bin/env bash
-# The cloud that outgrows one instance, tested: docker/docker-compose.scale.yml (three instances
-# of the Service Registry, Authorization, Orchestrator and Event Handler behind HAProxy, on a
-# three-node MariaDB Galera cluster) under a steady load of registrations, orchestrations and
+# The cloud that outgrows one instance, tested: docker/docker-compose.scale.yml (several instances
+# of every stateless core system behind HAProxy, on a three-node MariaDB Galera cluster) under a steady load of registrations, orchestrations and
 # event publications through the load balancer; one instance of each system and the database
 # node in use are killed (SIGKILL), then started again. Every registration that was answered
 # 201 must be in the registry afterwards; the script reports the failover time (first failed
 # request to the first success after it), the errors during it, and the request rate.
-# Needs the ports 8441, 8443, 8445 and 8455 free.
+# Needs the ports 8435, 8437, 8439, 8441, 8443, 8445, 8448 and 8455 free.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -35,6 +34,9 @@ if [ ! -f "$CERTS/sysop.p12" ]; then
   for s in serviceregistry authorization orchestrator eventhandler; do
     for i in 1 2 3; do hosts+=(--host "$s-$i"); done
   done
+  for s in certificate-authority onboarding deviceregistry systemregistry; do
+    for i in 1 2; do hosts+=(--host "$s-$i"); done
+  done
   "$ROOT/target/release/arrowhead-certgen" --out "$CERTS" --cloud localcloud --operator operator \
     "${hosts[@]}" --system thermometer --system dashboard --system benchprovider --system benchconsumer >/dev/null
 fi
@@ -49,7 +51,7 @@ wait_healthy() {
   die "the scaled-out cloud did not become healthy"
 }
 compose down -v --remove-orphans >/dev/null 2>&1 || true
-log "starting the scaled-out cloud (3 Galera nodes, HAProxy, 3 instances of 4 systems)"
+log "starting the scaled-out cloud (3 Galera nodes, HAProxy, 20 core system instances)"
 compose up -d >/dev/null 2>&1
 wait_healthy "$(( $(compose config --services | wc -l) - 1 ))"
 
@@ -107,14 +109,13 @@ register_loop & orchestrate_loop & publish_loop &
 third=$((LOAD_SECONDS / 3))
 sleep "$third"
 killed_at=$(date +%s%3N)
-log "killing serviceregistry-1, authorization-1, orchestrator-1, eventhandler-1 and db1"
-docker kill "${PROJECT}_serviceregistry-1_1" "${PROJECT}_authorization-1_1" "${PROJECT}_orchestrator-1_1" \
-  "${PROJECT}_eventhandler-1_1" "${PROJECT}_db1_1" >/dev/null
+SYSTEMS=(serviceregistry authorization orchestrator eventhandler certificate-authority onboarding deviceregistry systemregistry)
+log "killing instance 1 of every system (${SYSTEMS[*]}) and db1"
+docker kill $(for s in "${SYSTEMS[@]}"; do echo "${PROJECT}_$s-1_1"; done) "${PROJECT}_db1_1" >/dev/null
 sleep "$third"
 log "starting them again"
 docker start "${PROJECT}_db1_1" >/dev/null
-docker start "${PROJECT}_serviceregistry-1_1" "${PROJECT}_authorization-1_1" "${PROJECT}_orchestrator-1_1" \
-  "${PROJECT}_eventhandler-1_1" >/dev/null
+docker start $(for s in "${SYSTEMS[@]}"; do echo "${PROJECT}_$s-1_1"; done) >/dev/null
 sleep "$third"
 touch "$WORK/stop"; wait
 

@@ -3,8 +3,9 @@
 # of every stateless core system behind HAProxy, on a three-node MariaDB Galera cluster) under a steady load of registrations, orchestrations and
 # event publications through the load balancer; one instance of each system and the database
 # node in use are killed (SIGKILL), then started again. Every registration that was answered
-# 201 must be in the registry afterwards; the script reports the failover time (first failed
-# request to the first success after it), the errors during it, and the request rate.
+# 201 must be in the registry afterwards, and nothing may fail from 10 s after the kill on
+# (save 5 s around the restart); the script reports the failover time (first failed request to
+# the first success after it), the errors during it, and the request rate.
 # Needs the ports 8435, 8437, 8439, 8441, 8443, 8445, 8448 and 8455 free.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -114,6 +115,7 @@ log "killing instance 1 of every system (${SYSTEMS[*]}) and db1"
 docker kill $(for s in "${SYSTEMS[@]}"; do echo "${PROJECT}_$s-1_1"; done) "${PROJECT}_db1_1" >/dev/null
 sleep "$third"
 log "starting them again"
+restarted_at=$(date +%s%3N)
 docker start "${PROJECT}_db1_1" >/dev/null
 docker start $(for s in "${SYSTEMS[@]}"; do echo "${PROJECT}_$s-1_1"; done) >/dev/null
 sleep "$third"
@@ -146,8 +148,10 @@ awk '$2 == 201 {print $3}' "$WORK/register.log" | sort -u > "$WORK/acknowledged"
 missing=$(comm -23 "$WORK/acknowledged" "$WORK/present" | wc -l)
 log "$(wc -l < "$WORK/acknowledged") acknowledged registrations, $missing missing"
 [ "$missing" = 0 ] || die "acknowledged registrations were lost: $(comm -23 "$WORK/acknowledged" "$WORK/present" | head -5 | tr '\n' ' ')"
+# The load is served again well before the killed parts are back: no failure from 10 s after
+# the kill on (they are restarted about 13 s after it), nor after the restart settled.
 for f in register orchestrate publish; do
-  [ "$(awk -v t="$killed_at" '$1 > t + 15000' "$WORK/$f.log" | grep -vc ' 20[01]' || true)" = 0 ] \
-    || die "$f still failed 15 s after the kill: $(awk -v t="$killed_at" '$1 > t + 15000 && $2 !~ /^20/' "$WORK/$f.log" | head -3)"
+  late=$(awk -v k="$killed_at" -v r="$restarted_at" '(($1 > k + 10000 && $1 < r) || $1 > r + 5000) && $2 !~ /^20/' "$WORK/$f.log")
+  [ -z "$late" ] || die "$f still failed long after the kill or the restart: $(echo "$late" | head -3)"
 done
 log "the scaled-out cloud keeps serving and loses no acknowledged write"

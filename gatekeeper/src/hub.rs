@@ -147,14 +147,6 @@ impl Hub {
         Ok(hub)
     }
 
-    pub fn own_cn(&self) -> &str {
-        &self.own_cn
-    }
-
-    pub fn timeout(&self) -> Duration {
-        self.timeout
-    }
-
     /// Listens for advertisements on `relay` (once per relay; kept across reconnections).
     pub async fn listen(self: &Arc<Self>, relay: &RelayAddress) -> Result<(), ArrowheadError> {
         if !self

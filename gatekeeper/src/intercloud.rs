@@ -720,6 +720,12 @@ impl Requester {
             preferred_gateway_relays
         };
         let requester_copy = requester.clone();
+        // Our Gateway's key and host, looked up once: the proposal carries the key, and a gateway
+        // answer names the Gateway at that host.
+        let gateway = match self.policy.gateway_is_present {
+            true => Some(self.gateway_key().await?),
+            false => None,
+        };
         let proposal = IcnProposalRequest {
             requested_service: Some(service),
             requester_cloud: Some(cloud_request(&own)),
@@ -730,10 +736,7 @@ impl Requester {
             negotiation_flags: Some(negotiation_flags),
             commands: Some(commands),
             gateway_is_present: self.policy.gateway_is_present,
-            consumer_gateway_public_key: match self.policy.gateway_is_present {
-                true => Some(self.gateway_key().await?.0),
-                false => None,
-            },
+            consumer_gateway_public_key: gateway.as_ref().map(|(key, _)| key.clone()),
         };
         let recipient = hub::gatekeeper_cn(&target.0.name, &target.0.operator);
         let text = self
@@ -746,13 +749,13 @@ impl Requester {
                 response: answer.response,
             });
         }
-        if !self.policy.gateway_is_present {
+        let Some(gateway) = gateway else {
             return Err(ArrowheadError::unavailable(format!(
                 "{recipient} offers its providers only through a Gateway, and this cloud has none."
             ))
             .with_code(503));
-        }
-        self.connect_consumer(answer, requester_copy, &own, &target.0)
+        };
+        self.connect_consumer(answer, requester_copy, &own, &target.0, gateway)
             .await
     }
 
@@ -786,6 +789,7 @@ impl Requester {
         consumer: SystemRequest,
         own: &Cloud,
         target: &Cloud,
+        (gateway_key, host): (String, String),
     ) -> Result<IcnResult, ArrowheadError> {
         let their = answer
             .relay
@@ -838,7 +842,6 @@ impl Requester {
             }
             Err(e) => return Err(e),
         };
-        let (gateway_key, host) = self.gateway_key().await?;
         result.provider.system_name = "gateway".into();
         result.provider.address = host;
         result.provider.port = i32::try_from(port)

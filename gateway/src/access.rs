@@ -61,6 +61,11 @@ mod tests {
             ("orchestrator", Endpoint::Gatekeeper, false),
             ("sysop", Endpoint::Gatekeeper, false),
             ("gateway", Endpoint::Gatekeeper, false),
+            ("gate_keeper", Endpoint::Gatekeeper, false),
+            ("gatekéeper", Endpoint::Gatekeeper, false),
+            ("gatekeeper1", Endpoint::Gatekeeper, false),
+            ("Choreographer", Endpoint::Choreographer, true),
+            ("choreógrapher", Endpoint::Choreographer, false),
             ("choreographer", Endpoint::Choreographer, true),
             ("gatekeeper", Endpoint::Choreographer, false),
         ] {

@@ -148,9 +148,18 @@ fn gateway_endpoints() {
             "orchestrator",
             &url,
             &provider_form(gw.relay(), json!(other_key))
+        ),
+        (
+            401,
+            error(
+                &format!(
+                    "orchestrator.testcloud.aitia.arrowhead.eu is unauthorized to access {url}"
+                ),
+                401,
+                "AUTH",
+                Some(&url)
+            )
         )
-        .0,
-        401
     );
     // The provider does not answer: Java's 502, and no session stays behind.
     let (status, got) = post(
@@ -231,7 +240,18 @@ fn gateway_endpoints() {
             )
         )
     );
-    assert_eq!(post("gatekeeper", &url, &json!([gw.consumer_port])).0, 401);
+    assert_eq!(
+        post("gatekeeper", &url, &json!([gw.consumer_port])),
+        (
+            401,
+            error(
+                &format!("gatekeeper.testcloud.aitia.arrowhead.eu is unauthorized to access {url}"),
+                401,
+                "AUTH",
+                Some(&url)
+            )
+        )
+    );
     let (status, got) = post("choreographer", &url, &json!([1, gw.consumer_port]));
     assert_eq!(status, 200, "{got}");
     assert_eq!(

@@ -56,11 +56,42 @@ fn gatekeepers_discover_and_negotiate_over_the_relay() {
     let mut clouds = TwoClouds::start(&Options::default(), &Options::default());
     let temperature = json!({"requestedService": {"serviceDefinitionRequirement": "temperature"}});
 
-    // Only the Orchestrator asks.
-    let (status, got) = clouds
-        .a
-        .post("consumer", "gatekeeper", "/init_gsd", &temperature);
-    assert_eq!(status, 401, "{got}");
+    // Only the Orchestrator asks: not another system of the cloud, nor another cloud's
+    // Orchestrator (its chain ends at another cloud's certificate).
+    let init_gsd = clouds.a.url("gatekeeper", "/init_gsd");
+    assert_eq!(
+        clouds
+            .a
+            .post("consumer", "gatekeeper", "/init_gsd", &temperature),
+        (
+            401,
+            testing::error(
+                &format!(
+                    "consumer.testcloud.aitia.arrowhead.eu is unauthorized to access {init_gsd}"
+                ),
+                401,
+                "AUTH",
+                Some(&init_gsd)
+            )
+        )
+    );
+    match clouds
+        .b
+        .client("orchestrator")
+        .post(&init_gsd)
+        .json(&temperature)
+        .send()
+    {
+        Err(e) => assert!(common::https::error_chain(&e).contains("alert"), "{e}"),
+        Ok(resp) => {
+            let (status, got) = testing::read(resp);
+            assert_eq!(
+                (status, got["exceptionType"].as_str()),
+                (401, Some("AUTH")),
+                "{got}"
+            );
+        }
+    }
 
     // Nothing registered in B yet: the poll is answered, but unsuccessful.
     let (status, got) = gsd(&clouds, &temperature);
@@ -104,13 +135,27 @@ fn gatekeepers_discover_and_negotiate_over_the_relay() {
         got["results"][0]["providedServiceDefinitions"],
         json!(["temperature"])
     );
-    let (status, _) = clouds.a.post(
-        "orchestrator",
-        "gatekeeper",
-        "/init_multi_gsd",
-        &json!({"requestedServices": [{"serviceDefinitionRequirement": "temperature"}]}),
+    let multi = clouds.a.url("gatekeeper", "/init_multi_gsd");
+    assert_eq!(
+        clouds.a.post(
+            "orchestrator",
+            "gatekeeper",
+            "/init_multi_gsd",
+            &json!({"requestedServices": [{"serviceDefinitionRequirement": "temperature"}]}),
+        ),
+        (
+            401,
+            testing::error(
+                &format!(
+                    "orchestrator.testcloud.aitia.arrowhead.eu is unauthorized to access {multi}"
+                ),
+                401,
+                "AUTH",
+                Some(&multi)
+            )
+        ),
+        "only the Choreographer"
     );
-    assert_eq!(status, 401, "only the Choreographer");
 
     // Unknown preferred cloud: Java's message.
     let (status, got) = gsd(

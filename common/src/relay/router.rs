@@ -66,10 +66,6 @@ impl Routed {
     pub async fn send(&self, destination: &str, text: &str) -> Result<(), StompError> {
         self.link.send(destination, text).await
     }
-
-    pub fn is_connected(&self) -> bool {
-        self.link.is_connected()
-    }
 }
 
 /// The relay connections of one system.
@@ -94,10 +90,6 @@ impl Relays {
             unrouted,
             conns: Mutex::default(),
         }
-    }
-
-    pub fn identity(&self) -> &Keystore {
-        &self.identity
     }
 
     /// The connection to `relay`, started on first use (it connects, and reconnects, in the

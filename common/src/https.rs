@@ -142,9 +142,23 @@ impl HttpsClient {
         url: &str,
         json: Option<Bytes>,
     ) -> Result<Answer, CallError> {
+        self.call_with(method, url, json, &[]).await
+    }
+
+    /// [`call`](Self::call) with extra request headers.
+    pub async fn call_with(
+        &self,
+        method: Method,
+        url: &str,
+        json: Option<Bytes>,
+        headers: &[(&str, &str)],
+    ) -> Result<Answer, CallError> {
         let mut req = hyper::Request::builder().method(method).uri(url);
         if json.is_some() {
             req = req.header(hyper::header::CONTENT_TYPE, "application/json");
+        }
+        for (name, value) in headers {
+            req = req.header(*name, *value);
         }
         let req = req
             .body(Full::new(json.unwrap_or_default()))

@@ -4,7 +4,8 @@
 
 use crate::access::{self, Endpoint};
 use crate::authsync::{system_request, AuthSync};
-use crate::delivery::{Delivery, DeliveryStats, Dispatcher};
+use crate::delivery::{DeliveryStats, Dispatcher};
+use crate::queue::NewDelivery;
 use crate::subscriptions::{self, NewSubscription, SubscriptionResponse};
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::NaiveDateTime;
@@ -19,7 +20,7 @@ use common::names::{
 use common::web::request_url;
 use common::ArrowheadError;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 use utoipa::OpenApi;
 
@@ -361,24 +362,6 @@ pub fn wanted(
     true
 }
 
-/// The URL a subscriber is notified at: HTTPS when it registered a key, as in Java.
-fn notify_url(subscriber: &common::db::models::System, notify_uri: &str) -> String {
-    let scheme = if subscriber
-        .authentication_info
-        .as_deref()
-        .is_some_and(|a| !a.trim().is_empty())
-    {
-        "https"
-    } else {
-        "http"
-    };
-    let slash = if notify_uri.starts_with('/') { "" } else { "/" };
-    format!(
-        "{scheme}://{}:{}{slash}{notify_uri}",
-        subscriber.address, subscriber.port
-    )
-}
-
 /// Publishes an event: answered at once, delivered in the background to every subscriber that
 /// may hear from the publisher and wants it.
 #[utoipa::path(post, path = "/eventhandler/publish", tag = "Client", request_body(content = EventPublishRequest, example = json!({"eventType": "TEMPERATURE_CHANGED", "source": {"systemName": "thermometer", "address": "127.0.0.1", "port": 9001}, "payload": "21.5", "metaData": {"unit": "celsius"}})),
@@ -430,43 +413,44 @@ pub async fn publish(
     };
     let metadata =
         normalize_metadata(body.meta_data.as_ref()).map_err(|e| e.with_origin(PUBLISH))?;
-    let lookup_type = event_type.clone();
-    let targets = db::run(&state.pool, move |c| {
-        let s = find_system(c, &source, "Publisher")?;
-        Ok(subscriptions::targets(c, &lookup_type, s.id)?)
-    })
-    .await?;
-    let targets: Vec<_> = targets
-        .into_iter()
-        .filter(|t| wanted(&t.subscription, at, &metadata))
-        .collect();
-    if targets.is_empty() {
-        return Ok(HttpResponse::Ok().finish());
-    }
     let event = Event {
         event_type: body
             .event_type
             .clone()
-            .unwrap_or(event_type)
+            .unwrap_or_else(|| event_type.clone())
             .trim()
             .to_owned(),
-        meta_data: body.meta_data.as_ref().map(|_| metadata),
+        meta_data: body.meta_data.as_ref().map(|_| metadata.clone()),
         payload: payload.to_owned(),
         time_stamp,
     };
-    let bytes = bytes::Bytes::from(
-        serde_json::to_vec(&event).map_err(|e| ArrowheadError::internal(e.to_string()))?,
-    );
-    for t in targets {
-        state.dispatcher.enqueue(
-            t.subscriber.id,
-            Delivery {
-                url: notify_url(&t.subscriber, &t.subscription.notify_uri),
-                subscriber: t.subscriber.system_name.clone(),
-                body: bytes.clone(),
+    let bytes = serde_json::to_vec(&event).map_err(|e| ArrowheadError::internal(e.to_string()))?;
+    let targets = db::run(&state.pool, move |c| {
+        let s = find_system(c, &source, "Publisher")?;
+        Ok(subscriptions::targets(c, &event_type, s.id)?)
+    })
+    .await?;
+    let now = chrono::Utc::now().naive_utc();
+    let mut names = HashMap::new();
+    let rows: Vec<NewDelivery> = targets
+        .into_iter()
+        .filter(|t| wanted(&t.subscription, at, &metadata))
+        .map(|t| {
+            names.insert(t.subscriber.id, t.subscriber.system_name.clone());
+            NewDelivery {
+                subscriber_id: t.subscriber.id,
                 subscription_id: t.subscription.id,
-            },
-        );
+                size: i32::try_from(bytes.len()).unwrap_or(i32::MAX),
+                body: bytes.clone(),
+                attempts: 0,
+                next_attempt_at: now,
+                created_at: now,
+            }
+        })
+        .collect();
+    if !rows.is_empty() {
+        // Answered only once the deliveries are committed: an accepted event is never lost.
+        state.dispatcher.accept(rows, names).await?;
     }
     Ok(HttpResponse::Ok().finish())
 }
@@ -577,8 +561,9 @@ pub async fn delete(
     Ok(HttpResponse::Ok().finish())
 }
 
-/// Delivery outcomes since startup (not in Java): delivered, retried attempts, given up, and
-/// dropped because a subscriber's queue was full.
+/// Delivery figures (not in Java): this instance's outcomes since it started (delivered, retried
+/// attempts, given up, dropped because a subscriber's queue was full), and the cloud's queues:
+/// events waiting and lost per subscriber, and which instance delivers to each.
 #[utoipa::path(get, path = "/eventhandler/mgmt/deliveries", tag = "Management",
     responses((status = 200, body = DeliveryStats), (status = 401, body = ErrorMessage)))]
 pub async fn deliveries(
@@ -587,7 +572,7 @@ pub async fn deliveries(
     req: HttpRequest,
 ) -> Result<web::Json<DeliveryStats>, ArrowheadError> {
     allow(&caller, Endpoint::Mgmt, &req)?;
-    Ok(web::Json(state.dispatcher.counters().snapshot()))
+    Ok(web::Json(state.dispatcher.stats().await?))
 }
 
 #[cfg(test)]
@@ -646,25 +631,6 @@ mod tests {
         assert!(wanted(&row(None, None, Some("unit=celsius")), at, &celsius));
         assert!(!wanted(&row(None, None, Some("unit=kelvin")), at, &celsius));
         assert!(!wanted(&row(None, None, Some("unit=celsius")), at, &none));
-    }
-
-    #[test]
-    fn notify_urls() {
-        let t = parse_instant("2030-01-01T00:00:00Z").unwrap();
-        let mut s = common::db::models::System {
-            id: 1,
-            system_name: "s".into(),
-            address: "10.0.0.1".into(),
-            address_type: None,
-            port: 9000,
-            authentication_info: Some("a2V5".into()),
-            metadata: None,
-            created_at: t,
-            updated_at: t,
-        };
-        assert_eq!(notify_url(&s, "/events"), "https://10.0.0.1:9000/events");
-        s.authentication_info = None;
-        assert_eq!(notify_url(&s, "events"), "http://10.0.0.1:9000/events");
     }
 }
 

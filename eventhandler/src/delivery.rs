@@ -1,44 +1,75 @@
-//! Event delivery, beyond the Java system (which tries once and forgets): every subscriber
-//! system has its own queue and its own sender task, so events reach a subscriber in publish
-//! order and a slow or dead subscriber only ever delays itself. A failed delivery (no answer,
-//! 5xx, 408, 429) is retried with doubling backoff up to `max_attempts`; then the event is given
-//! up, logged and counted. The queues live in this process: an event is delivered by the
-//! instance that accepted it.
+//! Event delivery, beyond the Java system (which tries once and forgets): accepted events wait in
+//! the database ([`crate::queue`]) until their subscriber takes them, so an event answered 200
+//! reaches every matching subscriber at least once even if the accepting process is killed the
+//! next moment — a restarted instance, or any other instance of the cloud, finishes the work.
 //!
-//! Memory is bounded: a subscriber's queue holds at most `queue_size` events and `queue_bytes`
-//! bytes (new events beyond either are dropped and counted), a subscriber's answer is read up to
-//! [`MAX_ANSWER_BYTES`] only, and a sender that has had nothing to do for `idle_sender` ends and
-//! leaves the map. Each sender talks only to its subscriber: the handshake refuses a peer whose
-//! verified certificate is not that system of this cloud.
+//! Each subscriber system has one sender task in the instance that holds its lease: events reach
+//! it in queue order, each retried (no answer, 5xx, 408, 429) with doubling backoff before the
+//! next, and a slow or dead subscriber only ever delays itself. Retries go on until the event is
+//! `max_age` old (or `max_attempts`, when set), so a subscriber down for minutes still gets
+//! everything once it is back. A refusal (another 4xx, a peer that is not the subscriber) gives
+//! the event up at once. Given-up and dropped events are logged and counted in the database.
+//!
+//! Bounded: a subscriber's queue holds at most `queue_size` events and `queue_bytes` bytes (new
+//! events beyond either are dropped and counted), only [`MAX_ANSWER_BYTES`] of an answer are read,
+//! and a sender with nothing to do for `idle_sender` gives up its lease and ends. A lease holder
+//! looks for events other instances queued every `poll`; a sweep as often adopts queues whose
+//! holder died (once its lease has expired).
 
+use crate::queue::{self, Head};
+use common::db::{self, DbPool};
 use common::https::{CallError, Expect, HttpsClient, Limits};
 use common::tls::TlsContext;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
-use tokio::sync::mpsc;
+use std::time::{Duration, Instant};
+use tokio::sync::Notify;
 
 /// What is read of a subscriber's answer: only its status matters.
 pub const MAX_ANSWER_BYTES: usize = 64 * 1024;
 
-/// Retry and queue settings.
+/// The header carrying the delivery's id: the same on every attempt of one event to one
+/// subscriber, so a subscriber can recognise a repeat.
+pub const EVENT_ID_HEADER: &str = "X-Arrowhead-Event-Id";
+
+/// Events fetched from a subscriber's queue at a time.
+const BATCH: i64 = 32;
+
+/// Retry, queue and lease settings.
 #[derive(Debug, Clone)]
 pub struct DeliveryPolicy {
-    /// Attempts per event, the first included (at least 1).
+    /// Attempts per event, the first included; 0: no limit but `max_age`.
     pub max_attempts: u32,
     /// Wait before the first retry; doubles up to `max_backoff`.
     pub first_backoff: Duration,
     pub max_backoff: Duration,
+    /// An event not delivered this long after it was accepted is given up.
+    pub max_age: Duration,
     /// Events waiting per subscriber before new ones are dropped (and counted).
     pub queue_size: usize,
     /// Bytes of event bodies waiting per subscriber before new ones are dropped (and counted).
     pub queue_bytes: usize,
-    /// A sender with nothing to do for this long ends (a new event starts a new one).
+    /// A sender with nothing to do for this long gives up its lease and ends.
     pub idle_sender: Duration,
+    /// How often a lease holder looks for events queued by other instances, and how often
+    /// queues nobody works on are adopted.
+    pub poll: Duration,
+    /// How long a lease lasts unless renewed: how soon another instance takes over the queues
+    /// of one that died.
+    pub lease: Duration,
 }
 
-/// What happened to deliveries since startup.
+impl DeliveryPolicy {
+    fn bounds(&self) -> queue::Bounds {
+        queue::Bounds {
+            max_events: self.queue_size.max(1),
+            max_bytes: self.queue_bytes.max(1),
+        }
+    }
+}
+
+/// What happened to deliveries in this instance since startup.
 #[derive(Debug, Default)]
 pub struct Counters {
     pub delivered: AtomicU64,
@@ -47,13 +78,23 @@ pub struct Counters {
     pub dropped: AtomicU64,
 }
 
-/// The counters as served at `/eventhandler/mgmt/deliveries`.
+/// The counters and queues as served at `/eventhandler/mgmt/deliveries`.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct DeliveryStats {
+    /// Events this instance delivered since it started.
     pub delivered: u64,
+    /// Failed attempts this instance repeated.
     pub retried: u64,
+    /// Events this instance gave up.
     pub failed: u64,
+    /// Events this instance refused to queue (queue full).
     pub dropped: u64,
+    /// Events waiting in the database, all instances.
+    #[serde(default)]
+    pub pending: u64,
+    /// Per subscriber with events waiting or lost: the whole cloud's figures.
+    #[serde(default)]
+    pub queues: Vec<queue::SubscriberQueue>,
 }
 
 impl Counters {
@@ -63,108 +104,170 @@ impl Counters {
             retried: self.retried.load(Ordering::Relaxed),
             failed: self.failed.load(Ordering::Relaxed),
             dropped: self.dropped.load(Ordering::Relaxed),
+            pending: 0,
+            queues: Vec::new(),
         }
     }
 }
 
-/// One event for one subscriber.
-#[derive(Debug, Clone)]
-pub struct Delivery {
-    pub url: String,
-    /// The subscriber's system name: the only peer this delivery may reach.
-    pub subscriber: String,
-    /// The serialized `EventDTO`, shared by all subscribers of the event.
-    pub body: bytes::Bytes,
-    pub subscription_id: i64,
+/// A subscriber's sender as the dispatcher sees it.
+#[derive(Default)]
+struct Slot {
+    notify: Notify,
+    /// Set by [`Dispatcher::wake`]; the sender leaves only when nobody woke it since it last
+    /// looked at its queue.
+    woken: AtomicBool,
+    /// Another instance held the lease when this one last tried: until then, events queued here
+    /// are left to it (it polls), instead of contending for the lease on every publish.
+    elsewhere_until: Mutex<Option<Instant>>,
+    running: AtomicBool,
 }
 
-/// A subscriber's queue as the dispatcher sees it.
-struct Queue {
-    tx: mpsc::Sender<Delivery>,
-    /// Bytes of the bodies waiting in `tx` (shared with the sender, which subtracts).
-    bytes: Arc<AtomicUsize>,
-}
-
-pub struct Dispatcher {
+struct Shared {
+    pool: DbPool,
     tls: Option<TlsContext>,
     limits: Limits,
     policy: DeliveryPolicy,
-    counters: Arc<Counters>,
-    queues: Arc<Mutex<HashMap<i64, Queue>>>,
+    /// This instance's name on leases: host name and port, so that an instance restarted in its
+    /// place resumes its own queues at once instead of waiting for its old leases to expire.
+    owner: String,
+    counters: Counters,
+    slots: Mutex<HashMap<i64, Arc<Slot>>>,
 }
 
+#[derive(Clone)]
+pub struct Dispatcher(Arc<Shared>);
+
 impl Dispatcher {
-    pub fn new(tls: Option<TlsContext>, limits: Limits, policy: DeliveryPolicy) -> Self {
+    pub fn new(
+        pool: DbPool,
+        tls: Option<TlsContext>,
+        limits: Limits,
+        policy: DeliveryPolicy,
+        owner: String,
+    ) -> Self {
         let mut limits = limits;
         limits.max_response_bytes = MAX_ANSWER_BYTES;
-        Self {
+        Self(Arc::new(Shared {
+            pool,
             tls,
             limits,
             policy,
-            counters: Arc::default(),
-            queues: Arc::default(),
-        }
+            owner,
+            counters: Counters::default(),
+            slots: Mutex::default(),
+        }))
     }
 
     pub fn counters(&self) -> &Counters {
-        &self.counters
+        &self.0.counters
     }
 
-    /// Sender tasks alive now (one per subscriber system with recent events).
+    pub fn owner(&self) -> &str {
+        &self.0.owner
+    }
+
+    /// Sender tasks alive now in this instance.
     pub fn senders(&self) -> usize {
-        self.queues.lock().unwrap_or_else(|p| p.into_inner()).len()
+        self.slots()
+            .values()
+            .filter(|s| s.running.load(Ordering::SeqCst))
+            .count()
     }
 
-    /// Queues an event for a subscriber system without waiting; must be called on the server's
-    /// runtime (the subscriber's sender task is started there when it has none).
-    pub fn enqueue(&self, subscriber_id: i64, delivery: Delivery) {
-        let mut queues = self.queues.lock().unwrap_or_else(|p| p.into_inner());
-        if queues.get(&subscriber_id).is_some_and(|q| q.tx.is_closed()) {
-            // The sender task ended (its runtime stopped); start a new one.
-            queues.remove(&subscriber_id);
+    fn slots(&self) -> std::sync::MutexGuard<'_, HashMap<i64, Arc<Slot>>> {
+        self.0.slots.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Stores the deliveries of an accepted event (one transaction) and wakes their senders;
+    /// returns once they are committed.
+    pub async fn accept(
+        &self,
+        rows: Vec<queue::NewDelivery>,
+        names: HashMap<i64, String>,
+    ) -> Result<(), common::ArrowheadError> {
+        let bounds = self.0.policy.bounds();
+        let done = db::run(&self.0.pool, move |c| {
+            let done = queue::enqueue(c, rows, &names, bounds)?;
+            Ok((done, names))
+        })
+        .await?;
+        let (done, names) = done;
+        for (id, n) in &done.dropped {
+            self.0.counters.dropped.fetch_add(*n, Ordering::Relaxed);
+            tracing::warn!(
+                subscriber = id,
+                system = names.get(id).map_or("", String::as_str),
+                dropped = n,
+                "event dropped: the subscriber's queue is full"
+            );
         }
-        let queue = queues
-            .entry(subscriber_id)
-            .or_insert_with(|| self.start_sender(subscriber_id));
-        let size = delivery.body.len();
-        let waiting = queue.bytes.load(Ordering::Relaxed);
-        if waiting.saturating_add(size) > self.policy.queue_bytes.max(1) {
-            self.drop_one(subscriber_id, &delivery, "bytes");
+        for id in done.subscribers {
+            self.wake(id);
+        }
+        Ok(())
+    }
+
+    /// Tells the subscriber's sender there is work, starting one if this instance has none
+    /// (unless another instance was found delivering to it a moment ago). Must be called on the
+    /// server's runtime.
+    pub fn wake(&self, subscriber_id: i64) {
+        let mut slots = self.slots();
+        let slot = slots.entry(subscriber_id).or_default().clone();
+        slot.woken.store(true, Ordering::SeqCst);
+        if slot.running.load(Ordering::SeqCst) {
+            slot.notify.notify_one();
             return;
         }
-        match queue.tx.try_send(delivery) {
-            Ok(()) => {
-                queue.bytes.fetch_add(size, Ordering::Relaxed);
+        let elsewhere = slot
+            .elsewhere_until
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .is_some_and(|until| Instant::now() < until);
+        if elsewhere {
+            return;
+        }
+        slot.running.store(true, Ordering::SeqCst);
+        drop(slots);
+        actix_web::rt::spawn(
+            Sender {
+                dispatcher: self.clone(),
+                subscriber_id,
+                slot,
+                client: None,
             }
-            Err(mpsc::error::TrySendError::Full(d) | mpsc::error::TrySendError::Closed(d)) => {
-                self.drop_one(subscriber_id, &d, "events");
+            .run(),
+        );
+    }
+
+    /// Adopts, every `poll`, the queues no sender of this instance works on (events queued by an
+    /// instance that died, or left to a holder that has stopped); runs for ever.
+    pub async fn sweep(self) {
+        let mut tick = tokio::time::interval(self.0.policy.poll.max(Duration::from_millis(50)));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            match db::run(&self.0.pool, |c| Ok(queue::waiting_subscribers(c)?)).await {
+                Ok(ids) => {
+                    for id in ids {
+                        self.wake(id);
+                    }
+                }
+                Err(e) => tracing::debug!(error = %e, "delivery sweep skipped"),
             }
         }
     }
 
-    fn drop_one(&self, subscriber_id: i64, d: &Delivery, limit: &str) {
-        self.counters.dropped.fetch_add(1, Ordering::Relaxed);
-        tracing::warn!(subscriber = subscriber_id, subscription = d.subscription_id, url = %d.url, limit,
-            "event dropped: the subscriber's queue is full");
-    }
-
-    fn start_sender(&self, subscriber_id: i64) -> Queue {
-        let (tx, rx) = mpsc::channel(self.policy.queue_size.max(1));
-        let bytes = Arc::new(AtomicUsize::new(0));
-        actix_web::rt::spawn(
-            Sender {
-                subscriber_id,
-                tls: self.tls.clone(),
-                limits: self.limits.clone(),
-                policy: self.policy.clone(),
-                counters: self.counters.clone(),
-                queues: self.queues.clone(),
-                bytes: bytes.clone(),
-                client: None,
-            }
-            .run(rx),
-        );
-        Queue { tx, bytes }
+    /// Counters of this instance and the queues of the cloud.
+    pub async fn stats(&self) -> Result<DeliveryStats, common::ArrowheadError> {
+        let mut stats = self.0.counters.snapshot();
+        let queues = db::run(&self.0.pool, |c| Ok(queue::queues(c)?)).await?;
+        stats.pending = queues
+            .iter()
+            .map(|q| u64::try_from(q.pending).unwrap_or(0))
+            .sum();
+        stats.queues = queues;
+        Ok(stats)
     }
 }
 
@@ -175,41 +278,213 @@ fn retryable(status: hyper::StatusCode) -> bool {
         || status == hyper::StatusCode::TOO_MANY_REQUESTS
 }
 
-/// One subscriber's sender: its events one after the other, each retried before the next.
+/// The URL a subscriber is notified at: HTTPS when it registered a key, as in Java.
+pub fn notify_url(
+    address: &str,
+    port: i32,
+    authentication_info: Option<&str>,
+    notify_uri: &str,
+) -> String {
+    let scheme = if authentication_info.is_some_and(|a| !a.trim().is_empty()) {
+        "https"
+    } else {
+        "http"
+    };
+    let slash = if notify_uri.starts_with('/') { "" } else { "/" };
+    format!("{scheme}://{address}:{port}{slash}{notify_uri}")
+}
+
+/// What one attempt came to.
+enum Outcome {
+    Delivered,
+    Retry(String),
+    GiveUp(String),
+}
+
+/// One subscriber's sender: while it holds the lease, the queue's events one after the other,
+/// each retried before the next.
 struct Sender {
+    dispatcher: Dispatcher,
     subscriber_id: i64,
-    tls: Option<TlsContext>,
-    limits: Limits,
-    policy: DeliveryPolicy,
-    counters: Arc<Counters>,
-    queues: Arc<Mutex<HashMap<i64, Queue>>>,
-    bytes: Arc<AtomicUsize>,
+    slot: Arc<Slot>,
     /// The client for the subscriber name it was made for (a renamed system gets a new one).
     client: Option<(String, HttpsClient)>,
 }
 
 impl Sender {
-    async fn run(mut self, mut rx: mpsc::Receiver<Delivery>) {
+    fn shared(&self) -> &Shared {
+        &self.dispatcher.0
+    }
+
+    async fn run(mut self) {
+        let id = self.subscriber_id;
+        let policy = self.shared().policy.clone();
+        let pool = self.shared().pool.clone();
+        let owner = self.shared().owner.clone();
+        let lease_ms = i64::try_from(policy.lease.as_millis()).unwrap_or(i64::MAX);
+        let renew_every = policy.lease / 3;
+        let mut renewed: Option<Instant> = None;
+        let mut idle_since = Instant::now();
         loop {
-            let next = match tokio::time::timeout(self.policy.idle_sender, rx.recv()).await {
-                Ok(Some(d)) => d,
-                Ok(None) => return,
-                Err(_idle) => {
-                    // Leave only with an empty queue, decided under the dispatcher's lock so
-                    // that no event can be queued for a sender that is gone.
-                    let mut queues = self.queues.lock().unwrap_or_else(|p| p.into_inner());
-                    match rx.try_recv() {
-                        Ok(d) => d,
-                        Err(_) => {
-                            queues.remove(&self.subscriber_id);
-                            tracing::debug!(subscriber = self.subscriber_id, "idle sender ended");
-                            return;
-                        }
+            if renewed.is_none_or(|t| t.elapsed() >= renew_every) {
+                let o = owner.clone();
+                match db::run(&pool, move |c| Ok(queue::claim(c, id, &o, lease_ms)?)).await {
+                    Ok(true) => renewed = Some(Instant::now()),
+                    Ok(false) => {
+                        tracing::debug!(
+                            subscriber = id,
+                            "another instance delivers to this subscriber"
+                        );
+                        *self
+                            .slot
+                            .elsewhere_until
+                            .lock()
+                            .unwrap_or_else(|p| p.into_inner()) =
+                            Some(Instant::now() + renew_every);
+                        // The holder polls its queue: no wake-up here is lost.
+                        self.stop();
+                        return;
+                    }
+                    Err(e) => {
+                        tracing::warn!(subscriber = id, error = %e, "delivery lease not renewed; retrying");
+                        tokio::time::sleep(policy.poll).await;
+                        continue;
                     }
                 }
+            }
+            self.slot.woken.store(false, Ordering::SeqCst);
+            let heads = match db::run(&pool, move |c| Ok(queue::heads(c, id, BATCH)?)).await {
+                Ok(h) => h,
+                Err(e) => {
+                    tracing::warn!(subscriber = id, error = %e, "delivery queue not read; retrying");
+                    tokio::time::sleep(policy.poll).await;
+                    continue;
+                }
             };
-            self.bytes.fetch_sub(next.body.len(), Ordering::Relaxed);
-            self.deliver(next).await;
+            if heads.is_empty() {
+                if idle_since.elapsed() >= policy.idle_sender {
+                    let o = owner.clone();
+                    // Released before the last look, so that an event queued by an instance
+                    // that found the lease still held is seen here or adopted by its sweep.
+                    let _ = db::run(&pool, move |c| Ok(queue::release(c, id, &o)?)).await;
+                    renewed = None;
+                    let left = db::run(&pool, move |c| Ok(queue::heads(c, id, 1)?)).await;
+                    if left.is_ok_and(|h| h.is_empty()) && self.leave() {
+                        tracing::debug!(subscriber = id, "idle sender ended");
+                        return;
+                    }
+                    idle_since = Instant::now();
+                    continue;
+                }
+                let _ = tokio::time::timeout(policy.poll, self.slot.notify.notified()).await;
+                continue;
+            }
+            idle_since = Instant::now();
+            for head in heads {
+                let now = chrono::Utc::now().naive_utc();
+                if head.next_attempt_at > now {
+                    let wait = (head.next_attempt_at - now)
+                        .to_std()
+                        .unwrap_or_default()
+                        .min(policy.poll);
+                    tokio::time::sleep(wait).await;
+                    break;
+                }
+                if !self.settle(head).await {
+                    break;
+                }
+                if renewed.is_none_or(|t| t.elapsed() >= renew_every) {
+                    break;
+                }
+            }
+        }
+    }
+
+    fn stop(&self) {
+        let _slots = self.dispatcher.slots();
+        self.slot.running.store(false, Ordering::SeqCst);
+    }
+
+    /// Ends the sender unless it was woken since it last looked; decided under the
+    /// dispatcher's lock so that a wake-up is never lost.
+    fn leave(&self) -> bool {
+        let slots = self.dispatcher.slots();
+        if self.slot.woken.swap(false, Ordering::SeqCst) {
+            return false;
+        }
+        self.slot.running.store(false, Ordering::SeqCst);
+        drop(slots);
+        true
+    }
+
+    /// Attempts the head event and records the outcome; false when the queue must wait
+    /// (a retry is due later, or the database did not take the outcome).
+    async fn settle(&mut self, head: Head) -> bool {
+        let id = self.subscriber_id;
+        let policy = self.shared().policy.clone();
+        let pool = self.shared().pool.clone();
+        let outcome = self.attempt(&head).await;
+        let counters = &self.shared().counters;
+        let attempts = head.attempts.saturating_add(1);
+        let age = (chrono::Utc::now().naive_utc() - head.created_at)
+            .to_std()
+            .unwrap_or_default();
+        let outcome = match outcome {
+            Outcome::Retry(why)
+                if age >= policy.max_age
+                    || (policy.max_attempts > 0 && attempts as u32 >= policy.max_attempts) =>
+            {
+                Outcome::GiveUp(format!(
+                    "{why} (after {attempts} attempts over {}s)",
+                    age.as_secs()
+                ))
+            }
+            other => other,
+        };
+        let url = notify_url(
+            &head.address,
+            head.port,
+            head.authentication_info.as_deref(),
+            &head.notify_uri,
+        );
+        match outcome {
+            Outcome::Delivered => {
+                tracing::debug!(subscriber = id, url = %url, attempts, "event delivered");
+                let row = head.id;
+                let removed = db::run(&pool, move |c| Ok(queue::delivered(c, row)?)).await;
+                // Counted once off the queue, so that the figures never show an event both
+                // delivered and pending.
+                counters.delivered.fetch_add(1, Ordering::Relaxed);
+                if let Err(e) = removed {
+                    // Delivered again later: at least once.
+                    tracing::warn!(subscriber = id, error = %e, "delivered event not removed from the queue");
+                    tokio::time::sleep(policy.poll).await;
+                    return false;
+                }
+                true
+            }
+            Outcome::Retry(why) => {
+                counters.retried.fetch_add(1, Ordering::Relaxed);
+                let shift = u32::try_from(head.attempts.max(0)).unwrap_or(0).min(20);
+                let wait = policy
+                    .first_backoff
+                    .saturating_mul(1 << shift)
+                    .min(policy.max_backoff);
+                tracing::info!(subscriber = id, url = %url, attempt = attempts, reason = %why,
+                    retry_in_ms = wait.as_millis() as u64, "event delivery failed; retrying");
+                let at = chrono::Utc::now().naive_utc()
+                    + chrono::Duration::from_std(wait).unwrap_or_default();
+                let row = head.id;
+                let _ = db::run(&pool, move |c| Ok(queue::retry_at(c, row, attempts, at)?)).await;
+                false
+            }
+            Outcome::GiveUp(why) => {
+                counters.failed.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(subscriber = id, subscription = head.subscription_id, url = %url,
+                    attempts, reason = %why, "event not delivered: given up");
+                let ok = db::run(&pool, move |c| Ok(queue::give_up(c, &head, id, &why)?)).await;
+                ok.is_ok()
+            }
         }
     }
 
@@ -220,200 +495,70 @@ impl Sender {
             }
         }
         let c = HttpsClient::new(
-            self.tls.as_ref(),
+            self.shared().tls.as_ref(),
             Expect::System(subscriber.to_owned()),
-            self.limits.clone(),
+            self.shared().limits.clone(),
         )?;
         self.client = Some((subscriber.to_owned(), c.clone()));
         Ok(c)
     }
 
-    async fn deliver(&mut self, d: Delivery) {
-        let subscriber_id = self.subscriber_id;
-        let policy = self.policy.clone();
-        let mut wait = policy.first_backoff;
-        let mut attempt = 1;
-        loop {
-            let outcome = match self.client(&d.subscriber) {
-                Ok(c) => c
-                    .call(hyper::Method::POST, &d.url, Some(d.body.clone()))
-                    .await
-                    .map(|a| a.status),
-                Err(e) => Err(CallError::Invalid(e)),
-            };
-            let outcome = match outcome {
-                // Only the status matters; the rest of an oversized answer is not read.
-                Err(CallError::TooLarge { status, .. }) => Ok(status),
-                other => other,
-            };
-            let (again, why) = match outcome {
-                Ok(status) if status.is_success() => {
-                    self.counters.delivered.fetch_add(1, Ordering::Relaxed);
-                    tracing::debug!(subscriber = subscriber_id, url = %d.url, attempt, "event delivered");
-                    return;
-                }
-                Ok(status) => (retryable(status), format!("answered {status}")),
-                Err(e @ (CallError::Refused(_) | CallError::Invalid(_))) => (false, e.to_string()),
-                Err(e) => (true, e.to_string()),
-            };
-            if !again || attempt >= policy.max_attempts.max(1) {
-                self.counters.failed.fetch_add(1, Ordering::Relaxed);
-                tracing::warn!(subscriber = subscriber_id, subscription = d.subscription_id, url = %d.url,
-                    attempts = attempt, reason = %why, "event not delivered");
-                return;
+    async fn attempt(&mut self, head: &Head) -> Outcome {
+        let url = notify_url(
+            &head.address,
+            head.port,
+            head.authentication_info.as_deref(),
+            &head.notify_uri,
+        );
+        let client = match self.client(&head.system_name) {
+            Ok(c) => c,
+            Err(e) => return Outcome::GiveUp(e),
+        };
+        let event_id = head.id.to_string();
+        let answer = client
+            .call_with(
+                hyper::Method::POST,
+                &url,
+                Some(bytes::Bytes::from(head.body.clone())),
+                &[(EVENT_ID_HEADER, &event_id)],
+            )
+            .await
+            .map(|a| a.status);
+        match answer {
+            Ok(status) if status.is_success() => Outcome::Delivered,
+            // Only the status matters; the rest of an oversized answer is not read.
+            Err(CallError::TooLarge { status, .. }) if status.is_success() => Outcome::Delivered,
+            Err(CallError::TooLarge { status, .. }) | Ok(status) if retryable(status) => {
+                Outcome::Retry(format!("answered {status}"))
             }
-            self.counters.retried.fetch_add(1, Ordering::Relaxed);
-            tracing::info!(subscriber = subscriber_id, url = %d.url, attempt, reason = %why,
-                retry_in_ms = wait.as_millis() as u64, "event delivery failed; retrying");
-            tokio::time::sleep(wait).await;
-            wait = (wait * 2).min(policy.max_backoff);
-            attempt += 1;
+            Err(CallError::TooLarge { status, .. }) | Ok(status) => {
+                Outcome::GiveUp(format!("answered {status}"))
+            }
+            Err(e @ (CallError::Refused(_) | CallError::Invalid(_))) => {
+                Outcome::GiveUp(e.to_string())
+            }
+            Err(e) => Outcome::Retry(e.to_string()),
         }
     }
 }
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
     use super::*;
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-    fn policy(queue_bytes: usize, idle: Duration) -> DeliveryPolicy {
-        DeliveryPolicy {
-            max_attempts: 1,
-            first_backoff: Duration::from_millis(10),
-            max_backoff: Duration::from_millis(10),
-            queue_size: 1000,
-            queue_bytes,
-            idle_sender: idle,
-        }
-    }
-
-    fn delivery(port: u16, size: usize) -> Delivery {
-        Delivery {
-            url: format!("http://127.0.0.1:{port}/notify"),
-            subscriber: "subscriber".into(),
-            body: bytes::Bytes::from(vec![b'x'; size]),
-            subscription_id: 1,
-        }
-    }
-
-    /// The length of the first complete HTTP request in `data`, if it is all there.
-    fn request_length(data: &[u8]) -> Option<usize> {
-        let head = data.windows(4).position(|w| w == b"\r\n\r\n")? + 4;
-        let headers = String::from_utf8_lossy(&data[..head]).to_ascii_lowercase();
-        let body: usize = headers
-            .lines()
-            .find_map(|l| l.strip_prefix("content-length:"))
-            .and_then(|v| v.trim().parse().ok())
-            .unwrap_or(0);
-        (data.len() >= head + body).then_some(head + body)
-    }
-
-    /// A plain-HTTP subscriber answering 200 to each request once `open` lets it; `seen` counts
-    /// the requests it has read.
-    async fn subscriber(open: Arc<tokio::sync::Notify>, seen: Arc<AtomicUsize>) -> u16 {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let port = listener.local_addr().unwrap().port();
-        actix_web::rt::spawn(async move {
-            while let Ok((mut conn, _)) = listener.accept().await {
-                let (open, seen) = (open.clone(), seen.clone());
-                actix_web::rt::spawn(async move {
-                    let mut pending: Vec<u8> = Vec::new();
-                    let mut buf = vec![0u8; 1 << 16];
-                    loop {
-                        // One whole request: headers, then Content-Length bytes of body.
-                        let Some(len) = request_length(&pending) else {
-                            match conn.read(&mut buf).await {
-                                Ok(0) | Err(_) => return,
-                                Ok(n) => pending.extend_from_slice(&buf[..n]),
-                            }
-                            continue;
-                        };
-                        pending.drain(..len);
-                        seen.fetch_add(1, Ordering::SeqCst);
-                        open.notified().await;
-                        open.notify_one();
-                        let answer = b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n";
-                        if conn.write_all(answer).await.is_err() {
-                            return;
-                        }
-                    }
-                });
-            }
-        });
-        port
-    }
-
-    /// Waiting bytes, not only waiting events, bound a subscriber's queue.
     #[test]
-    fn queues_are_bounded_by_bytes() {
-        actix_web::rt::System::new().block_on(async {
-            let open = Arc::new(tokio::sync::Notify::new());
-            let seen = Arc::new(AtomicUsize::new(0));
-            let port = subscriber(open.clone(), seen.clone()).await;
-            let d = Dispatcher::new(
-                None,
-                Limits::new(Duration::from_secs(1), Duration::from_secs(5)),
-                policy(10_000, Duration::from_secs(60)),
-            );
-            // The first event is taken by the sender (and waits on the closed subscriber);
-            // then 10 kB fit in the queue: four events of 2.5 kB, the fifth and sixth are dropped.
-            d.enqueue(1, delivery(port, 2500));
-            while seen.load(Ordering::SeqCst) == 0 {
-                tokio::time::sleep(Duration::from_millis(10)).await;
-            }
-            for _ in 0..6 {
-                d.enqueue(1, delivery(port, 2500));
-            }
-            assert_eq!(d.counters().snapshot().dropped, 2);
-            open.notify_one();
-            for _ in 0..100 {
-                if d.counters().snapshot().delivered == 5 {
-                    break;
-                }
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-            assert_eq!(d.counters().snapshot().delivered, 5);
-            // Delivered bytes are given back: the queue takes events again.
-            d.enqueue(1, delivery(port, 9000));
-            assert_eq!(d.counters().snapshot().dropped, 2);
-        });
-    }
-
-    /// A sender with nothing to do ends and leaves the map; the next event starts a new one.
-    #[test]
-    fn idle_senders_end() {
-        actix_web::rt::System::new().block_on(async {
-            let open = Arc::new(tokio::sync::Notify::new());
-            open.notify_one();
-            let port = subscriber(open, Arc::default()).await;
-            let d = Dispatcher::new(
-                None,
-                Limits::new(Duration::from_secs(1), Duration::from_secs(5)),
-                policy(1 << 20, Duration::from_millis(300)),
-            );
-            for id in 1..=3 {
-                d.enqueue(id, delivery(port, 10));
-            }
-            assert_eq!(d.senders(), 3);
-            for _ in 0..100 {
-                if d.senders() == 0 {
-                    break;
-                }
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-            assert_eq!(d.senders(), 0);
-            assert_eq!(d.counters().snapshot().delivered, 3);
-            d.enqueue(1, delivery(port, 10));
-            assert_eq!(d.senders(), 1);
-            for _ in 0..100 {
-                if d.counters().snapshot().delivered == 4 {
-                    break;
-                }
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-            assert_eq!(d.counters().snapshot().delivered, 4);
-        });
+    fn notify_urls() {
+        assert_eq!(
+            notify_url("10.0.0.1", 9000, Some("a2V5"), "/events"),
+            "https://10.0.0.1:9000/events"
+        );
+        assert_eq!(
+            notify_url("10.0.0.1", 9000, Some(" "), "events"),
+            "http://10.0.0.1:9000/events"
+        );
+        assert_eq!(
+            notify_url("10.0.0.1", 9000, None, "events"),
+            "http://10.0.0.1:9000/events"
+        );
     }
 }

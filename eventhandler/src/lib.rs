@@ -7,6 +7,7 @@ pub mod access;
 pub mod api;
 pub mod authsync;
 pub mod delivery;
+pub mod queue;
 pub mod subscriptions;
 
 use common::config::{ConfigError, CoreSettings, MILLIS, MINUTES, SECONDS};
@@ -23,6 +24,9 @@ pub const REQUIRED_TABLES: &[&str] = &[
     "subscription",
     "subscription_publisher_connection",
     "logs",
+    "event_delivery",
+    "event_delivery_lease",
+    "event_delivery_loss",
 ];
 
 /// Largest accepted `event_delivery_queue_size` (events per subscriber).
@@ -56,7 +60,7 @@ impl Settings {
             tolerance: p.duration_or("time_stamp_tolerance_seconds", 120, SECONDS)?,
             ttl_interval: ttl.then_some(ttl_every),
             delivery: delivery::DeliveryPolicy {
-                max_attempts: p.parse_or("event_delivery_max_attempts", 6)?,
+                max_attempts: p.parse_or("event_delivery_max_attempts", 0)?,
                 first_backoff: p.duration_or("event_delivery_first_backoff_ms", 250, MILLIS)?,
                 max_backoff: p.duration_or("event_delivery_max_backoff_ms", 10_000, MILLIS)?,
                 queue_size: match p.parse_or("event_delivery_queue_size", 10_000)? {
@@ -70,7 +74,14 @@ impl Settings {
                     }
                 },
                 queue_bytes: p.parse_or("event_delivery_queue_bytes", 64 * 1024 * 1024)?,
-                idle_sender: p.duration_or("event_delivery_idle_sender_seconds", 300, SECONDS)?,
+                idle_sender: p.duration_or("event_delivery_idle_sender_seconds", 10, SECONDS)?,
+                max_age: p.duration_or("event_delivery_max_age_seconds", 86_400, SECONDS)?,
+                poll: p
+                    .duration_or("event_delivery_poll_ms", 1000, MILLIS)?
+                    .max(Duration::from_millis(50)),
+                lease: p
+                    .duration_or("event_delivery_lease_seconds", 15, SECONDS)?
+                    .max(Duration::from_secs(1)),
             },
             delivery_timeout: p.duration_or("event_delivery_timeout_ms", 10_000, MILLIS)?,
             idle_connections_per_host: p
@@ -106,19 +117,44 @@ pub async fn start(settings: Settings, db_wait: Duration) -> Result<Started, Str
         pool: pool.clone(),
         locator: Locator::new(registrar.clone(), settings.peer_refresh),
     };
+    let dispatcher = delivery::Dispatcher::new(
+        pool.clone(),
+        base.tls.clone(),
+        limits,
+        settings.delivery.clone(),
+        lease_owner(core.server_port),
+    );
     let state = actix_web::web::Data::new(api::AppState {
         pool: pool.clone(),
         auth: auth.clone(),
-        dispatcher: delivery::Dispatcher::new(base.tls.clone(), limits, settings.delivery.clone()),
+        dispatcher: dispatcher.clone(),
         tolerance: settings.tolerance,
     });
     let running = base.serve(core, api::openapi(), state, api::configure)?;
     actix_web::rt::spawn(auth.resync_all_until_done());
+    // Also resumes, at once, the queues this instance held before a restart.
+    actix_web::rt::spawn(dispatcher.sweep());
     if let Some(every) = settings.ttl_interval {
         actix_web::rt::spawn(remove_expired(pool, every));
     }
     tracing::info!(addr = %running.addr, "Event Handler is ready");
     Ok(Started { running, registrar })
+}
+
+/// This instance's name on delivery leases: the host's name and the server port, stable across
+/// a restart in place (so the restarted process resumes its queues at once) and distinct between
+/// instances (containers have their own host names; instances on one host their own ports).
+fn lease_owner(port: u16) -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_owned())
+        .ok()
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".into());
+    if port == 0 {
+        // A port picked by the system differs on every start: nothing to resume by name.
+        return format!("{host}:pid{}", std::process::id());
+    }
+    format!("{host}:{port}")
 }
 
 /// The optional clean-up task: subscriptions past their end date are removed, at once and then

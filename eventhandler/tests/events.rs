@@ -16,12 +16,21 @@ fn post(c: &reqwest::blocking::Client, url: &str, body: &Value) -> (u16, Value) 
     read(c.post(url).json(body).send().unwrap())
 }
 
-fn properties(system: &str, db: &TestDb, port: u16, sr_port: u16) -> Properties {
-    Properties::parse(&format!(
-        "{}server.port={port}\ndomain.port={port}\nsr_address=localhost\nsr_port={sr_port}\nallow_self_addressing=true\neventhandler_is_present=true\nevent_delivery_first_backoff_ms=200\n",
+/// `extra` lines go last (they win).
+fn properties_text(system: &str, db: &TestDb, port: u16, sr_port: u16, extra: &str) -> String {
+    format!(
+        "{}server.port={port}\ndomain.port={port}\nsr_address=localhost\nsr_port={sr_port}\nallow_self_addressing=true\neventhandler_is_present=true\nevent_delivery_first_backoff_ms=200\n{extra}",
         testing::secure_properties(system, db)
-    ))
-    .with_env(std::iter::empty())
+    )
+}
+
+fn properties(system: &str, db: &TestDb, port: u16, sr_port: u16) -> Properties {
+    properties_with(system, db, port, sr_port, "")
+}
+
+fn properties_with(system: &str, db: &TestDb, port: u16, sr_port: u16, extra: &str) -> Properties {
+    Properties::parse(&properties_text(system, db, port, sr_port, extra))
+        .with_env(std::iter::empty())
 }
 
 struct Cloud {
@@ -36,10 +45,14 @@ struct Cloud {
 }
 
 fn start_event_handler(db: &TestDb, port: u16, sr_port: u16) -> RunningServer {
+    start_event_handler_with(db, port, sr_port, "")
+}
+
+fn start_event_handler_with(db: &TestDb, port: u16, sr_port: u16, extra: &str) -> RunningServer {
     let settings = eventhandler::Settings::from_core(
         CoreSettings::from_properties(
             CoreSystem::EventHandler,
-            properties("eventhandler", db, port, sr_port),
+            properties_with("eventhandler", db, port, sr_port, extra),
         )
         .unwrap(),
     )
@@ -55,8 +68,19 @@ fn start_event_handler(db: &TestDb, port: u16, sr_port: u16) -> RunningServer {
 
 impl Cloud {
     fn start() -> Self {
+        Self::start_with(Some(""))
+    }
+
+    /// `eh`: the Event Handler's extra properties, or `None` to start it later (as a process).
+    fn start_with(eh: Option<&str>) -> Self {
         let db = TestDb::new();
-        let (sr_port, auth_port, eh_port) = (free_port(), free_port(), free_port());
+        // A process binds its port itself.
+        let eh_port = if eh.is_some() {
+            free_port()
+        } else {
+            testing::closed_port()
+        };
+        let (sr_port, auth_port) = (free_port(), free_port());
         let sr_settings = serviceregistry::Settings::from_core(
             CoreSettings::from_properties(
                 CoreSystem::ServiceRegistry,
@@ -87,20 +111,25 @@ impl Cloud {
                     .map(|s| s.running)
             })
         });
-        let eh = start_event_handler(&db, eh_port, sr_port);
+        let eh = eh.map(|extra| start_event_handler_with(&db, eh_port, sr_port, extra));
         let cloud = Self {
             _sr: sr,
             _auth: auth,
-            eh: Some(eh),
+            eh,
             sr_port,
             auth_port,
             eh_port,
             db,
         };
-        for def in [
-            "authorization-control-subscription",
-            "event-publish-auth-update",
-        ] {
+        let defs: &[&str] = if cloud.eh.is_some() {
+            &[
+                "authorization-control-subscription",
+                "event-publish-auth-update",
+            ]
+        } else {
+            &["authorization-control-subscription"]
+        };
+        for def in defs {
             wait_for(def, Duration::from_secs(20), || {
                 client("orchestrator")
                     .post(format!(
@@ -243,6 +272,8 @@ struct Behaviour {
     plain: bool,
     /// Answers 200 with a gigabyte of body (streamed, never held in memory here).
     huge: bool,
+    /// Answers 503 (without recording the event) until then.
+    unavailable_until: Option<Instant>,
 }
 
 /// A subscriber: a real mTLS server with an application certificate of this cloud.
@@ -280,17 +311,26 @@ impl Subscriber {
                         let behaviour = behaviour.clone();
                         cfg.route(
                             "/{tail:.*}",
-                            actix_web::web::post().to(move |body: actix_web::web::Json<Value>| {
+                            actix_web::web::post().to(move |req: actix_web::HttpRequest, body: actix_web::web::Json<Value>| {
                                 let sink = sink.clone();
                                 let delay = behaviour.delay;
                                 let huge = behaviour.huge;
+                                let closed = behaviour.unavailable_until.is_some_and(|t| Instant::now() < t);
                                 async move {
+                                    if closed {
+                                        return actix_web::HttpResponse::ServiceUnavailable().finish();
+                                    }
                                     if !delay.is_zero() {
                                         tokio::time::sleep(delay).await;
                                     }
-                                    sink.lock()
-                                        .unwrap()
-                                        .push((body.into_inner(), Instant::now()));
+                                    let mut event = body.into_inner();
+                                    // The delivery's id, kept beside the event for the tests.
+                                    event["_eventId"] = req
+                                        .headers()
+                                        .get(eventhandler::delivery::EVENT_ID_HEADER)
+                                        .and_then(|v| v.to_str().ok())
+                                        .map_or(Value::Null, |v| Value::String(v.to_owned()));
+                                    sink.lock().unwrap().push((event, Instant::now()));
                                     if huge {
                                         let chunk = bytes::Bytes::from(vec![b' '; 64 * 1024]);
                                         let gigabyte =
@@ -383,6 +423,13 @@ fn authorized_publishers_reach_subscribers_as_they_asked() {
     assert_eq!(event["payload"], "21.5");
     assert_eq!(event["metaData"], json!({"unit": "celsius"}));
     assert!(common::dto::parse_instant(event["timeStamp"].as_str().unwrap()).is_some());
+    // The delivery's id comes as a header, for subscribers that want to recognise repeats.
+    assert!(
+        event["_eventId"]
+            .as_str()
+            .is_some_and(|id| id.parse::<u64>().is_ok()),
+        "{event}"
+    );
 
     // An authorization change reaches the Event Handler: now client is heard too.
     cloud.allow(consumer, other);
@@ -486,7 +533,7 @@ fn authorized_publishers_reach_subscribers_as_they_asked() {
     assert_eq!(
         stats,
         // The four events and the four barriers.
-        json!({"delivered": 8, "retried": 0, "failed": 0, "dropped": 0})
+        json!({"delivered": 8, "retried": 0, "failed": 0, "dropped": 0, "pending": 0, "queues": []})
     );
 }
 
@@ -926,11 +973,239 @@ fn a_subscriber_answering_a_gigabyte_costs_no_memory() {
     });
     assert_eq!(
         delivered(),
-        json!({"delivered": 3, "retried": 0, "failed": 0, "dropped": 0})
+        json!({"delivered": 3, "retried": 0, "failed": 0, "dropped": 0, "pending": 0, "queues": []})
     );
     assert_eq!(subscriber.payloads(), ["e0", "e1", "e2"]);
     // Reading an answer whole would take a gigabyte at once; the margin leaves room for the
     // other tests of this binary running at the same time.
     let grown = resident_bytes().saturating_sub(before);
     assert!(grown < 512 * 1024 * 1024, "grew by {grown} bytes");
+}
+
+/// Rows of the delivery queue now.
+fn pending(db: &TestDb) -> i64 {
+    use diesel::prelude::*;
+    diesel::select(diesel::dsl::sql::<diesel::sql_types::BigInt>(
+        "(SELECT COUNT(*) FROM event_delivery)",
+    ))
+    .get_result(&mut db.connect())
+    .unwrap()
+}
+
+/// Payloads in first-arrival order, and how many arrived more than once (at least once allows
+/// repeats; they carry the same event id).
+fn first_arrivals(subscriber: &Subscriber) -> (Vec<String>, usize) {
+    let got = subscriber.received.lock().unwrap().clone();
+    let mut seen = std::collections::HashMap::new();
+    let mut order = Vec::new();
+    let mut repeats = 0;
+    for (event, _) in got {
+        let payload = event["payload"].as_str().unwrap().to_owned();
+        let id = event["_eventId"].as_str().unwrap().to_owned();
+        match seen.insert(payload.clone(), id.clone()) {
+            None => order.push(payload),
+            Some(earlier) => {
+                assert_eq!(earlier, id, "a repeat carries the same event id");
+                repeats += 1;
+            }
+        }
+    }
+    (order, repeats)
+}
+
+/// An Event Handler process, killed with SIGKILL right after it answered 500 publishes, loses
+/// none of them: restarted, it delivers every one, in publish order.
+#[test]
+fn accepted_events_survive_a_kill() {
+    let cloud = Cloud::start_with(None);
+    let config = std::env::temp_dir().join(format!("eh-crash-{}.properties", cloud.eh_port));
+    std::fs::write(
+        &config,
+        properties_text("eventhandler", &cloud.db, cloud.eh_port, cloud.sr_port, ""),
+    )
+    .unwrap();
+    let log = std::env::temp_dir().join(format!("eh-crash-{}.log", cloud.eh_port));
+    let spawn = || {
+        let out = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log)
+            .unwrap();
+        let child = std::process::Command::new(env!("CARGO_BIN_EXE_eventhandler"))
+            .arg("--config")
+            .arg(&config)
+            .stdout(out.try_clone().unwrap())
+            .stderr(out)
+            .spawn()
+            .unwrap();
+        wait_for("the Event Handler process", Duration::from_secs(30), || {
+            client("sysop")
+                .get(cloud.url("/echo"))
+                .send()
+                .is_ok_and(|r| r.status() == 200)
+        });
+        child
+    };
+    let mut eh = spawn();
+    let port = free_port();
+    let consumer = cloud.system("consumer", port);
+    let provider = cloud.system("provider", 6000);
+    cloud.allow(consumer, provider);
+    wait_for("auth update", Duration::from_secs(10), || {
+        assert_eq!(cloud.subscribe("consumer", port, json!({})).0, 200);
+        cloud.authorized_sources(consumer) == [provider]
+    });
+    // A subscriber that takes 20 ms per event: most events are still queued at the kill.
+    let subscriber = Subscriber::start(
+        "consumer",
+        port,
+        Behaviour {
+            delay: Duration::from_millis(20),
+            ..Behaviour::default()
+        },
+    );
+    let publisher = client("provider");
+    let t0 = Instant::now();
+    for i in 0..500 {
+        let (status, got) = post(
+            &publisher,
+            &cloud.url("/publish"),
+            &json!({"eventType": "temperature_changed", "source": {"systemName": "provider", "address": "127.0.0.1", "port": 6000}, "payload": i.to_string()}),
+        );
+        assert_eq!(status, 200, "{got}");
+    }
+    let accepting = t0.elapsed();
+    eh.kill().unwrap();
+    eh.wait().unwrap();
+    let at_kill = first_arrivals(&subscriber).0.len();
+    let queued = pending(&cloud.db);
+    eprintln!("500 accepted in {accepting:?}; at the kill {at_kill} delivered, {queued} queued");
+    assert!(queued > 0, "the kill came before the queue was done");
+    let t1 = Instant::now();
+    let mut eh = spawn();
+    wait_for("every accepted event", Duration::from_secs(90), || {
+        first_arrivals(&subscriber).0.len() == 500
+    });
+    let (order, repeats) = first_arrivals(&subscriber);
+    let expected: Vec<String> = (0..500).map(|i| i.to_string()).collect();
+    assert_eq!(order, expected, "in publish order");
+    eprintln!(
+        "after the restart: all 500 delivered in {:?}, {repeats} repeated",
+        t1.elapsed()
+    );
+    wait_for("an empty queue", Duration::from_secs(10), || {
+        pending(&cloud.db) == 0
+    });
+    eh.kill().unwrap();
+    eh.wait().unwrap();
+    let _ = std::fs::remove_file(&config);
+}
+
+/// A subscriber answering 503 for its first 10 s still gets all 100 events, in order; one that
+/// stays away does not grow the queue beyond its bound, and what was dropped is counted and
+/// shown to the operator.
+#[test]
+fn retries_outlast_an_outage_and_queues_are_bounded() {
+    let cloud = Cloud::start_with(Some("event_delivery_queue_size=150\n"));
+    let (port, dead_port) = (free_port(), testing::closed_port());
+    let provider = cloud.system("provider", 6000);
+    for (name, p) in [("consumer", port), ("choreographer", dead_port)] {
+        let id = cloud.system(name, p);
+        cloud.allow(id, provider);
+        assert_eq!(cloud.subscribe(name, p, json!({})).0, 200);
+    }
+    let subscriber = Subscriber::start(
+        "consumer",
+        port,
+        Behaviour {
+            unavailable_until: Some(Instant::now() + Duration::from_secs(10)),
+            ..Behaviour::default()
+        },
+    );
+    let publisher = client("provider");
+    for i in 0..200 {
+        let (status, got) = post(
+            &publisher,
+            &cloud.url("/publish"),
+            &json!({"eventType": "temperature_changed", "source": {"systemName": "provider", "address": "127.0.0.1", "port": 6000}, "payload": i.to_string()}),
+        );
+        assert_eq!(status, 200, "{got}");
+    }
+    // The consumer's queue held 150: the last 50 of its events were dropped; choreographer's too.
+    let expected: Vec<String> = (0..150).map(|i| i.to_string()).collect();
+    wait_for(
+        "150 events after the outage",
+        Duration::from_secs(60),
+        || first_arrivals(&subscriber).0.len() == 150,
+    );
+    assert_eq!(first_arrivals(&subscriber).0, expected);
+    let (_, stats) = read(
+        client("sysop")
+            .get(cloud.url("/mgmt/deliveries"))
+            .send()
+            .unwrap(),
+    );
+    assert_eq!(stats["dropped"], 100, "{stats}");
+    assert!(stats["retried"].as_u64().unwrap() >= 2, "{stats}");
+    assert_eq!(stats["failed"], 0, "{stats}");
+    let queues = stats["queues"].as_array().unwrap();
+    let of = |name: &str| {
+        queues
+            .iter()
+            .find(|q| q["systemName"] == name)
+            .unwrap_or_else(|| panic!("{name} in {stats}"))
+            .clone()
+    };
+    assert_eq!(of("consumer")["dropped"], 50, "{stats}");
+    let dead = of("choreographer");
+    assert_eq!(dead["dropped"], 50, "{stats}");
+    assert_eq!(dead["pending"], 150, "{stats}");
+    assert_eq!(stats["pending"], 150, "{stats}");
+    assert!(
+        dead["lastLossReason"].as_str().unwrap().contains("full"),
+        "{stats}"
+    );
+    assert!(dead["deliveredBy"].as_str().is_some(), "{stats}");
+    assert_eq!(pending(&cloud.db), 150);
+}
+
+/// Events queued by an instance that stops are delivered by another instance of the cloud once
+/// the first one's lease has run out.
+#[test]
+fn another_instance_finishes_the_work() {
+    let lease = "event_delivery_lease_seconds=2\nevent_delivery_poll_ms=200\n";
+    let mut cloud = Cloud::start_with(Some(lease));
+    let port = testing::closed_port();
+    let consumer = cloud.system("consumer", port);
+    let provider = cloud.system("provider", 6000);
+    cloud.allow(consumer, provider);
+    assert_eq!(cloud.subscribe("consumer", port, json!({})).0, 200);
+    for i in 0..20 {
+        assert_eq!(
+            cloud.publish("provider", 6000, &i.to_string(), json!({})).0,
+            200
+        );
+    }
+    // Stopped with its subscriber still down: the queue stays, leased to the stopped instance.
+    cloud.eh = None;
+    assert_eq!(pending(&cloud.db), 20);
+    let other_port = free_port();
+    let _other = start_event_handler_with(&cloud.db, other_port, cloud.sr_port, lease);
+    let subscriber = Subscriber::start("consumer", port, Behaviour::default());
+    wait_for(
+        "20 events from the other instance",
+        Duration::from_secs(30),
+        || first_arrivals(&subscriber).0.len() == 20,
+    );
+    let expected: Vec<String> = (0..20).map(|i| i.to_string()).collect();
+    assert_eq!(first_arrivals(&subscriber).0, expected);
+    let (_, stats) = read(
+        client("sysop")
+            .get(format!(
+                "https://localhost:{other_port}/eventhandler/mgmt/deliveries"
+            ))
+            .send()
+            .unwrap(),
+    );
+    assert_eq!(stats["delivered"], 20, "{stats}");
 }

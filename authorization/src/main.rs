@@ -7,8 +7,7 @@ async fn main() -> std::process::ExitCode {
         authorization::api::openapi,
         |config| authorization::Settings::load(config).map_err(|e| e.to_string()),
         |settings| async move {
-            let started =
-                authorization::start(settings, std::time::Duration::from_secs(30)).await?;
+            let started = authorization::start(settings, common::db::WAIT_FOREVER).await?;
             Ok((started.running, Some(started.registrar)))
         },
     )

@@ -7,8 +7,7 @@ async fn main() -> std::process::ExitCode {
         certificate_authority::api::openapi,
         |config| certificate_authority::Settings::load(config).map_err(|e| e.to_string()),
         |settings| async move {
-            let started =
-                certificate_authority::start(settings, std::time::Duration::from_secs(30)).await?;
+            let started = certificate_authority::start(settings, common::db::WAIT_FOREVER).await?;
             Ok((started.running, Some(started.registrar)))
         },
     )

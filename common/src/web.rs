@@ -149,6 +149,27 @@ fn ensure_json_errors<B: MessageBody + 'static>(
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("application/json"));
     if is_json {
+        // An Arrowhead error raised where the endpoint was not known (the database layer, for
+        // one) gets the request's path as its origin, as Java's exception handler gives it.
+        let unplaced = res
+            .response()
+            .error()
+            .and_then(|e| e.as_error::<ArrowheadError>())
+            .filter(|e| e.origin.is_none())
+            .cloned();
+        if let Some(err) = unplaced {
+            let (req, res) = res.into_parts();
+            let err = err.with_origin(req.path());
+            let mut body = actix_web::ResponseError::error_response(&err);
+            for (name, value) in res.headers() {
+                if name != header::CONTENT_LENGTH && name != header::CONTENT_TYPE {
+                    body.headers_mut().insert(name.clone(), value.clone());
+                }
+            }
+            return Ok(ErrorHandlerResponse::Response(
+                ServiceResponse::new(req, body).map_into_right_body(),
+            ));
+        }
         return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
     }
     let status = res.status();

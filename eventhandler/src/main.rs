@@ -7,7 +7,7 @@ async fn main() -> std::process::ExitCode {
         eventhandler::api::openapi,
         |config| eventhandler::Settings::load(config).map_err(|e| e.to_string()),
         |settings| async move {
-            let started = eventhandler::start(settings, std::time::Duration::from_secs(30)).await?;
+            let started = eventhandler::start(settings, common::db::WAIT_FOREVER).await?;
             Ok((started.running, Some(started.registrar)))
         },
     )

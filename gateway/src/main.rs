@@ -7,7 +7,7 @@ async fn main() -> std::process::ExitCode {
         gateway::api::openapi,
         |config| gateway::Settings::load(config).map_err(|e| e.to_string()),
         |settings| async move {
-            let started = gateway::start(settings, std::time::Duration::from_secs(30)).await?;
+            let started = gateway::start(settings, common::db::WAIT_FOREVER).await?;
             Ok((started.running, Some(started.registrar)))
         },
     )

@@ -7,7 +7,7 @@ async fn main() -> std::process::ExitCode {
         orchestrator::api::openapi,
         |config| orchestrator::Settings::load(config).map_err(|e| e.to_string()),
         |settings| async move {
-            let started = orchestrator::start(settings, std::time::Duration::from_secs(30)).await?;
+            let started = orchestrator::start(settings, common::db::WAIT_FOREVER).await?;
             Ok((started.running, Some(started.registrar)))
         },
     )

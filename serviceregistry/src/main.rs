@@ -7,7 +7,7 @@ async fn main() -> std::process::ExitCode {
         serviceregistry::api::openapi,
         |config| serviceregistry::Settings::load(config).map_err(|e| e.to_string()),
         |settings| async move {
-            let running = serviceregistry::start(settings, std::time::Duration::from_secs(30))
+            let running = serviceregistry::start(settings, common::db::WAIT_FOREVER)
                 .await
                 .map_err(|e| e.to_string())?;
             Ok((running, None))

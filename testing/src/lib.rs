@@ -8,6 +8,7 @@
 pub mod backbone;
 pub mod broker;
 pub mod clouds;
+pub mod mariadb;
 
 use certificate_authority::local_cloud::{self, CloudSpec};
 use certificate_authority::pki::{self, Issued, Profile};
@@ -63,6 +64,15 @@ impl TestDb {
             name,
             settings,
             owned: true,
+        }
+    }
+
+    /// A database on a server of the test's own (dropped with that server, not here).
+    pub fn on_own_server(name: &str, settings: DatabaseSettings) -> Self {
+        Self {
+            name: name.to_owned(),
+            settings,
+            owned: false,
         }
     }
 

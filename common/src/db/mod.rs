@@ -77,9 +77,46 @@ pub enum DbSetupError {
     Refused(String, String),
 }
 
-/// Connects (waiting up to `wait` for the database to come up) and applies pending migrations.
-/// `required_tables` are the tables the calling system uses: when migrations cannot run (the
-/// Java per-system accounts have no CREATE privilege), startup goes on if they all exist.
+/// The startup wait of the binaries: a core system started before its database waits for it
+/// (retrying with backoff and saying so in its log) and becomes ready when it is there.
+pub const WAIT_FOREVER: Duration = Duration::MAX;
+
+/// How long a request waits for a pooled connection. Short, so that with the database down a
+/// request is answered 503 within a couple of seconds instead of hanging; a healthy pool hands
+/// out a connection in microseconds, or within this time when all are busy.
+pub const CHECKOUT_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Waits for the database, retrying with backoff (0.5 s doubling to 10 s) and saying so in the
+/// log, for at most `wait`. A refused login ends the wait at once: it does not get better.
+fn wait_for_database(settings: &DatabaseSettings, wait: Duration) -> Result<(), DbSetupError> {
+    let where_ = format!("{}:{}/{}", settings.host, settings.port, settings.database);
+    let started = std::time::Instant::now();
+    let mut backoff = Duration::from_millis(500);
+    loop {
+        let reason =
+            match <MysqlConnection as diesel::Connection>::establish(&settings.diesel_url()) {
+                Ok(_) => return Ok(()),
+                Err(e) => e.to_string(),
+            };
+        if reason.contains("Access denied") {
+            return Err(DbSetupError::Refused(where_, reason));
+        }
+        let waited = started.elapsed();
+        if waited >= wait {
+            return Err(DbSetupError::Unreachable(where_, reason));
+        }
+        let pause = backoff.min(wait - waited);
+        tracing::warn!(database = %where_, reason = %reason, retry_in_ms = pause.as_millis() as u64,
+            "database not reachable; waiting for it");
+        std::thread::sleep(pause);
+        backoff = (backoff * 2).min(Duration::from_secs(10));
+    }
+}
+
+/// Connects (waiting up to `wait` for the database to come up, retrying with backoff) and
+/// applies pending migrations. `required_tables` are the tables the calling system uses: when
+/// migrations cannot run (the Java per-system accounts have no CREATE privilege), startup goes
+/// on if they all exist.
 pub fn connect(
     settings: &DatabaseSettings,
     pool_size: u32,
@@ -87,24 +124,17 @@ pub fn connect(
     required_tables: &[&str],
 ) -> Result<DbPool, DbSetupError> {
     let where_ = format!("{}:{}/{}", settings.host, settings.port, settings.database);
-    // A refused login (wrong user or password, no grant on the database) does not get better by
-    // waiting for the database: say so at once instead of retrying until `wait` ends.
-    if let Err(e) = <MysqlConnection as diesel::Connection>::establish(&settings.diesel_url()) {
-        let reason = e.to_string();
-        if reason.contains("Access denied") {
-            return Err(DbSetupError::Refused(where_, reason));
-        }
-    }
+    wait_for_database(settings, wait)?;
     let manager = Manager(ConnectionManager::<MysqlConnection>::new(
         settings.diesel_url(),
     ));
     let pool = Pool::builder()
         .max_size(pool_size.max(1))
         .min_idle(Some(1))
-        // No `SELECT 1` round trip before every request; a connection that broke (database
-        // restart) is marked broken by diesel on its first failure and replaced by the pool.
+        // No `SELECT 1` round trip before every request; a connection found dead after a failed
+        // request is dropped by [`run`], with every idle one that is dead too.
         .test_on_check_out(false)
-        .connection_timeout(wait.max(Duration::from_millis(500)))
+        .connection_timeout(CHECKOUT_TIMEOUT)
         .connection_customizer(Box::new(SessionSettings))
         .build(manager)
         .map_err(|e| DbSetupError::Unreachable(where_.clone(), e.to_string()))?;
@@ -196,8 +226,75 @@ pub fn map_db_error(e: DieselError) -> ArrowheadError {
     }
 }
 
+/// Drops `conn` from the pool instead of returning it.
+fn discard(conn: DbConn) {
+    DISCARD.with(|d| d.set(true));
+    drop(conn);
+    DISCARD.with(|d| d.set(false));
+}
+
+/// After a dead connection was found (the database restarted or failed over): every idle
+/// connection is checked and the dead ones dropped too, so that the requests after this one get
+/// fresh connections instead of failing one by one.
+fn purge_idle(pool: &DbPool) {
+    let mut alive = Vec::new();
+    let mut dropped = 0;
+    while let Some(mut c) = pool.try_get() {
+        if c.batch_execute("SELECT 1").is_ok() {
+            alive.push(c);
+        } else {
+            discard(c);
+            dropped += 1;
+        }
+        if alive.len() + dropped >= pool.max_size() as usize {
+            break;
+        }
+    }
+    if dropped > 0 {
+        tracing::warn!(
+            dropped,
+            "dead idle database connections dropped from the pool"
+        );
+    }
+}
+
+/// While the pool has no connection at all and its last checkout failed (the database is
+/// down), checkouts wait this long only: a request that needs the database several times is
+/// still answered within about [`CHECKOUT_TIMEOUT`].
+const CHECKOUT_TIMEOUT_WHILE_DOWN: Duration = Duration::from_millis(200);
+
+/// Set when a checkout found the database unreachable; cleared by the next successful one.
+static DATABASE_DOWN: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+fn checkout(pool: &DbPool) -> Result<DbConn, ArrowheadError> {
+    use std::sync::atomic::Ordering;
+    let down = DATABASE_DOWN.load(Ordering::Relaxed) && pool.state().connections == 0;
+    let wait = if down {
+        CHECKOUT_TIMEOUT_WHILE_DOWN
+    } else {
+        CHECKOUT_TIMEOUT
+    };
+    match pool.get_timeout(wait) {
+        Ok(c) => {
+            DATABASE_DOWN.store(false, Ordering::Relaxed);
+            Ok(c)
+        }
+        Err(e) => {
+            // No connection left at all: the database, not a busy pool.
+            if pool.state().connections == 0 {
+                DATABASE_DOWN.store(true, Ordering::Relaxed);
+            }
+            if !down {
+                tracing::error!(error = %e, "no database connection available");
+            }
+            Err(ArrowheadError::unavailable("Database is not available."))
+        }
+    }
+}
+
 /// Runs blocking database work on actix's blocking pool with a pooled connection, so the async
-/// workers never wait for MariaDB.
+/// workers never wait for MariaDB. With the database unreachable the answer is 503 "Database is
+/// not available." within [`CHECKOUT_TIMEOUT`]; once it is back, fresh connections serve again.
 pub async fn run<T, F>(pool: &DbPool, f: F) -> Result<T, ArrowheadError>
 where
     T: Send + 'static,
@@ -205,17 +302,16 @@ where
 {
     let pool = pool.clone();
     actix_web::web::block(move || {
-        let mut conn = pool.get().map_err(|e| {
-            tracing::error!(error = %e, "no database connection available");
-            ArrowheadError::unavailable("Database is not available.")
-        })?;
+        let mut conn = checkout(&pool)?;
         let result = f(&mut conn);
-        // Only after a failure (the fast path pays nothing): is the connection still alive?
+        // Only after a failure (the fast path pays nothing): is the connection still alive? If
+        // not, the failure was the database's, not the request's: 503, and nothing of it was
+        // committed (a transaction the server did not see committed is rolled back).
         if result.is_err() && conn.batch_execute("SELECT 1").is_err() {
             tracing::warn!("a dead database connection is dropped from the pool");
-            DISCARD.with(|d| d.set(true));
-            drop(conn);
-            DISCARD.with(|d| d.set(false));
+            discard(conn);
+            purge_idle(&pool);
+            return Err(ArrowheadError::unavailable("Database is not available."));
         }
         result
     })

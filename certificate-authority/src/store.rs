@@ -128,11 +128,19 @@ pub fn key_hash(public_key: &str) -> String {
 /// Adds a trusted key; `None` when the same key is already trusted.
 pub fn add_key(conn: &mut MysqlConnection, new: &NewKey) -> QueryResult<Option<KeyRow>> {
     conn.transaction(|c| {
-        let inserted = diesel::insert_or_ignore_into(ca_trusted_key::table)
+        let inserted = diesel::insert_into(ca_trusted_key::table)
             .values(new)
-            .execute(c)?;
-        if inserted == 0 {
-            return Ok(None);
+            .execute(c);
+        // A duplicate (also one a concurrent request created a moment ago) is no error here;
+        // not INSERT IGNORE, which would also turn text the column cannot hold into '?'.
+        match inserted {
+            Err(diesel::result::Error::DatabaseError(
+                diesel::result::DatabaseErrorKind::UniqueViolation,
+                _,
+            )) => return Ok(None),
+            other => {
+                other?;
+            }
         }
         find_key(c, new.hash)
     })

@@ -149,13 +149,15 @@ fn ensure_json_errors<B: MessageBody + 'static>(
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("application/json"));
     if is_json {
-        // An Arrowhead error raised where the endpoint was not known (the database layer, for
-        // one) gets the request's path as its origin, as Java's exception handler gives it.
+        // A server-side failure raised where the endpoint was not known (the database layer:
+        // 503 while the database is down) gets the request's path as its origin, so that an
+        // operator sees where it happened. Client errors keep Java's shape: Java leaves `origin`
+        // out of the errors its database services raise, and so do we.
         let unplaced = res
             .response()
             .error()
             .and_then(|e| e.as_error::<ArrowheadError>())
-            .filter(|e| e.origin.is_none())
+            .filter(|e| e.origin.is_none() && res.status().is_server_error())
             .cloned();
         if let Some(err) = unplaced {
             let (req, res) = res.into_parts();

@@ -96,8 +96,13 @@ fn event_type_for(conn: &mut MysqlConnection, name: &str) -> Result<EventType, A
     if let Some(t) = find(conn)? {
         return Ok(t);
     }
-    diesel::insert_or_ignore_into(event_type::table)
+    diesel::insert_into(event_type::table)
         .values(event_type::event_type_name.eq(name))
+        // A duplicate is left alone (a concurrent request may create the same row); not INSERT
+        // IGNORE, which would also store text the column cannot hold changed (strict mode off).
+        .on_conflict(diesel::dsl::DuplicatedKeys)
+        .do_update()
+        .set(event_type::id.eq(event_type::id))
         .execute(conn)?;
     find(conn)?.ok_or_else(|| ArrowheadError::internal("Database operation exception"))
 }

@@ -330,19 +330,29 @@ fn attach(
     gateway: &[i64],
 ) -> QueryResult<()> {
     for id in gatekeeper {
-        diesel::insert_or_ignore_into(cloud_gatekeeper_relay::table)
+        diesel::insert_into(cloud_gatekeeper_relay::table)
             .values((
                 cloud_gatekeeper_relay::cloud_id.eq(cloud_id),
                 cloud_gatekeeper_relay::relay_id.eq(id),
             ))
+            // A duplicate is left alone (a concurrent request may create the same row); not INSERT
+            // IGNORE, which would also store text the column cannot hold changed (strict mode off).
+            .on_conflict(diesel::dsl::DuplicatedKeys)
+            .do_update()
+            .set(cloud_gatekeeper_relay::id.eq(cloud_gatekeeper_relay::id))
             .execute(c)?;
     }
     for id in gateway {
-        diesel::insert_or_ignore_into(cloud_gateway_relay::table)
+        diesel::insert_into(cloud_gateway_relay::table)
             .values((
                 cloud_gateway_relay::cloud_id.eq(cloud_id),
                 cloud_gateway_relay::relay_id.eq(id),
             ))
+            // A duplicate is left alone (a concurrent request may create the same row); not INSERT
+            // IGNORE, which would also store text the column cannot hold changed (strict mode off).
+            .on_conflict(diesel::dsl::DuplicatedKeys)
+            .do_update()
+            .set(cloud_gateway_relay::id.eq(cloud_gateway_relay::id))
             .execute(c)?;
     }
     Ok(())

@@ -405,13 +405,18 @@ fn provider_of(
                 }
                 return Ok((s.id, true));
             }
-            diesel::insert_or_ignore_into(foreign_system::table)
+            diesel::insert_into(foreign_system::table)
                 .values((
                     foreign_system::provider_cloud_id.eq(c.id),
                     foreign_system::system_name.eq(&e.provider_name),
                     foreign_system::address.eq(&e.provider_address),
                     foreign_system::port.eq(e.provider_port),
                 ))
+                // A duplicate is left alone (a concurrent request may create the same row); not INSERT
+                // IGNORE, which would also store text the column cannot hold changed (strict mode off).
+                .on_conflict(diesel::dsl::DuplicatedKeys)
+                .do_update()
+                .set(foreign_system::id.eq(foreign_system::id))
                 .execute(conn)?;
             let s = find(conn)?
                 .ok_or_else(|| ArrowheadError::internal("Database operation exception"))?;

@@ -494,7 +494,7 @@ fn missing_authorization_is_a_clear_error_until_it_appears() {
                 "No provider of authorization-control-intra is registered in the Service Registry.",
                 503,
                 "UNAVAILABLE",
-                None
+                Some("/orchestrator/orchestration")
             )
         )
     );

@@ -128,16 +128,24 @@ pub fn list_devices(
 /// Creates a device; `None` when one with this name and MAC exists.
 pub fn create_device(conn: &mut MysqlConnection, d: &NewDevice) -> QueryResult<Option<DeviceRow>> {
     conn.transaction(|c| {
-        let inserted = diesel::insert_or_ignore_into(device::table)
+        let inserted = diesel::insert_into(device::table)
             .values((
                 device::device_name.eq(&d.name),
                 device::address.eq(&d.address),
                 device::mac_address.eq(&d.mac),
                 device::authentication_info.eq(&d.authentication_info),
             ))
-            .execute(c)?;
-        if inserted == 0 {
-            return Ok(None);
+            .execute(c);
+        // A duplicate (also one a concurrent request created a moment ago) is no error here;
+        // not INSERT IGNORE, which would also turn text the column cannot hold into '?'.
+        match inserted {
+            Err(diesel::result::Error::DatabaseError(
+                diesel::result::DatabaseErrorKind::UniqueViolation,
+                _,
+            )) => return Ok(None),
+            other => {
+                other?;
+            }
         }
         device_by_name_and_mac(c, &d.name, &d.mac)
     })

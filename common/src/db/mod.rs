@@ -53,15 +53,18 @@ impl diesel::r2d2::ManageConnection for Manager {
 
 /// Session settings of every pooled connection. UTC, so `TIMESTAMP` columns read back as UTC
 /// instants whatever the server's time zone is. READ COMMITTED, so that a find-or-create
-/// (`INSERT IGNORE` then `SELECT`) sees the row a concurrent transaction has just committed;
+/// (insert-unless-duplicate then `SELECT`) sees the row a concurrent transaction has just committed;
 /// under REPEATABLE READ the re-read would use the transaction's older snapshot and miss it.
 #[derive(Debug)]
 struct SessionSettings;
 
 impl CustomizeConnection<MysqlConnection, diesel::r2d2::Error> for SessionSettings {
     fn on_acquire(&self, conn: &mut MysqlConnection) -> Result<(), diesel::r2d2::Error> {
+        // Strict mode: text a column cannot hold is refused (and answered 400), never stored
+        // changed (a 4-byte character turned into '?' in a 3-byte `utf8` column).
         conn.batch_execute(
-            "SET time_zone = '+00:00'; SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED",
+            "SET time_zone = '+00:00'; SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED; \
+             SET SESSION sql_mode = TRIM(BOTH ',' FROM CONCAT(@@SESSION.sql_mode, ',STRICT_ALL_TABLES'))",
         )
         .map_err(diesel::r2d2::Error::QueryError)
     }
@@ -219,6 +222,16 @@ pub fn map_db_error(e: DieselError) -> ArrowheadError {
                 info.message()
             ))
         }
+        DieselError::DatabaseError(_, info)
+            if info.message().starts_with("Incorrect string value") =>
+        {
+            ArrowheadError::bad_payload(unstorable_text(info.message()))
+        }
+        DieselError::DatabaseError(_, info)
+            if info.message().starts_with("Illegal mix of collations") =>
+        {
+            ArrowheadError::bad_payload(unstorable_text(""))
+        }
         other => {
             tracing::error!(error = %other, "database operation failed");
             ArrowheadError::internal("Database operation exception")
@@ -292,6 +305,40 @@ fn checkout(pool: &DbPool) -> Result<DbConn, ArrowheadError> {
     }
 }
 
+/// The refusal of text the database's 3-byte `utf8` tables (the Java schema, where our
+/// migrations could not convert them) cannot store, naming the field when MariaDB named the
+/// column (`... for column `db`.`system_`.`authentication_info` at row 1`).
+fn unstorable_text(message: &str) -> String {
+    let column = message.split_once(" for column ").and_then(|(_, rest)| {
+        let names = rest.split(" at row").next().unwrap_or(rest);
+        names
+            .split('`')
+            .rfind(|p| !p.trim().is_empty() && *p != ".")
+    });
+    let what = match column {
+        Some(c) => {
+            let mut field = String::new();
+            let mut upper = false;
+            for ch in c.chars() {
+                if ch == '_' {
+                    upper = true;
+                } else if upper {
+                    field.extend(ch.to_uppercase());
+                    upper = false;
+                } else {
+                    field.push(ch);
+                }
+            }
+            format!("The value of {field} holds")
+        }
+        None => "A value holds".to_owned(),
+    };
+    format!(
+        "{what} characters this database cannot store (4-byte UTF-8, such as emoji): its tables \
+         use the 3-byte utf8 of the Java schema."
+    )
+}
+
 /// Runs blocking database work on actix's blocking pool with a pooled connection, so the async
 /// workers never wait for MariaDB. With the database unreachable the answer is 503 "Database is
 /// not available." within [`CHECKOUT_TIMEOUT`]; once it is back, fresh connections serve again.
@@ -320,4 +367,18 @@ where
         tracing::error!(error = %e, "blocking database task failed");
         ArrowheadError::internal("Database operation exception")
     })?
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unstorable_text_names_the_field() {
+        assert!(unstorable_text(
+            "Incorrect string value: '\\xF0\\x9F\\x98\\x80' for column `ah`.`system_`.`authentication_info` at row 1"
+        )
+        .starts_with("The value of authenticationInfo holds characters"));
+        assert!(unstorable_text("").starts_with("A value holds"));
+    }
 }

@@ -94,8 +94,13 @@ pub fn insert_system(
 ) -> Result<System, ArrowheadError> {
     // IGNORE: a concurrent request may create the same row at the same moment; either way
     // the stored row is read back.
-    diesel::insert_or_ignore_into(system_::table)
+    diesel::insert_into(system_::table)
         .values(values)
+        // A duplicate is left alone (a concurrent request may create the same row); not INSERT
+        // IGNORE, which would also store text the column cannot hold changed (strict mode off).
+        .on_conflict(diesel::dsl::DuplicatedKeys)
+        .do_update()
+        .set(system_::id.eq(system_::id))
         .execute(conn)?;
     find_system(conn, &values.system_name, &values.address, values.port)?
         .ok_or_else(|| ArrowheadError::internal("Database operation exception"))
@@ -124,8 +129,13 @@ pub fn service_definition_for(
     if let Some(found) = find_service_definition(conn, def)? {
         return Ok(found);
     }
-    diesel::insert_or_ignore_into(service_definition::table)
+    diesel::insert_into(service_definition::table)
         .values(service_definition::definition.eq(def))
+        // A duplicate is left alone (a concurrent request may create the same row); not INSERT
+        // IGNORE, which would also store text the column cannot hold changed (strict mode off).
+        .on_conflict(diesel::dsl::DuplicatedKeys)
+        .do_update()
+        .set(service_definition::id.eq(service_definition::id))
         .execute(conn)?;
     find_service_definition(conn, def)?
         .ok_or_else(|| ArrowheadError::internal("Database operation exception"))
@@ -150,8 +160,13 @@ pub fn interface_for(
     if let Some(found) = find_interface(conn, name)? {
         return Ok(found);
     }
-    diesel::insert_or_ignore_into(service_interface::table)
+    diesel::insert_into(service_interface::table)
         .values(service_interface::interface_name.eq(name))
+        // A duplicate is left alone (a concurrent request may create the same row); not INSERT
+        // IGNORE, which would also store text the column cannot hold changed (strict mode off).
+        .on_conflict(diesel::dsl::DuplicatedKeys)
+        .do_update()
+        .set(service_interface::id.eq(service_interface::id))
         .execute(conn)?;
     find_interface(conn, name)?
         .ok_or_else(|| ArrowheadError::internal("Database operation exception"))

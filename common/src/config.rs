@@ -634,6 +634,30 @@ pub struct SslSettings {
     pub client_auth_optional: bool,
 }
 
+/// What one client may send a server; each limit is answered with Arrowhead error JSON where
+/// HTTP allows (an oversized header block gets the HTTP layer's bare 431).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RequestLimits {
+    /// `max_request_body_bytes`: larger bodies are answered 413.
+    pub max_body_bytes: usize,
+    /// `request_body_timeout_seconds`: a body not received in this time (a client trickling
+    /// it, slowloris-style) is answered 408 and the connection closed.
+    pub body_timeout: Duration,
+    /// `server.tomcat.max-connections` (Tomcat's key and default): connections served at once;
+    /// beyond it new ones wait in the kernel's backlog until one ends.
+    pub max_connections: usize,
+}
+
+impl Default for RequestLimits {
+    fn default() -> Self {
+        Self {
+            max_body_bytes: 1024 * 1024,
+            body_timeout: Duration::from_secs(30),
+            max_connections: 8192,
+        }
+    }
+}
+
 /// The settings every core system shares, with the Java defaults.
 #[derive(Debug, Clone)]
 pub struct CoreSettings {
@@ -654,6 +678,7 @@ pub struct CoreSettings {
     pub db_pool_size: u32,
     /// `server.workers`: HTTP worker threads (`None`: one per core).
     pub workers: Option<usize>,
+    pub request_limits: RequestLimits,
     pub properties: Properties,
 }
 
@@ -734,6 +759,23 @@ impl CoreSettings {
             workers: match props.count_or("server.workers", 0, 0, 1024)? {
                 0 => None,
                 n => Some(n as usize),
+            },
+            request_limits: RequestLimits {
+                max_body_bytes: props.count_or(
+                    "max_request_body_bytes",
+                    1024 * 1024,
+                    1024,
+                    1 << 30,
+                )? as usize,
+                body_timeout: props
+                    .duration_or("request_body_timeout_seconds", 30, SECONDS)?
+                    .max(Duration::from_secs(1)),
+                max_connections: props.count_or(
+                    "server.tomcat.max-connections",
+                    8192,
+                    1,
+                    1 << 20,
+                )? as usize,
             },
             properties: props,
         })

@@ -114,6 +114,7 @@ impl Foundation {
                 workers: core.workers,
                 openapi,
                 revocations: Some(self.revocations),
+                limits: core.request_limits,
                 configure: move |cfg: &mut actix_web::web::ServiceConfig| {
                     cfg.app_data(state.clone());
                     configure(cfg);

@@ -17,7 +17,7 @@ use actix_web::{web, App, FromRequest, HttpRequest, HttpResponse, HttpServer};
 use futures_util::future::{ready, Ready};
 use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 use utoipa_swagger_ui::SwaggerUi;
 
 /// Who the client of a TLS connection is, judged once per connection by [`peer_identity`].
@@ -105,7 +105,20 @@ pub fn json_config(limit: usize) -> web::JsonConfig {
                 }
                 actix_web::error::JsonPayloadError::Overflow { limit }
                 | actix_web::error::JsonPayloadError::OverflowKnownLength { limit, .. } => {
-                    format!("Message body is larger than {limit} bytes.")
+                    return ArrowheadError::bad_payload(format!(
+                        "Message body is larger than {limit} bytes."
+                    ))
+                    .with_code(413)
+                    .with_origin(req.path())
+                    .into();
+                }
+                actix_web::error::JsonPayloadError::Payload(
+                    actix_web::error::PayloadError::Io(e),
+                ) if e.kind() == std::io::ErrorKind::TimedOut => {
+                    return ArrowheadError::bad_payload(e.to_string())
+                        .with_code(408)
+                        .with_origin(req.path())
+                        .into();
                 }
                 other => format!(
                     "The specified payload can not be read as the expected JSON object: {other}"
@@ -283,6 +296,8 @@ pub struct ServerSpec<F> {
     pub configure: F,
     /// Revoked certificates to refuse (kept current by [`crate::revocation`]).
     pub revocations: Option<Arc<crate::revocation::Revocations>>,
+    /// Body size, body time and connection limits.
+    pub limits: crate::config::RequestLimits,
 }
 
 /// A running server: its bound address and the handle that stops it.
@@ -382,19 +397,21 @@ where
     });
     let configure = spec.configure;
     let openapi = spec.openapi;
+    let limits = spec.limits;
     let addr = listener.local_addr()?;
     let factory = move || {
         let configure = configure.clone();
         App::new()
             .app_data(info.clone())
-            .app_data(json_config(4 * 1024 * 1024))
+            .app_data(json_config(limits.max_body_bytes))
             .app_data(query_config())
             .app_data(path_config())
             .wrap(ErrorHandlers::new().default_handler(ensure_json_errors))
-            .wrap_fn(|mut req, srv| {
+            .wrap_fn(move |mut req, srv| {
                 use actix_web::dev::Service;
                 let started = Instant::now();
                 trim_trailing_slash(&mut req);
+                body_deadline(&mut req, limits.body_timeout);
                 let method = req.method().clone();
                 let path = req.path().to_owned();
                 // Who asked, for the request's log line: the verified name, or what was refused.
@@ -462,17 +479,59 @@ where
             let anchors = Arc::new(
                 Anchors::new(&tls.trust).map_err(|e| std::io::Error::other(e.to_string()))?,
             );
-            serve_tls(listener, acceptor, anchors, spec.workers, factory)?
+            serve_tls(listener, acceptor, anchors, spec.workers, limits, factory)?
         }
         None => {
             let mut server = HttpServer::new(factory).shutdown_timeout(10);
             if let Some(w) = spec.workers {
                 server = server.workers(w);
             }
+            server = server.max_connections(per_worker(limits.max_connections, spec.workers));
             server.listen(listener)?.run()
         }
     };
     Ok(Running { addr, server })
+}
+
+/// The connection limit of each worker (actix counts per worker) for `total` over all of them.
+fn per_worker(total: usize, workers: Option<usize>) -> usize {
+    let n = workers
+        .or_else(|| std::thread::available_parallelism().ok().map(|n| n.get()))
+        .unwrap_or(1)
+        .max(1);
+    total.div_ceil(n).max(1)
+}
+
+/// Puts a deadline on receiving the request body: a client that trickles its body (slowloris)
+/// is answered 408 once `limit` has passed since the request head arrived, instead of holding
+/// the connection for as long as it likes. (The head itself has actix's 5 s request timeout.)
+fn body_deadline(req: &mut ServiceRequest, limit: Duration) {
+    use futures_util::StreamExt;
+    let m = req.method();
+    if m != Method::POST && m != Method::PUT && m != Method::PATCH {
+        return;
+    }
+    let payload = actix_web::HttpMessage::take_payload(req);
+    let deadline = tokio::time::Instant::now() + limit;
+    let stream = futures_util::stream::unfold(Some(payload), move |state| async move {
+        let mut payload = state?;
+        match tokio::time::timeout_at(deadline, payload.next()).await {
+            Ok(Some(item)) => Some((item, Some(payload))),
+            Ok(None) => None,
+            Err(_) => Some((
+                Err(actix_web::error::PayloadError::Io(std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    format!(
+                        "The request body did not arrive within {} s.",
+                        limit.as_secs()
+                    ),
+                ))),
+                None,
+            )),
+        }
+    });
+    let boxed: actix_http::BoxedPayloadStream = Box::pin(stream);
+    req.set_payload(actix_web::dev::Payload::from(boxed));
 }
 
 /// The TLS server: [`crate::listener::handshake`] in front of actix-web's HTTP/1 service (see
@@ -483,6 +542,7 @@ fn serve_tls<F, A, B>(
     acceptor: openssl::ssl::SslAcceptor,
     anchors: Arc<Anchors>,
     workers: Option<usize>,
+    limits: crate::config::RequestLimits,
     factory: F,
 ) -> std::io::Result<Server>
 where
@@ -499,7 +559,9 @@ where
     use crate::listener;
     use actix_service::{fn_service, map_config, ServiceFactoryExt};
     let addr = listener.local_addr()?;
-    let mut builder = actix_server::Server::build().shutdown_timeout(10);
+    let mut builder = actix_server::Server::build()
+        .shutdown_timeout(10)
+        .max_concurrent_connections(per_worker(limits.max_connections, workers));
     if let Some(w) = workers {
         builder = builder.workers(w);
     }

@@ -306,6 +306,7 @@ impl Subscriber {
                     workers: Some(1),
                     openapi: utoipa::openapi::OpenApiBuilder::new().build(),
                     revocations: None,
+                    limits: Default::default(),
                     configure: move |cfg: &mut actix_web::web::ServiceConfig| {
                         let sink = sink.clone();
                         let behaviour = behaviour.clone();

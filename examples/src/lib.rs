@@ -160,6 +160,7 @@ impl Application {
             workers: Some(1),
             openapi: utoipa::openapi::OpenApiBuilder::new().build(),
             revocations: None,
+            limits: Default::default(),
             configure,
         })
         .map_err(|e| format!("cannot listen on port {port}: {e}"))

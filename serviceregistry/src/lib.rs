@@ -189,6 +189,7 @@ pub async fn start(settings: Settings, db_wait: Duration) -> Result<Running, Sta
             workers: settings.core.workers,
             openapi: api::openapi(),
             revocations: Some(revocations),
+            limits: settings.core.request_limits,
             configure: move |cfg: &mut actix_web::web::ServiceConfig| {
                 cfg.app_data(state.clone());
                 api::configure(cfg);

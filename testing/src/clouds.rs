@@ -343,6 +343,7 @@ pub fn echo_provider(cloud: &Cloud) -> RunningServer {
                 workers: Some(1),
                 openapi: utoipa::openapi::OpenApiBuilder::new().build(),
                 revocations: None,
+                limits: Default::default(),
                 configure: |cfg: &mut actix_web::web::ServiceConfig| {
                     cfg.app_data(actix_web::web::PayloadConfig::new(16 * 1024 * 1024))
                         .route(

@@ -766,6 +766,7 @@ pub fn recording_server(
                 workers: Some(1),
                 openapi: utoipa::openapi::OpenApiBuilder::new().build(),
                 revocations: None,
+                limits: Default::default(),
                 configure: move |cfg: &mut actix_web::web::ServiceConfig| {
                     let sink = sink.clone();
                     cfg.route(
@@ -826,4 +827,36 @@ pub fn check_mgmt_logs(db: &TestDb, base: &str, system_name: &str) {
         .0,
         401
     );
+}
+
+/// A raw mutual-TLS connection to `port` with `system`'s certificate, for tests that must send
+/// bytes an HTTP client would not (a trickled request, a malformed head). `max`: the highest
+/// TLS version offered (`None`: 1.3).
+pub fn raw_tls(
+    system: &str,
+    port: u16,
+    max: Option<openssl::ssl::SslVersion>,
+) -> Result<openssl::ssl::SslStream<std::net::TcpStream>, String> {
+    use openssl::ssl::{SslConnector, SslMethod};
+    let pki = pki();
+    let ks =
+        Keystore::from_pkcs12_file(&pki.keystore(system), PASSWORD).map_err(|e| e.to_string())?;
+    let mut b = SslConnector::builder(SslMethod::tls_client()).map_err(|e| e.to_string())?;
+    b.set_certificate(&ks.cert).map_err(|e| e.to_string())?;
+    for c in &ks.chain {
+        b.add_extra_chain_cert(c.clone())
+            .map_err(|e| e.to_string())?;
+    }
+    b.set_private_key(&ks.key).map_err(|e| e.to_string())?;
+    b.cert_store_mut()
+        .add_cert(pki.master.clone())
+        .map_err(|e| e.to_string())?;
+    b.set_max_proto_version(max).map_err(|e| e.to_string())?;
+    if max.is_some() {
+        b.set_min_proto_version(max).map_err(|e| e.to_string())?;
+    }
+    let tcp = std::net::TcpStream::connect(("127.0.0.1", port)).map_err(|e| e.to_string())?;
+    b.build()
+        .connect("localhost", tcp)
+        .map_err(|e| e.to_string())
 }

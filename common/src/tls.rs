@@ -25,6 +25,52 @@ pub enum TlsError {
     InvalidServerCn(String),
     #[error("TLS setup failed: {0}")]
     Ssl(#[from] openssl::error::ErrorStack),
+    #[error(
+        "the own certificate {cn} {problem}: renew it (a peer would refuse it in every handshake)"
+    )]
+    Validity { cn: String, problem: String },
+}
+
+/// Warn this long before the own certificate expires.
+pub const EXPIRY_WARNING_DAYS: i32 = 30;
+
+/// Refuses an own certificate that is expired or not yet valid (every peer would refuse the
+/// handshake, which is far harder to diagnose than this startup error), and warns when it
+/// expires within [`EXPIRY_WARNING_DAYS`].
+pub fn check_validity(cert: &openssl::x509::X509Ref) -> Result<(), TlsError> {
+    let cn = common_name(cert).unwrap_or_default();
+    let now = openssl::asn1::Asn1Time::days_from_now(0)?;
+    let invalid = |problem: String| TlsError::Validity {
+        cn: cn.clone(),
+        problem,
+    };
+    if cert.not_before() > now {
+        return Err(invalid(format!(
+            "is not valid before {}",
+            cert.not_before()
+        )));
+    }
+    if cert.not_after() < now {
+        return Err(invalid(format!("expired on {}", cert.not_after())));
+    }
+    let left = now.diff(cert.not_after())?;
+    if left.days < EXPIRY_WARNING_DAYS {
+        tracing::warn!(certificate = %cn, expires = %cert.not_after(), days_left = left.days,
+            "the own certificate expires soon: renew it");
+    }
+    Ok(())
+}
+
+/// Warns when a private key file can be read by any user of the machine.
+pub fn warn_if_world_readable(path: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    if let Ok(meta) = std::fs::metadata(path) {
+        let mode = meta.permissions().mode();
+        if mode & 0o004 != 0 {
+            tracing::warn!(file = %path.display(), mode = format!("{:o}", mode & 0o777),
+                "a private key file is readable by every user of this machine: chmod o-r it");
+        }
+    }
 }
 
 fn file_err(path: &Path, reason: impl std::fmt::Display) -> TlsError {
@@ -228,6 +274,13 @@ impl TlsContext {
     /// system name (the Java startup check).
     pub fn load(settings: &SslSettings) -> Result<Self, TlsError> {
         let keystore = Keystore::load(&settings.key)?;
+        check_validity(&keystore.cert)?;
+        match &settings.key {
+            crate::config::KeyMaterial::Pkcs12 { path, .. } => warn_if_world_readable(path),
+            crate::config::KeyMaterial::Pem { private_key, .. } => {
+                warn_if_world_readable(private_key)
+            }
+        }
         let trust = load_trust(&settings.trust)?;
         let mut tls = Self::new(keystore, trust)?;
         tls.client_auth_optional = settings.client_auth_optional;
@@ -333,6 +386,41 @@ mod tests {
             })
             .expect("Java sample certificates not found; set ARROWHEAD_JAVA_FIXTURES");
         dir.join(name)
+    }
+
+    fn cert_valid(from_days: i64, to_days: i64) -> X509 {
+        let key = PKey::from_rsa(openssl::rsa::Rsa::generate(2048).unwrap()).unwrap();
+        let mut name = openssl::x509::X509NameBuilder::new().unwrap();
+        name.append_entry_by_text("CN", "x.c.o.arrowhead.eu")
+            .unwrap();
+        let name = name.build();
+        let mut b = X509::builder().unwrap();
+        b.set_subject_name(&name).unwrap();
+        b.set_issuer_name(&name).unwrap();
+        b.set_pubkey(&key).unwrap();
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64;
+        let at = |d: i64| openssl::asn1::Asn1Time::from_unix(now + d * 86_400).unwrap();
+        b.set_not_before(&at(from_days)).unwrap();
+        b.set_not_after(&at(to_days)).unwrap();
+        b.sign(&key, openssl::hash::MessageDigest::sha256())
+            .unwrap();
+        b.build()
+    }
+
+    #[test]
+    fn own_certificate_validity_is_checked() {
+        assert!(check_validity(&cert_valid(-10, 365)).is_ok());
+        // Expiring soon: a warning, not an error.
+        assert!(check_validity(&cert_valid(-10, 5)).is_ok());
+        let err = check_validity(&cert_valid(-10, -1))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("x.c.o.arrowhead.eu expired on"), "{err}");
+        let err = check_validity(&cert_valid(2, 365)).unwrap_err().to_string();
+        assert!(err.contains("is not valid before"), "{err}");
     }
 
     #[test]

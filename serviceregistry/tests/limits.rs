@@ -140,3 +140,26 @@ fn connections_beyond_the_limit_wait() {
         t.elapsed()
     );
 }
+
+/// TLS 1.2 and 1.3 only: a client offering 1.0 or 1.1 is refused in the handshake.
+#[test]
+fn only_tls_1_2_and_1_3() {
+    use openssl::ssl::SslVersion;
+    let sr = TestServer::secure();
+    for old in [SslVersion::TLS1, SslVersion::TLS1_1] {
+        assert!(
+            testing::raw_tls("sysop", sr.port, Some(old)).is_err(),
+            "{old:?} accepted"
+        );
+    }
+    for ok in [SslVersion::TLS1_2, SslVersion::TLS1_3] {
+        let s = testing::raw_tls("sysop", sr.port, Some(ok)).unwrap();
+        assert_eq!(s.ssl().version2(), Some(ok));
+        // No weak suite was agreed: forward secrecy and AEAD.
+        let cipher = s.ssl().current_cipher().unwrap().name();
+        assert!(
+            cipher.contains("GCM") || cipher.contains("CHACHA20"),
+            "{cipher}"
+        );
+    }
+}

@@ -854,6 +854,10 @@ pub fn raw_tls(
     b.set_max_proto_version(max).map_err(|e| e.to_string())?;
     if max.is_some() {
         b.set_min_proto_version(max).map_err(|e| e.to_string())?;
+        // Old versions offered for real (this OpenSSL's default level would not even try),
+        // so that a refusal is the server's.
+        b.set_cipher_list("DEFAULT:@SECLEVEL=0")
+            .map_err(|e| e.to_string())?;
     }
     let tcp = std::net::TcpStream::connect(("127.0.0.1", port)).map_err(|e| e.to_string())?;
     b.build()

@@ -291,7 +291,17 @@ pub fn notify_url(
         "http"
     };
     let slash = if notify_uri.starts_with('/') { "" } else { "/" };
-    format!("{scheme}://{address}:{port}{slash}{notify_uri}")
+    // Percent-encoded where a URI may not hold the character as is (non-ASCII text such as an
+    // emoji, spaces): otherwise the request could not even be built and the event would be lost.
+    let mut path = String::with_capacity(notify_uri.len());
+    for b in notify_uri.bytes() {
+        if b.is_ascii_graphic() && !b"\"<>\\^`{|}".contains(&b) {
+            path.push(char::from(b));
+        } else {
+            path.push_str(&format!("%{b:02X}"));
+        }
+    }
+    format!("{scheme}://{address}:{port}{slash}{path}")
 }
 
 /// What one attempt came to.
@@ -559,6 +569,10 @@ mod tests {
         assert_eq!(
             notify_url("10.0.0.1", 9000, None, "events"),
             "http://10.0.0.1:9000/events"
+        );
+        assert_eq!(
+            notify_url("h", 1, None, "/a b/🌡?x=1"),
+            "http://h:1/a%20b/%F0%9F%8C%A1?x=1"
         );
     }
 }

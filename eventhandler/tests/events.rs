@@ -1210,3 +1210,55 @@ fn another_instance_finishes_the_work() {
     );
     assert_eq!(stats["delivered"], 20, "{stats}");
 }
+
+/// Text with 4-byte UTF-8 characters (emoji) in subscriptions and events is stored and delivered
+/// as sent; where a name cannot hold it, the answer is 400, never 500.
+#[test]
+fn four_byte_text_in_subscriptions_and_events() {
+    let cloud = Cloud::start();
+    let port = free_port();
+    let consumer = cloud.system("consumer", port);
+    let provider = cloud.system("provider", 6000);
+    cloud.allow(consumer, provider);
+    let (status, got) = cloud.subscribe(
+        "consumer",
+        port,
+        json!({"notifyUri": "/notify/🌡", "matchMetaData": true, "filterMetaData": {"unit": "°C🌡"}}),
+    );
+    assert_eq!(status, 200, "{got}");
+    let subscriber = Subscriber::start("consumer", port, Behaviour::default());
+    let (status, got) = cloud.publish(
+        "provider",
+        6000,
+        "21.5 🌡",
+        json!({"metaData": {"unit": "°C🌡"}}),
+    );
+    assert_eq!(status, 200, "{got}");
+    subscriber.wait_count(1);
+    assert_eq!(subscriber.payloads(), ["21.5 🌡"]);
+    let (status, list) = read(
+        client("sysop")
+            .get(cloud.url("/mgmt/subscriptions"))
+            .send()
+            .unwrap(),
+    );
+    assert_eq!(status, 200, "{list}");
+    let sub = &list["data"][0];
+    assert_eq!(sub["filterMetaData"], json!({"unit": "°C🌡"}), "{list}");
+    let (status, got) = read(
+        client("sysop")
+            .put(cloud.url(&format!("/mgmt/subscriptions/{}", sub["id"])))
+            .json(&json!({"eventType": "temperature_changed", "subscriberSystem": {"systemName": "consumer", "address": "127.0.0.1", "port": port}, "notifyUri": "/😀", "matchMetaData": false}))
+            .send()
+            .unwrap(),
+    );
+    assert_eq!(status, 200, "{got}");
+    assert_eq!(got["notifyUri"], "/😀", "{got}");
+    for event_type in ["%F0%9F%8C%A1", "temperature_changed"] {
+        let resp = client("consumer")
+            .delete(cloud.url(&format!("/unsubscribe?event_type={event_type}&system_name=consumer&address=127.0.0.1&port={port}")))
+            .send()
+            .unwrap();
+        assert!(resp.status().as_u16() < 500, "{}", resp.status());
+    }
+}

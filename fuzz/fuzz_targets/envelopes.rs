@@ -16,6 +16,9 @@ fuzz_target!(|text: &str| {
     let public = PKey::public_key_from_der(&own.public_key_to_der().unwrap()).unwrap();
     let c = common::relay::envelope::Cryptographer::new(own).unwrap();
     assert!(c.open(text, &public).is_err(), "forged envelope opened");
-    assert!(common::token::verify(text, own, &public, "consumer", std::time::SystemTime::now()).is_err());
+    assert!(
+        common::token::verify(text, own, &public, "consumer", std::time::SystemTime::now())
+            .is_err()
+    );
     let _ = common::token::public_key_from_base64(text);
 });

@@ -21,7 +21,11 @@ fuzz_target!(|s: &str| {
     let _ = names::validate_service_definition(s, false);
     let i = names::normalize_interface(s);
     if names::is_valid_interface(&i, true) {
-        assert_eq!(names::normalize_interface(&i), i, "normalizing is idempotent");
+        assert_eq!(
+            names::normalize_interface(&i),
+            i,
+            "normalizing is idempotent"
+        );
     }
     for allow in [false, true] {
         let policy = AddressPolicy {

@@ -6,7 +6,13 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|text: &str| {
     let p = Properties::parse(text).with_env(std::iter::empty());
-    for key in ["server.port", "a", "sr_port", "spring.datasource.url", "x.y-z"] {
+    for key in [
+        "server.port",
+        "a",
+        "sr_port",
+        "spring.datasource.url",
+        "x.y-z",
+    ] {
         let _ = p.get(key);
         let _ = p.parse_or::<u16>(key, 1);
         let _ = p.parse_or::<i64>(key, 1);

@@ -1675,6 +1675,32 @@ fn four_byte_text_is_stored_faithfully_or_refused() {
     assert_eq!((status, got["count"].clone()), (200, json!(2)), "{got}");
     let (status, got) = get(&sysop, &sr.url("/mgmt/servicedef/%F0%9F%98%80"));
     assert!(status < 500, "{status} {got}");
+    // The other places fuzzing found answering 500: unregister, mgmt create, systems PATCH.
+    let (status, got) = delete(
+        &client("provider"),
+        &sr.url("/unregister?service_definition=emoji-service&system_name=provider&address=127.0.0.1&port=9001&service_uri=%2Fa%F0%9F%98%80"),
+    );
+    assert_eq!(status, 200, "{got}");
+    let (status, got) = get(&sysop, &sr.url("/mgmt/servicedef/emoji-service"));
+    assert_eq!(
+        (status, got["count"].clone()),
+        (200, json!(1)),
+        "only /a😀 went: {got}"
+    );
+    let (status, got) = post(
+        &sysop,
+        &sr.url("/mgmt"),
+        &json!({"serviceDefinition": "emoji-mgmt", "providerSystem": {"systemName": "provider", "address": "127.0.0.1", "port": 9001}, "serviceUri": "/🌡", "interfaces": ["HTTP-SECURE-JSON"], "metadata": {"k": "🌡"}}),
+    );
+    assert_eq!(status, 201, "{got}");
+    assert_eq!(got["metadata"], json!({"k": "🌡"}), "{got}");
+    let (status, got) = patch(
+        &sysop,
+        &sr.url(&format!("/mgmt/systems/{}", again["id"])),
+        &json!({"authenticationInfo": "z🌡"}),
+    );
+    assert_eq!(status, 200, "{got}");
+    assert_eq!(got["authenticationInfo"], "z🌡", "{got}");
 
     // A Java-made schema: 3-byte utf8 tables.
     drop(sr);

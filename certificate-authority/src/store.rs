@@ -131,16 +131,8 @@ pub fn add_key(conn: &mut MysqlConnection, new: &NewKey) -> QueryResult<Option<K
         let inserted = diesel::insert_into(ca_trusted_key::table)
             .values(new)
             .execute(c);
-        // A duplicate (also one a concurrent request created a moment ago) is no error here;
-        // not INSERT IGNORE, which would also turn text the column cannot hold into '?'.
-        match inserted {
-            Err(diesel::result::Error::DatabaseError(
-                diesel::result::DatabaseErrorKind::UniqueViolation,
-                _,
-            )) => return Ok(None),
-            other => {
-                other?;
-            }
+        if !common::db::inserted(inserted)? {
+            return Ok(None);
         }
         find_key(c, new.hash)
     })

@@ -136,16 +136,8 @@ pub fn create_device(conn: &mut MysqlConnection, d: &NewDevice) -> QueryResult<O
                 device::authentication_info.eq(&d.authentication_info),
             ))
             .execute(c);
-        // A duplicate (also one a concurrent request created a moment ago) is no error here;
-        // not INSERT IGNORE, which would also turn text the column cannot hold into '?'.
-        match inserted {
-            Err(diesel::result::Error::DatabaseError(
-                diesel::result::DatabaseErrorKind::UniqueViolation,
-                _,
-            )) => return Ok(None),
-            other => {
-                other?;
-            }
+        if !crate::db::inserted(inserted)? {
+            return Ok(None);
         }
         device_by_name_and_mac(c, &d.name, &d.mac)
     })

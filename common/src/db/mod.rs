@@ -203,6 +203,16 @@ pub fn migrate(conn: &mut MysqlConnection) -> Result<(), DbSetupError> {
     result
 }
 
+/// The outcome of an insert that may meet a unique key: `Ok(false)` when the row was already
+/// there (also when a concurrent request created it a moment ago). Unlike `INSERT IGNORE`,
+/// which would also turn text the column cannot hold into '?', every other failure stays one.
+pub fn inserted(result: QueryResult<usize>) -> QueryResult<bool> {
+    match result {
+        Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => Ok(false),
+        other => other.map(|_| true),
+    }
+}
+
 /// Maps diesel failures to Arrowhead errors where their meaning is known; the rest are logged
 /// here and answered with the Java "Database operation exception" without internals.
 pub fn map_db_error(e: DieselError) -> ArrowheadError {

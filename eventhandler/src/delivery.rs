@@ -235,6 +235,7 @@ impl Dispatcher {
                 subscriber_id,
                 slot,
                 client: None,
+                delivered: Vec::new(),
             }
             .run(),
         );
@@ -319,9 +320,43 @@ struct Sender {
     slot: Arc<Slot>,
     /// The client for the subscriber name it was made for (a renamed system gets a new one).
     client: Option<(String, HttpsClient)>,
+    /// Delivered events not yet removed from the queue: removed in one statement per batch.
+    /// Should the process die first, they are delivered again (at least once).
+    delivered: Vec<i64>,
 }
 
 impl Sender {
+    /// Removes the delivered events from the queue (before the queue is read again, which
+    /// would otherwise hand them out once more).
+    async fn flush(&mut self) {
+        if self.delivered.is_empty() {
+            return;
+        }
+        let ids = std::mem::take(&mut self.delivered);
+        let n = ids.len() as u64;
+        let pool = self.shared().pool.clone();
+        match db::run(&pool, move |c| Ok(queue::delivered(c, &ids)?)).await {
+            // Counted once off the queue, so that the figures never show an event both
+            // delivered and pending.
+            Ok(()) => {
+                self.shared()
+                    .counters
+                    .delivered
+                    .fetch_add(n, Ordering::Relaxed);
+            }
+            Err(e) => {
+                // Delivered again later: at least once.
+                self.shared()
+                    .counters
+                    .delivered
+                    .fetch_add(n, Ordering::Relaxed);
+                tracing::warn!(subscriber = self.subscriber_id, error = %e, events = n,
+                    "delivered events not removed from the queue; they will be delivered again");
+                tokio::time::sleep(self.shared().policy.poll).await;
+            }
+        }
+    }
+
     fn shared(&self) -> &Shared {
         &self.dispatcher.0
     }
@@ -407,6 +442,7 @@ impl Sender {
                     break;
                 }
             }
+            self.flush().await;
         }
     }
 
@@ -460,17 +496,8 @@ impl Sender {
         match outcome {
             Outcome::Delivered => {
                 tracing::debug!(subscriber = id, url = %url, attempts, "event delivered");
-                let row = head.id;
-                let removed = db::run(&pool, move |c| Ok(queue::delivered(c, row)?)).await;
-                // Counted once off the queue, so that the figures never show an event both
-                // delivered and pending.
-                counters.delivered.fetch_add(1, Ordering::Relaxed);
-                if let Err(e) = removed {
-                    // Delivered again later: at least once.
-                    tracing::warn!(subscriber = id, error = %e, "delivered event not removed from the queue");
-                    tokio::time::sleep(policy.poll).await;
-                    return false;
-                }
+                // Removed from the queue with the rest of the batch (see `flush`).
+                self.delivered.push(head.id);
                 true
             }
             Outcome::Retry(why) => {

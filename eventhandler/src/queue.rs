@@ -255,9 +255,9 @@ pub fn heads(conn: &mut MysqlConnection, subscriber_id: i64, limit: i64) -> Quer
     .load(conn)
 }
 
-/// The subscriber took the event.
-pub fn delivered(conn: &mut MysqlConnection, id: i64) -> QueryResult<()> {
-    diesel::delete(event_delivery::table.find(id)).execute(conn)?;
+/// The subscriber took these events (one statement for a batch of deliveries).
+pub fn delivered(conn: &mut MysqlConnection, ids: &[i64]) -> QueryResult<()> {
+    diesel::delete(event_delivery::table.filter(event_delivery::id.eq_any(ids))).execute(conn)?;
     Ok(())
 }
 

@@ -5,7 +5,7 @@
 use crate::access::{self, Endpoint};
 use crate::authsync::{system_request, AuthSync};
 use crate::delivery::{DeliveryStats, Dispatcher};
-use crate::queue::NewDelivery;
+use crate::queue::{self, NewDelivery};
 use crate::subscriptions::{self, NewSubscription, SubscriptionResponse};
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::NaiveDateTime;
@@ -425,32 +425,37 @@ pub async fn publish(
         time_stamp,
     };
     let bytes = serde_json::to_vec(&event).map_err(|e| ArrowheadError::internal(e.to_string()))?;
-    let targets = db::run(&state.pool, move |c| {
+    let bounds = state.dispatcher.bounds();
+    // One trip to the database: the matching subscriptions, and their deliveries stored in the
+    // same request, so the answer comes only once they are committed (never lost after a 200).
+    let accepted = db::run(&state.pool, move |c| {
         let s = find_system(c, &source, "Publisher")?;
-        Ok(subscriptions::targets(c, &event_type, s.id)?)
+        let now = chrono::Utc::now().naive_utc();
+        let mut names = HashMap::new();
+        let rows: Vec<NewDelivery> = subscriptions::targets(c, &event_type, s.id)?
+            .into_iter()
+            .filter(|t| wanted(&t.subscription, at, &metadata))
+            .map(|t| {
+                names.insert(t.subscriber.id, t.subscriber.system_name.clone());
+                NewDelivery {
+                    subscriber_id: t.subscriber.id,
+                    subscription_id: t.subscription.id,
+                    size: i32::try_from(bytes.len()).unwrap_or(i32::MAX),
+                    body: bytes.clone(),
+                    attempts: 0,
+                    next_attempt_at: now,
+                    created_at: now,
+                }
+            })
+            .collect();
+        if rows.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some((queue::enqueue(c, rows, &names, bounds)?, names)))
     })
     .await?;
-    let now = chrono::Utc::now().naive_utc();
-    let mut names = HashMap::new();
-    let rows: Vec<NewDelivery> = targets
-        .into_iter()
-        .filter(|t| wanted(&t.subscription, at, &metadata))
-        .map(|t| {
-            names.insert(t.subscriber.id, t.subscriber.system_name.clone());
-            NewDelivery {
-                subscriber_id: t.subscriber.id,
-                subscription_id: t.subscription.id,
-                size: i32::try_from(bytes.len()).unwrap_or(i32::MAX),
-                body: bytes.clone(),
-                attempts: 0,
-                next_attempt_at: now,
-                created_at: now,
-            }
-        })
-        .collect();
-    if !rows.is_empty() {
-        // Answered only once the deliveries are committed: an accepted event is never lost.
-        state.dispatcher.accept(rows, names).await?;
+    if let Some((done, names)) = accepted {
+        state.dispatcher.accepted(done, &names);
     }
     Ok(HttpResponse::Ok().finish())
 }

@@ -179,20 +179,14 @@ impl Dispatcher {
         self.0.slots.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Stores the deliveries of an accepted event (one transaction) and wakes their senders;
-    /// returns once they are committed.
-    pub async fn accept(
-        &self,
-        rows: Vec<queue::NewDelivery>,
-        names: HashMap<i64, String>,
-    ) -> Result<(), common::ArrowheadError> {
-        let bounds = self.0.policy.bounds();
-        let done = db::run(&self.0.pool, move |c| {
-            let done = queue::enqueue(c, rows, &names, bounds)?;
-            Ok((done, names))
-        })
-        .await?;
-        let (done, names) = done;
+    /// The per-subscriber bounds [`queue::enqueue`] applies.
+    pub fn bounds(&self) -> queue::Bounds {
+        self.0.policy.bounds()
+    }
+
+    /// After an accepted event's deliveries were committed ([`queue::enqueue`]): counts and
+    /// logs what its subscribers' full queues refused, and wakes their senders.
+    pub fn accepted(&self, done: queue::Enqueued, names: &HashMap<i64, String>) {
         for (id, n) in &done.dropped {
             self.0.counters.dropped.fetch_add(*n, Ordering::Relaxed);
             tracing::warn!(
@@ -205,7 +199,6 @@ impl Dispatcher {
         for id in done.subscribers {
             self.wake(id);
         }
-        Ok(())
     }
 
     /// Tells the subscriber's sender there is work, starting one if this instance has none

@@ -6,6 +6,7 @@
 //! `--only orchestration` measure the Authorization and Orchestrator systems the same way.
 
 mod events;
+mod report;
 
 use common::tls::{Keystore, TlsContext};
 use serde_json::{json, Value};
@@ -19,6 +20,11 @@ const USAGE: &str =
                        [--only echo|query|register|token|orchestration] [--keep]
                        [--auth-url https://localhost:8445] [--orch-url https://localhost:8441]
                        [--eh-url https://localhost:8455] [--ca-url https://localhost:8448]
+                       [--cpu] [--report-dir target/bench-reports]
+
+Every run writes its phases (throughput, latency percentiles, CPU per request of each cloud
+process) as <report-dir>/<scenario>-<unix time>.json and a one-file HTML report beside it.
+--cpu also prints the CPU split after each phase.
 
 --only token measures token generation at the Authorization system against the machine's
 RSA-2048 signing rate (`openssl speed`) instead of the registry scenarios.
@@ -54,6 +60,10 @@ struct Args {
     orch_url: String,
     eh_url: String,
     ca_url: String,
+    /// Print the CPU time per request of each process after each phase.
+    cpu: bool,
+    /// Where the JSON and HTML reports go.
+    report_dir: PathBuf,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -71,6 +81,8 @@ fn parse_args() -> Result<Args, String> {
         orch_url: "https://localhost:8441".into(),
         eh_url: "https://localhost:8455".into(),
         ca_url: "https://localhost:8448".into(),
+        cpu: false,
+        report_dir: "target/bench-reports".into(),
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -93,6 +105,8 @@ fn parse_args() -> Result<Args, String> {
             "--orch-url" => a.orch_url = v()?,
             "--eh-url" => a.eh_url = v()?,
             "--ca-url" => a.ca_url = v()?,
+            "--cpu" => a.cpu = true,
+            "--report-dir" => a.report_dir = v()?.into(),
             _ => return Err(USAGE.into()),
         }
     }
@@ -260,7 +274,8 @@ async fn run(
     let ready = Arc::new(tokio::sync::Barrier::new(args.connections + 1));
     let start_at = Arc::new(std::sync::OnceLock::<Instant>::new());
     let mut tasks = Vec::new();
-    for c in clients {
+    let connections = clients.len();
+    for (index, c) in clients.into_iter().enumerate() {
         let base = match s {
             Scenario::Token => args.auth_url.clone(),
             Scenario::OrchEcho | Scenario::Dynamic | Scenario::Store | Scenario::OrchToken => {
@@ -284,11 +299,15 @@ async fn run(
             };
             request(&c, &base, warm, 0, 1).await;
             ready.wait().await;
-            let deadline = *start_at.get_or_init(Instant::now) + duration;
-            let mut lat = Vec::new();
+            let start = *start_at.get_or_init(Instant::now);
+            let deadline = start + duration;
+            let mut lat: Vec<(u64, u32)> = Vec::new();
             let mut errors = 0usize;
+            // Connections spread evenly over the period: paced load arrives as a steady stream,
+            // not as bursts of every connection at once.
             let mut tick = period.map(|p| {
-                let mut t = tokio::time::interval(p);
+                let first = start + p.mul_f64(index as f64 / connections as f64);
+                let mut t = tokio::time::interval_at(tokio::time::Instant::from_std(first), p);
                 t.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
                 t
             });
@@ -299,7 +318,10 @@ async fn run(
                 let n = counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 let t0 = Instant::now();
                 if request(&c, &base, s, n, services).await {
-                    lat.push(t0.elapsed().as_micros() as u32);
+                    lat.push((
+                        start.elapsed().as_micros() as u64,
+                        t0.elapsed().as_micros() as u32,
+                    ));
                 } else {
                     errors += 1;
                 }
@@ -308,6 +330,7 @@ async fn run(
         }));
     }
     ready.wait().await;
+    let cpu_before = report::cpu_ticks();
     let start = *start_at.get_or_init(Instant::now);
     let mut all = Vec::new();
     let mut errors = 0;
@@ -317,19 +340,44 @@ async fn run(
         errors += e;
     }
     let elapsed = start.elapsed().as_secs_f64();
-    all.sort_unstable();
-    let pct = |p: f64| {
-        all.get(((all.len() as f64 * p) as usize).min(all.len().saturating_sub(1)))
-            .map(|v| *v as f64 / 1000.0)
-            .unwrap_or(0.0)
+    let cpu_after = report::cpu_ticks();
+    let label = match rate {
+        Some(r) => format!("{} @ {:.0}/s", s.name(), r),
+        None => s.name().to_owned(),
     };
-    Ok(Stats {
-        requests: all.len(),
+    let mut phase = report::phase(
+        label,
+        s.name(),
+        rate,
+        args.connections,
+        elapsed,
+        all,
         errors,
-        rps: all.len() as f64 / elapsed,
-        p50_ms: pct(0.50),
-        p99_ms: pct(0.99),
-    })
+    );
+    phase.cpu_ms_per_request = report::cpu_per_request(&cpu_before, &cpu_after, phase.requests);
+    let stats = Stats {
+        requests: phase.requests,
+        errors,
+        rps: phase.rps,
+        p50_ms: phase.p50_ms,
+        p99_ms: phase.p99_ms,
+    };
+    if args.cpu {
+        let total: f64 = phase.cpu_ms_per_request.values().sum();
+        let parts: Vec<String> = phase
+            .cpu_ms_per_request
+            .iter()
+            .filter(|(_, v)| **v >= 0.01)
+            .map(|(n, v)| format!("{n}={v:.3}"))
+            .collect();
+        println!(
+            "  cpu ms/request {:<24} {total:.3} ({})",
+            phase.label,
+            parts.join(" ")
+        );
+    }
+    report::add_phase(phase);
+    Ok(stats)
 }
 
 async fn call(
@@ -469,7 +517,25 @@ async fn main() -> std::process::ExitCode {
         }
     };
     match bench(&args).await {
-        Ok(()) => std::process::ExitCode::SUCCESS,
+        Ok(()) => {
+            let stem = format!(
+                "{}-{}",
+                args.only
+                    .as_deref()
+                    .unwrap_or("registry")
+                    .replace([':', '/'], "-"),
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.as_secs())
+                    .unwrap_or(0)
+            );
+            match report::write(&args.report_dir, &stem) {
+                Ok(Some(path)) => println!("\nreport: {} (and .json)", path.display()),
+                Ok(None) => {}
+                Err(e) => eprintln!("arrowhead-bench: cannot write the report: {e}"),
+            }
+            std::process::ExitCode::SUCCESS
+        }
         Err(e) => {
             eprintln!("arrowhead-bench: {e}");
             let _ = cleanup(&args).await;
@@ -540,6 +606,7 @@ async fn bench_sign(args: &Args) -> Result<(), String> {
     let echo = run(args, Scenario::CaEcho, d, None, 1, 0).await?;
     let max = run(args, Scenario::Sign, d, None, 1, 0).await?;
     let rsa = rsa_sign_rate(args.seconds.min(5))?;
+    report::add_figure("openssl speed rsa2048, all cores", rsa, "signs/s");
     println!("\nmaximum rate:");
     print(Scenario::CaEcho.name(), &echo, echo.rps);
     println!(
@@ -577,6 +644,7 @@ async fn bench_tokens(args: &Args) -> Result<(), String> {
     );
     let max = run(args, Scenario::Token, d, None, 1, 0).await?;
     let rsa = rsa_sign_rate(args.seconds.min(5))?;
+    report::add_figure("openssl speed rsa2048, all cores", rsa, "signs/s");
     println!("\nmaximum rate:");
     println!(
         "token                     {:>9.0} req/s  ({:>5.1}% of {:.0} RSA-2048 signs/s)  p50 {:>6.2} ms  p99 {:>6.2} ms  ({} ok, {} errors)",

@@ -6,6 +6,7 @@
 pub mod access;
 pub mod api;
 pub mod orchestration;
+pub mod reads;
 pub mod store;
 
 use common::config::{ConfigError, CoreSettings, MINUTES, SECONDS};
@@ -32,6 +33,10 @@ pub struct Settings {
     pub policy: orchestration::Policy,
     /// How long a peer location found in the Service Registry is used before asking again.
     pub peer_refresh: Duration,
+    /// `direct_database_reads`: read the registry, the intra-cloud rules and the store from the
+    /// shared database (cached per generation) instead of asking the Service Registry and the
+    /// Authorization system over HTTPS; used only when the database account may read them.
+    pub direct_reads: bool,
 }
 
 impl Settings {
@@ -65,6 +70,7 @@ impl Settings {
                 expiring_window: p.duration_or("ttl_expiring_warning_in_seconds", 120, SECONDS)?,
             },
             peer_refresh: p.duration_or("peer_refresh_in_seconds", 60, SECONDS)?,
+            direct_reads: p.bool_or("direct_database_reads", true)?,
             core,
         })
     }
@@ -83,16 +89,33 @@ pub async fn start(settings: Settings, db_wait: Duration) -> Result<Started, Str
     let base =
         Foundation::prepare(core, CoreSystem::Orchestrator, REQUIRED_TABLES, db_wait).await?;
     let registrar = base.registrar.clone();
+    let reads = if settings.direct_reads {
+        reads::Reads::probe(&base.pool)
+            .await
+            .map_err(|e| e.to_string())?
+    } else {
+        None
+    };
+    let mode = match &reads {
+        Some(r) if r.cached() => "direct, cached per database generation",
+        Some(_) => "direct, uncached (the generation triggers cannot be made)",
+        None if settings.direct_reads => {
+            tracing::warn!("the database account cannot read the registry and authorization tables: asking the Service Registry and the Authorization system over HTTPS");
+            "https"
+        }
+        None => "https",
+    };
     let state = actix_web::web::Data::new(api::AppState {
         orchestrator: orchestration::Orchestrator {
             pool: base.pool.clone(),
             locator: Locator::new(registrar.clone(), settings.peer_refresh),
             registrar: registrar.clone(),
             policy: settings.policy.clone(),
+            reads: reads.map(std::sync::Arc::new),
         },
     });
     let running = base.serve(core, api::openapi(), state, api::configure)?;
-    tracing::info!(addr = %running.addr, "Orchestrator is ready");
+    tracing::info!(addr = %running.addr, reads = mode, "Orchestrator is ready");
     Ok(Started { running, registrar })
 }
 

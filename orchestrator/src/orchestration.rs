@@ -2,8 +2,11 @@
 //! providers a consumer should use. Store-based by default (the operator's rules, walked in
 //! priority order), dynamic with `overrideStore` (whatever the Service Registry offers). Both
 //! keep only what the Authorization system allows, attach tokens for TOKEN-secured providers and
-//! warn about validity. The registry and the Authorization system are asked over HTTPS, so
-//! their errors reach the consumer unchanged; nothing is remembered between requests.
+//! warn about validity. The registry, the intra-cloud rules and the store are read from the
+//! shared database through [`crate::reads`] (the registry's own query code and the
+//! Authorization system's rule check, with the same errors), or, when the database account may
+//! not read them, asked over HTTPS so their errors reach the consumer unchanged. Tokens always
+//! come from the Authorization system, which alone holds the signing key.
 
 use crate::store::{self, Entry, Provider};
 use common::db::{self, DbPool};
@@ -217,6 +220,14 @@ pub struct Orchestrator {
     pub registrar: Registrar,
     pub locator: Locator,
     pub policy: Policy,
+    /// Direct database reads (`None`: over HTTPS through the registry and Authorization).
+    pub reads: Option<std::sync::Arc<crate::reads::Reads>>,
+}
+
+/// How one orchestration reads the registry, the rules and the store.
+enum View<'a> {
+    Https,
+    Direct(crate::reads::Snapshot<'a>),
 }
 
 const AUTH_INTRA: &str = "authorization-control-intra";
@@ -247,8 +258,9 @@ impl Orchestrator {
                     "External service request can not be served. Orchestrator runs in NO GATEKEEPER mode.",
                 ));
             }
+            let view = self.view().await?;
             return Ok(OrchestrationResponse {
-                response: self.external(request).await?,
+                response: self.external(&view, request).await?,
             });
         }
         if flags.trigger_inter_cloud {
@@ -261,10 +273,11 @@ impl Orchestrator {
                 response: self.inter_cloud(request).await?,
             });
         }
+        let view = self.view().await?;
         let response = if flags.override_store {
-            self.dynamic(request, check_auth).await?
+            self.dynamic(&view, request, check_auth).await?
         } else {
-            self.store_based(request, check_auth).await?
+            self.store_based(&view, request, check_auth).await?
         };
         Ok(OrchestrationResponse { response })
     }
@@ -272,6 +285,7 @@ impl Orchestrator {
     /// Dynamic orchestration: everything the registry offers that the consumer may use.
     async fn dynamic(
         &self,
+        view: &View<'_>,
         request: &Request,
         check_auth: bool,
     ) -> Result<Vec<OrchestrationResult>, ArrowheadError> {
@@ -280,9 +294,9 @@ impl Orchestrator {
             .service
             .as_ref()
             .ok_or_else(|| bad("Requested service is null."))?;
-        let found = self.query(form, flags).await?;
+        let found = self.query(view, form, flags).await?;
         let mut entries = if check_auth {
-            self.authorized(request, found).await?
+            self.authorized(view, request, found).await?
         } else {
             found
         };
@@ -309,6 +323,7 @@ impl Orchestrator {
     /// Gatekeeper applies the inter-cloud rules), with tokens minted for the foreign consumer.
     async fn external(
         &self,
+        view: &View<'_>,
         request: &Request,
     ) -> Result<Vec<OrchestrationResult>, ArrowheadError> {
         let flags = request.flags;
@@ -316,7 +331,7 @@ impl Orchestrator {
             .service
             .as_ref()
             .ok_or_else(|| bad("Requested service is null."))?;
-        let mut entries = self.query(form, flags).await?;
+        let mut entries = self.query(view, form, flags).await?;
         if flags.only_preferred {
             entries.retain(|e| request.preferred.contains(&provider_key(&e.provider)));
         }
@@ -449,6 +464,7 @@ impl Orchestrator {
     /// Asks the registry with the request's form as the flags shape it.
     async fn query(
         &self,
+        view: &View<'_>,
         form: &ServiceQueryForm,
         flags: Flags,
     ) -> Result<Vec<ServiceRegistryResponse>, ArrowheadError> {
@@ -464,18 +480,37 @@ impl Orchestrator {
         } else if flags.only_ip_address_response {
             form.provider_address_type_requirements = Some(vec!["IPV4".into(), "IPV6".into()]);
         }
-        Ok(self.registrar.query_form(&form).await?.service_query_data)
+        match view {
+            // Only the registry pings providers.
+            View::Direct(snapshot) if !form.ping_providers => snapshot.query(&form).await,
+            _ => Ok(self.registrar.query_form(&form).await?.service_query_data),
+        }
+    }
+
+    /// How this orchestration reads: one snapshot (a coalesced generation read) for all of it.
+    async fn view(&self) -> Result<View<'_>, ArrowheadError> {
+        Ok(match &self.reads {
+            Some(reads) => View::Direct(reads.snapshot().await?),
+            None => View::Https,
+        })
     }
 
     /// Keeps the entries (and interfaces) the Authorization system allows the requester.
     async fn authorized(
         &self,
+        view: &View<'_>,
         request: &Request,
         found: Vec<ServiceRegistryResponse>,
     ) -> Result<Vec<ServiceRegistryResponse>, ArrowheadError> {
         let Some(first) = found.first() else {
             return Ok(found);
         };
+        if let View::Direct(snapshot) = view {
+            let allowed = snapshot
+                .allowed(&request.requester_key, first.service_definition.id)
+                .await?;
+            return Ok(common::dto::keep_allowed(found, &allowed));
+        }
         let offered = IdIdList::offered(
             found
                 .iter()
@@ -496,6 +531,7 @@ impl Orchestrator {
     /// priority-1 rule of every service of the requester.
     async fn store_based(
         &self,
+        view: &View<'_>,
         request: &Request,
         check_auth: bool,
     ) -> Result<Vec<OrchestrationResult>, ArrowheadError> {
@@ -513,7 +549,7 @@ impl Orchestrator {
                 Ok(store::top_entries_of(c, consumer.id)?)
             })
             .await?;
-            return self.top_priority(request, entries, check_auth).await;
+            return self.top_priority(view, request, entries, check_auth).await;
         };
         let interfaces = form.interface_requirements.as_deref().unwrap_or_default();
         let [interface] = interfaces else {
@@ -528,25 +564,38 @@ impl Orchestrator {
         );
         let interface = normalize_interface(interface);
         let (def, intf) = (definition.clone(), interface.clone());
-        // One trip to the database: the consumer and its rules' providers, best first.
-        let providers = db::run(&self.pool, move |c| {
-            let consumer = find_consumer(c)?;
-            Ok(store::providers_for(c, consumer.id, &def, &intf)?)
-        })
-        .await?;
+        let providers = match view {
+            View::Direct(snapshot) => {
+                let (name, address, port) = &request.requester_key;
+                let consumer = snapshot.system(&request.requester_key).await?.ok_or_else(|| {
+                    ArrowheadError::invalid_parameter(format!(
+                        "Consumer system with name: {name}, address: {address}, port: {port} is not registered."
+                    ))
+                })?;
+                snapshot.store_providers(consumer.id, &def, &intf).await?
+            }
+            // One trip to the database: the consumer and its rules' providers, best first.
+            View::Https => std::sync::Arc::new(
+                db::run(&self.pool, move |c| {
+                    let consumer = find_consumer(c)?;
+                    Ok(store::providers_for(c, consumer.id, &def, &intf)?)
+                })
+                .await?,
+            ),
+        };
         if providers.is_empty() {
             return Ok(Vec::new());
         }
         let mut form = form.clone();
         form.service_definition_requirement = Some(definition);
         form.interface_requirements = Some(vec![interface]);
-        let found = self.query(&form, request.flags).await?;
+        let found = self.query(view, &form, request.flags).await?;
         let found = if check_auth {
-            self.authorized(request, found).await?
+            self.authorized(view, request, found).await?
         } else {
             found
         };
-        for (provider, foreign) in providers {
+        for &(provider, foreign) in providers.iter() {
             if foreign {
                 if !self.policy.gatekeeper_is_present {
                     continue; // another cloud's provider: needs the Gatekeeper
@@ -569,6 +618,7 @@ impl Orchestrator {
     /// orchestration for that service and interface.
     async fn top_priority(
         &self,
+        view: &View<'_>,
         request: &Request,
         entries: Vec<Entry>,
         check_auth: bool,
@@ -591,9 +641,9 @@ impl Orchestrator {
                 out.extend(self.foreign_entry(request, &form, system.id).await?);
                 continue;
             }
-            let found = self.query(&form, request.flags).await?;
+            let found = self.query(view, &form, request.flags).await?;
             let found = if check_auth {
-                self.authorized(request, found).await?
+                self.authorized(view, request, found).await?
             } else {
                 found
             };
@@ -631,7 +681,9 @@ impl Orchestrator {
             global_preferred: Vec::new(),
         };
         Ok(OrchestrationResponse {
-            response: self.top_priority(&request, entries, true).await?,
+            response: self
+                .top_priority(&self.view().await?, &request, entries, true)
+                .await?,
         })
     }
 

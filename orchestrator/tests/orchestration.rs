@@ -6,98 +6,13 @@
 
 mod support;
 
-use common::tls::Keystore;
 use serde_json::{json, Value};
 use std::time::{Duration, SystemTime};
-use support::{post, Cloud};
-use testing::{client, error, pki, read};
-
-fn provider_key() -> Keystore {
-    Keystore::from_pkcs12_file(&pki().keystore("provider"), testing::PASSWORD).unwrap()
-}
-
-/// Registers `temperature` from `who` (whose certificate name is the provider name).
-fn register(cloud: &Cloud, who: &str, port: u16, secure: &str, extra: Value) -> Value {
-    let mut body = json!({
-        "serviceDefinition": "temperature",
-        "providerSystem": {"systemName": who, "address": "127.0.0.1", "port": port,
-                           "authenticationInfo": provider_key().public_key_base64().unwrap()},
-        "serviceUri": format!("/{who}/temperature"),
-        "secure": secure,
-        "interfaces": ["HTTP-SECURE-JSON"]
-    });
-    for (k, v) in extra.as_object().unwrap() {
-        body[k] = v.clone();
-    }
-    let (status, got) = post(&client(who), &cloud.sr_url("/register"), &body);
-    assert_eq!(status, 201, "{got}");
-    got
-}
-
-fn register_consumer(cloud: &Cloud, who: &str, port: u16) -> i64 {
-    let (status, got) = post(
-        &client(who),
-        &cloud.sr_url("/register-system"),
-        &json!({"systemName": who, "address": "127.0.0.1", "port": port}),
-    );
-    assert_eq!(status, 201, "{got}");
-    got["id"].as_i64().unwrap()
-}
-
-fn consumer_form(flags: Value, extra: Value) -> Value {
-    let mut form = json!({
-        "requesterSystem": {"systemName": "consumer", "address": "127.0.0.1", "port": 5000},
-        "requestedService": {"serviceDefinitionRequirement": "Temperature",
-                             "interfaceRequirements": ["HTTP-SECURE-JSON"]},
-        "orchestrationFlags": flags
-    });
-    for (k, v) in extra.as_object().unwrap() {
-        form[k] = v.clone();
-    }
-    form
-}
-
-fn orchestrate(cloud: &Cloud, who: &str, form: &Value) -> (u16, Value) {
-    post(&client(who), &cloud.orch_url("/orchestration"), form)
-}
-
-fn providers_of(response: &Value) -> Vec<String> {
-    let mut names: Vec<String> = response["response"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["provider"]["systemName"].as_str().unwrap().to_owned())
-        .collect();
-    names.sort();
-    names
-}
-
-fn add_rule(cloud: &Cloud, consumer: i64, provider: i64, service: i64, interfaces: &[i64]) -> i64 {
-    let (status, got) = post(
-        &client("sysop"),
-        &cloud.auth_url("/mgmt/intracloud"),
-        &json!({"consumerId": consumer, "providerIds": [provider], "serviceDefinitionIds": [service], "interfaceIds": interfaces}),
-    );
-    assert_eq!(status, 201, "{got}");
-    got["data"][0]["id"].as_i64().unwrap()
-}
-
-fn interface_id(cloud: &Cloud, name: &str) -> i64 {
-    let (_, got) = read(
-        client("sysop")
-            .get(cloud.sr_url("/mgmt/interfaces"))
-            .send()
-            .unwrap(),
-    );
-    got["data"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|i| i["interfaceName"] == name)
-        .unwrap()["id"]
-        .as_i64()
-        .unwrap()
-}
+use support::{
+    add_rule, consumer_form, interface_id, orchestrate, post, provider_key, providers_of, register,
+    register_consumer, Cloud,
+};
+use testing::{client, error, read};
 
 #[test]
 fn consumer_gets_exactly_the_authorized_providers_with_verifiable_tokens() {
@@ -479,9 +394,16 @@ fn flags_shape_the_answer() {
 
 /// Started without the Authorization system, the Orchestrator answers with a clear 503 naming
 /// what is missing, and recovers by itself once the Authorization system registers.
+/// Over HTTPS (the Java way, and the fallback for accounts that may not read the rule tables) the
+/// Authorization system must be running to orchestrate at all.
 #[test]
 fn missing_authorization_is_a_clear_error_until_it_appears() {
-    let mut cloud = Cloud::start_with(support::Pki::Generated, false, client("orchestrator"));
+    let mut cloud = Cloud::start_configured(
+        support::Pki::Generated,
+        false,
+        client("orchestrator"),
+        "direct_database_reads=false",
+    );
     register(&cloud, "provider", 6000, "CERTIFICATE", json!({}));
     register_consumer(&cloud, "consumer", 5000);
     let form = consumer_form(json!({"overrideStore": true}), json!({}));
@@ -510,5 +432,72 @@ fn missing_authorization_is_a_clear_error_until_it_appears() {
         (status, got),
         (200, json!({"response": []})),
         "reachable now; no rule yet"
+    );
+}
+
+/// With direct reads the rules come from the database: certificate-secured providers are
+/// orchestrated while the Authorization process is down, exactly as its rules say; a TOKEN
+/// provider still needs it (only it can sign) and gets a clear 503.
+#[test]
+fn direct_reads_orchestrate_without_the_authorization_process() {
+    let cloud = Cloud::start_with(support::Pki::Generated, false, client("orchestrator"));
+    let entry = register(&cloud, "provider", 6000, "CERTIFICATE", json!({}));
+    let consumer = register_consumer(&cloud, "consumer", 5000);
+    let form = consumer_form(json!({"overrideStore": true}), json!({}));
+    let (status, got) = orchestrate(&cloud, "consumer", &form);
+    assert_eq!((status, got), (200, json!({"response": []})), "no rule yet");
+    // The rule is written as the Authorization system (or Java's) would write it.
+    let mut c = cloud.db.connect();
+    use diesel::connection::SimpleConnection;
+    c.batch_execute(&format!(
+        "INSERT INTO authorization_intra_cloud (consumer_system_id, provider_system_id, service_id) VALUES ({consumer}, {}, {});
+         INSERT INTO authorization_intra_cloud_interface_connection (authorization_intra_cloud_id, interface_id) VALUES (LAST_INSERT_ID(), {});",
+        entry["provider"]["id"], entry["serviceDefinition"]["id"], entry["interfaces"][0]["id"]
+    ))
+    .unwrap();
+    let (status, got) = orchestrate(&cloud, "consumer", &form);
+    assert_eq!(
+        (status, providers_of(&got)),
+        (200, vec!["provider".to_owned()]),
+        "{got}"
+    );
+    // An unregistered requester gets the Authorization system's own error.
+    let mut stranger = form.clone();
+    stranger["requesterSystem"]["port"] = json!(5001);
+    let (status, got) = orchestrate(&cloud, "consumer", &stranger);
+    assert_eq!(
+        (status, got),
+        (
+            400,
+            error(
+                "Consumer with name: consumer, address: 127.0.0.1, port: 5001 is not exist in the database.",
+                400,
+                "INVALID_PARAMETER",
+                None
+            )
+        )
+    );
+    // TOKEN: the provider changes its registration; only the Authorization system can sign.
+    let (status, _) = read(
+        client("provider")
+            .delete(cloud.sr_url("/unregister?service_definition=temperature&system_name=provider&address=127.0.0.1&port=6000"))
+            .send()
+            .unwrap(),
+    );
+    assert_eq!(status, 200);
+    // Same provider, service and interface: the rule still applies.
+    register(&cloud, "provider", 6000, "TOKEN", json!({}));
+    let (status, got) = orchestrate(&cloud, "consumer", &form);
+    assert_eq!(
+        (status, got),
+        (
+            503,
+            error(
+                "No provider of token-generation is registered in the Service Registry.",
+                503,
+                "UNAVAILABLE",
+                Some("/orchestrator/orchestration")
+            )
+        )
     );
 }

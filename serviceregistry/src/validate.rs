@@ -20,31 +20,7 @@ pub struct Policy {
     pub secure: bool,
 }
 
-/// `service_registry.secure`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SecurityType {
-    NotSecure,
-    Certificate,
-    Token,
-}
-
-impl SecurityType {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            SecurityType::NotSecure => "NOT_SECURE",
-            SecurityType::Certificate => "CERTIFICATE",
-            SecurityType::Token => "TOKEN",
-        }
-    }
-    pub fn parse(s: &str) -> Option<Self> {
-        match s.trim().to_ascii_uppercase().as_str() {
-            "NOT_SECURE" => Some(SecurityType::NotSecure),
-            "CERTIFICATE" => Some(SecurityType::Certificate),
-            "TOKEN" => Some(SecurityType::Token),
-            _ => None,
-        }
-    }
-}
+pub use common::db::registry_read::{SecurityType, ValidQuery};
 
 /// A validated, normalized system.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -273,67 +249,9 @@ pub fn check_security(
     Ok(())
 }
 
-/// A validated query form.
-#[derive(Debug, Clone, Default)]
-pub struct ValidQuery {
-    pub definition: String,
-    pub interfaces: Vec<String>,
-    pub security: Vec<SecurityType>,
-    pub metadata: BTreeMap<String, String>,
-    pub version: Option<i32>,
-    pub min_version: i32,
-    pub max_version: i32,
-    pub address_types: Vec<AddressType>,
-    pub ping: bool,
-}
-
+/// A validated query form (shared with the Orchestrator's direct reads).
 pub fn query(form: &ServiceQueryForm, origin: &str) -> Result<ValidQuery, ArrowheadError> {
-    if blank(&form.service_definition_requirement) {
-        return Err(bad(
-            "Service definition requirement is null or blank",
-            origin,
-        ));
-    }
-    let mut security = Vec::new();
-    for s in form.security_requirements.iter().flatten() {
-        security.push(
-            SecurityType::parse(s)
-                .ok_or_else(|| bad(format!("Security type is not valid: {}", s.trim()), origin))?,
-        );
-    }
-    let mut address_types = Vec::new();
-    for a in form.provider_address_type_requirements.iter().flatten() {
-        address_types.push(
-            AddressType::parse(a)
-                .ok_or_else(|| bad(format!("Address type is not valid: {}", a.trim()), origin))?,
-        );
-    }
-    let int = |v: Option<i64>| {
-        v.map(|x| i32::try_from(x).map_err(|_| bad("Version requirement is out of range.", origin)))
-            .transpose()
-    };
-    Ok(ValidQuery {
-        definition: normalize_name(
-            form.service_definition_requirement
-                .as_deref()
-                .unwrap_or_default(),
-        ),
-        interfaces: form
-            .interface_requirements
-            .iter()
-            .flatten()
-            .map(|i| normalize_interface(i))
-            .filter(|i| !i.is_empty())
-            .collect(),
-        security,
-        metadata: normalize_metadata(form.metadata_requirements.as_ref())
-            .map_err(|e| e.with_origin(origin))?,
-        version: int(form.version_requirement)?,
-        min_version: int(form.min_version_requirement)?.unwrap_or(1),
-        max_version: int(form.max_version_requirement)?.unwrap_or(i32::MAX),
-        address_types,
-        ping: form.ping_providers,
-    })
+    ValidQuery::from_form(form, origin)
 }
 
 #[cfg(test)]

@@ -4,7 +4,9 @@
 //! database state in memory, so several instances behind a load balancer stay consistent.
 
 pub mod device;
+pub mod generation;
 pub mod models;
+pub mod registry_read;
 pub mod schema;
 
 use crate::config::DatabaseSettings;

@@ -155,13 +155,7 @@ pub async fn run_query(
             db::run(&state.pool, move |c| Ok(cache.entries(c, &def)?)).await?
         }
     };
-    let types: std::collections::HashMap<i64, _> = cached
-        .iter()
-        .filter_map(|e| e.address_type.map(|t| (e.entry.provider.id, t)))
-        .collect();
-    let entries = registry::filter(cached.iter().map(|e| e.entry.clone()).collect(), &q, &|s| {
-        types.get(&s.id).copied()
-    });
+    let entries = common::db::registry_read::answer(&cached, &q);
     let entries = if q.ping {
         ping_filter(entries, state.ping_timeout).await
     } else {

@@ -424,8 +424,9 @@ fn prepare_token_request(
     })
 }
 
-/// Issues the tokens of several requests in one trip to the blocking pool: the own-cloud lookup
-/// (a database read) and the RSA signing (CPU work) both stay off the async workers.
+/// Issues the tokens of several requests: the own cloud (one database read, only when a
+/// request names no cloud), then the RSA signing, off the async workers and on no more threads
+/// than there are cores (see [`tokens::TokenService`]).
 async fn issue_tokens(
     state: &AppState,
     requests: Vec<PreparedTokenRequest>,
@@ -437,36 +438,39 @@ async fn issue_tokens(
                 .with_origin(origin),
         );
     };
-    let identity = state.identity.clone();
-    db::run(&state.pool, move |c| {
-        let mut own: Option<(String, String)> = None;
-        let mut out = Vec::with_capacity(requests.len());
-        for r in requests {
-            let (cloud, operator) = match &r.cloud {
-                Some(given) => given.clone(),
-                None => match &own {
-                    Some(o) => o.clone(),
-                    None => {
-                        let o = match common::db::models::own_cloud(c, true)? {
-                            Some(own) => (own.name, own.operator),
-                            None => identity
-                                .as_ref()
-                                .map(|i| (i.cloud.clone(), i.operator.clone()))
-                                .unwrap_or_default(),
-                        };
-                        own = Some(o.clone());
-                        o
-                    }
-                },
-            };
-            let cid = tokens::consumer_id(&r.consumer, &cloud, &operator);
-            let answer =
-                service_tokens.generate(&cid, &r.service, &r.providers, SystemTime::now())?;
-            out.push((r, answer));
-        }
-        Ok(out)
-    })
-    .await
+    let own = if requests.iter().any(|r| r.cloud.is_none()) {
+        let identity = state.identity.clone();
+        db::run(&state.pool, move |c| {
+            Ok(match common::db::models::own_cloud(c, true)? {
+                Some(own) => (own.name, own.operator),
+                None => identity
+                    .as_ref()
+                    .map(|i| (i.cloud.clone(), i.operator.clone()))
+                    .unwrap_or_default(),
+            })
+        })
+        .await?
+    } else {
+        Default::default()
+    };
+    let count = requests
+        .iter()
+        .flat_map(|r| r.providers.iter())
+        .map(|p| p.interfaces.len())
+        .sum();
+    service_tokens
+        .signing(count, move |service_tokens| {
+            let mut out = Vec::with_capacity(requests.len());
+            for r in requests {
+                let (cloud, operator) = r.cloud.clone().unwrap_or_else(|| own.clone());
+                let cid = tokens::consumer_id(&r.consumer, &cloud, &operator);
+                let answer =
+                    service_tokens.generate(&cid, &r.service, &r.providers, SystemTime::now())?;
+                out.push((r, answer));
+            }
+            Ok(out)
+        })
+        .await
 }
 
 /// Tokens for a consumer to call TOKEN-secured providers.

@@ -187,6 +187,8 @@ impl Scenario {
 }
 
 struct Stats {
+    /// CPU ms per request of each process (see `report::cpu_ticks`).
+    cpu: std::collections::BTreeMap<String, f64>,
     requests: usize,
     errors: usize,
     rps: f64,
@@ -356,6 +358,7 @@ async fn run(
     );
     phase.cpu_ms_per_request = report::cpu_per_request(&cpu_before, &cpu_after, phase.requests);
     let stats = Stats {
+        cpu: phase.cpu_ms_per_request.clone(),
         requests: phase.requests,
         errors,
         rps: phase.rps,
@@ -575,6 +578,51 @@ fn rsa_sign_rate(seconds: u64) -> Result<f64, String> {
         .ok_or_else(|| format!("cannot read the sign rate from openssl speed:\n{text}"))
 }
 
+/// Tokens issued in-process on every core for `d` (the library's ceiling, without HTTP or TLS).
+fn tokens_in_process(key: &Keystore, d: Duration) -> Result<f64, String> {
+    let recipient = common::token::recipient(&key.public_key_base64().map_err(|e| e.to_string())?)
+        .map_err(|e| e.to_string())?;
+    let recipient = Arc::new(recipient);
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
+    let start = Instant::now();
+    let threads: Vec<_> = (0..cores)
+        .map(|_| {
+            let issuer = common::token::Issuer::new(&key.key).map_err(|e| e.to_string());
+            let recipient = recipient.clone();
+            std::thread::spawn(move || -> Result<u64, String> {
+                let issuer = issuer?;
+                let grant = common::token::Grant {
+                    consumer: "benchconsumer.localcloud.operator".into(),
+                    service: "bench-service".into(),
+                    interface: "HTTP-SECURE-JSON".into(),
+                };
+                let mut n = 0;
+                while start.elapsed() < d {
+                    issuer
+                        .issue(
+                            &recipient,
+                            &grant,
+                            Some(Duration::from_secs(3600)),
+                            std::time::SystemTime::now(),
+                        )
+                        .map_err(|e| e.to_string())?;
+                    n += 1;
+                }
+                Ok(n)
+            })
+        })
+        .collect();
+    let mut total = 0;
+    for t in threads {
+        total += t
+            .join()
+            .map_err(|_| "token thread panicked".to_string())??;
+    }
+    Ok(total as f64 / start.elapsed().as_secs_f64())
+}
+
 /// Certificate signing next to the CA's echo and the raw RSA signing rate (each certificate is
 /// one RSA-2048 signature plus a database insert).
 async fn bench_sign(args: &Args) -> Result<(), String> {
@@ -645,6 +693,8 @@ async fn bench_tokens(args: &Args) -> Result<(), String> {
     let max = run(args, Scenario::Token, d, None, 1, 0).await?;
     let rsa = rsa_sign_rate(args.seconds.min(5))?;
     report::add_figure("openssl speed rsa2048, all cores", rsa, "signs/s");
+    let local = tokens_in_process(&key, Duration::from_secs(args.seconds.min(5)))?;
+    report::add_figure("tokens issued in-process, all cores", local, "tokens/s");
     println!("\nmaximum rate:");
     println!(
         "token                     {:>9.0} req/s  ({:>5.1}% of {:.0} RSA-2048 signs/s)  p50 {:>6.2} ms  p99 {:>6.2} ms  ({} ok, {} errors)",
@@ -655,6 +705,29 @@ async fn bench_tokens(args: &Args) -> Result<(), String> {
         max.p99_ms,
         max.requests,
         max.errors
+    );
+    // The cores the Authorization system used, from its CPU time per token: what signing alone
+    // would have reached on them, and how much of its time went into the signatures.
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1) as f64;
+    let sign_ms = 1000.0 * cores / rsa.max(1.0);
+    if let Some(server) = max.cpu.get("authorization").filter(|v| **v > 0.0) {
+        println!(
+            "  Authorization CPU per token {server:.3} ms, of which one RSA-2048 signature {sign_ms:.3} ms: {:.1}% of its signing rate on the {:.2} cores it used",
+            100.0 * sign_ms / server,
+            server * max.rps / 1000.0
+        );
+        report::add_figure("Authorization CPU per token", *server, "ms");
+        report::add_figure(
+            "token rate / signing rate on the server's cores",
+            100.0 * sign_ms / server,
+            "%",
+        );
+    }
+    println!(
+        "  in-process token issuing: {local:.0} tokens/s on {cores} cores ({:.1}% of the signing rate)",
+        100.0 * local / rsa.max(1.0)
     );
     let half = run(args, Scenario::Token, d, Some(max.rps / 2.0), 1, 0).await?;
     println!(

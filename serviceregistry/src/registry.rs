@@ -24,14 +24,10 @@ use diesel::prelude::*;
 use std::collections::BTreeMap;
 
 diesel::define_sql_function! {
-    /// MySQL's id of the row the connection inserted last.
-    fn last_insert_id() -> diesel::sql_types::Unsigned<diesel::sql_types::BigInt>;
-}
-
-/// A typed function rather than a SQL literal, so diesel caches the prepared statement.
-fn last_insert_id_of(conn: &mut MysqlConnection) -> QueryResult<i64> {
-    let id: u64 = diesel::select(last_insert_id()).get_result(conn)?;
-    i64::try_from(id).map_err(|e| diesel::result::Error::DeserializationError(Box::new(e)))
+    /// MySQL's id of the row the connection inserted last, typed to compare with an id column
+    /// (a typed function rather than a SQL literal, so diesel keeps the statement prepared).
+    #[sql_name = "last_insert_id"]
+    fn inserted_id() -> diesel::sql_types::BigInt;
 }
 
 pub fn entry_by_id(
@@ -108,19 +104,21 @@ fn entry_exists(
     Ok(q.first::<i64>(conn).optional()?.is_some())
 }
 
-/// Attaches the interfaces to an entry; `replace` first detaches the current ones.
+/// Attaches the interfaces to an entry; `replace` first detaches the current ones. Returns the
+/// interfaces in the order attached (the order queries show them in).
 fn set_interfaces(
     conn: &mut MysqlConnection,
     entry_id: i64,
     interfaces: &[String],
     replace: bool,
-) -> Result<(), ArrowheadError> {
+) -> Result<Vec<ServiceInterface>, ArrowheadError> {
     if replace {
         diesel::delete(conn_tbl::table.filter(conn_tbl::service_registry_id.eq(entry_id)))
             .execute(conn)?;
     }
     // One single-row insert per interface: a fixed-shape statement diesel keeps prepared,
     // where a multi-row insert would be prepared and closed again on every call.
+    let mut attached = Vec::with_capacity(interfaces.len());
     for name in interfaces {
         let i = models::interface_for(conn, name)?;
         diesel::insert_into(conn_tbl::table)
@@ -129,8 +127,9 @@ fn set_interfaces(
                 conn_tbl::interface_id.eq(i.id),
             ))
             .execute(conn)?;
+        attached.push(i);
     }
-    Ok(())
+    Ok(attached)
 }
 
 /// `/register` and `/mgmt` POST: one transaction, no upsert (a duplicate is a 400, as in Java).
@@ -166,9 +165,20 @@ pub fn register(
             )));
         }
         inserted?;
-        let id = last_insert_id_of(conn)?;
-        set_interfaces(conn, id, &e.interfaces, false)?;
-        entry_by_id(conn, id)
+        // The new row (its id and the database's timestamps) in one statement; the answer is
+        // built from the rows at hand instead of reading the entry back through the join.
+        let row: EntryRow = service_registry::table
+            .filter(service_registry::id.eq(inserted_id()))
+            .select(EntryRow::as_select())
+            .first(conn)?;
+        let interfaces = set_interfaces(conn, row.id, &e.interfaces, false)?;
+        let interfaces = interfaces
+            .iter()
+            .map(ServiceInterfaceResponse::from)
+            .collect();
+        Ok(common::db::registry_read::to_response(
+            row, &provider, &def, interfaces,
+        ))
     })
 }
 

@@ -282,7 +282,8 @@ fn group_rows(mut rows: Vec<JoinedRow>) -> Vec<CachedEntry> {
     out
 }
 
-fn to_response(
+/// An entry row with its provider, definition and interfaces as the API shows it.
+pub fn to_response(
     row: EntryRow,
     system: &System,
     def: &ServiceDefinition,

@@ -32,6 +32,9 @@ RSA-2048 signing rate (`openssl speed`) instead of the registry scenarios.
 service with 5 CERTIFICATE providers, and dynamic orchestration of one TOKEN provider (a token
 per answer), next to /orchestrator/echo; it sets up the systems, rules and store entries it
 needs and removes them afterwards (needs benchconsumer.p12: --system benchconsumer).
+--only scale fills the registry with --entries entries and a tenth as many authorization
+rules, then measures query and dynamic orchestration of the preloaded services and reports the
+memory of the registry, Authorization and Orchestrator (run it with 10000 and 100000 entries).
 --only sign measures certificate signing at the Certificate Authority (as the sysop, one CSR of
 a new RSA-2048 key, a new certificate and database row per request) against the machine's
 RSA-2048 signing rate, next to /certificate-authority/echo.
@@ -144,6 +147,8 @@ enum Scenario {
     Store,
     /// Dynamic orchestration of a service with one TOKEN provider: a token per answer.
     OrchToken,
+    /// Dynamic orchestration of one of the preloaded services that have rules (`--only scale`).
+    ScaleOrch,
     /// `GET /eventhandler/echo`: the Event Handler's baseline.
     EhEcho,
     /// `POST /eventhandler/publish` of an event whose payload is its send time.
@@ -165,6 +170,7 @@ impl Scenario {
             Scenario::Dynamic => "orchestration dynamic",
             Scenario::Store => "orchestration store",
             Scenario::OrchToken => "orchestration + token",
+            Scenario::ScaleOrch => "orchestration of a preloaded service",
             Scenario::EhEcho => "eventhandler echo",
             Scenario::Publish => "publish",
             Scenario::CaEcho => "certificate-authority echo",
@@ -178,7 +184,9 @@ impl Scenario {
             Scenario::Register => "benchprovider",
             Scenario::Token => "orchestrator",
             Scenario::OrchEcho => "sysop",
-            Scenario::Dynamic | Scenario::Store | Scenario::OrchToken => "benchconsumer",
+            Scenario::Dynamic | Scenario::Store | Scenario::OrchToken | Scenario::ScaleOrch => {
+                "benchconsumer"
+            }
             Scenario::EhEcho => "sysop",
             Scenario::Publish => "benchprovider",
             Scenario::CaEcho | Scenario::Sign => "sysop",
@@ -227,6 +235,10 @@ async fn request(c: &reqwest::Client, base: &str, s: Scenario, n: u64, services:
         Scenario::Dynamic => orchestrate("bench-orch", true).send().await,
         Scenario::Store => orchestrate("bench-orch", false).send().await,
         Scenario::OrchToken => orchestrate("bench-orch-token", true).send().await,
+        Scenario::ScaleOrch => {
+            let def = format!("bench-service-{}", n.wrapping_mul(2_654_435_761) % services.max(1));
+            orchestrate(&def, true).send().await
+        }
         Scenario::Token => c.post(format!("{base}/authorization/token")).json(TOKEN_BODY.get().unwrap_or(&Value::Null)).send().await,
         Scenario::Echo => c.get(format!("{base}/serviceregistry/echo")).send().await,
         Scenario::Query => {
@@ -280,9 +292,11 @@ async fn run(
     for (index, c) in clients.into_iter().enumerate() {
         let base = match s {
             Scenario::Token => args.auth_url.clone(),
-            Scenario::OrchEcho | Scenario::Dynamic | Scenario::Store | Scenario::OrchToken => {
-                args.orch_url.clone()
-            }
+            Scenario::OrchEcho
+            | Scenario::Dynamic
+            | Scenario::Store
+            | Scenario::OrchToken
+            | Scenario::ScaleOrch => args.orch_url.clone(),
             Scenario::EhEcho | Scenario::Publish => args.eh_url.clone(),
             Scenario::CaEcho | Scenario::Sign => args.ca_url.clone(),
             _ => args.url.clone(),
@@ -292,9 +306,11 @@ async fn run(
         tasks.push(tokio::spawn(async move {
             // Warm the connection (handshake) with a request of the scenario's own system.
             let warm = match s {
-                Scenario::OrchEcho | Scenario::Dynamic | Scenario::Store | Scenario::OrchToken => {
-                    Scenario::OrchEcho
-                }
+                Scenario::OrchEcho
+                | Scenario::Dynamic
+                | Scenario::Store
+                | Scenario::OrchToken
+                | Scenario::ScaleOrch => Scenario::OrchEcho,
                 Scenario::EhEcho | Scenario::Publish => Scenario::EhEcho,
                 Scenario::CaEcho | Scenario::Sign => Scenario::CaEcho,
                 _ => Scenario::Echo,
@@ -405,6 +421,21 @@ async fn call(
 /// Fills the registry with `entries` entries: `entries / per_service` definitions with
 /// `per_service` providers each, registered concurrently through the management API.
 async fn preload(args: &Args) -> Result<u64, String> {
+    Ok(preload_ids(args).await?.services)
+}
+
+/// What [`preload_ids`] registered: the number of services, and the ids of the first
+/// provider entries' parts (for authorization rules).
+struct Preloaded {
+    services: u64,
+    /// service index → definition id (of the services seen with provider 0).
+    definitions: std::collections::BTreeMap<usize, i64>,
+    /// provider index → system id.
+    providers: std::collections::BTreeMap<usize, i64>,
+    interface: i64,
+}
+
+async fn preload_ids(args: &Args) -> Result<Preloaded, String> {
     let services = (args.entries / args.per_service).max(1) as u64;
     let sysops: Vec<reqwest::Client> = (0..8)
         .map(|_| client(args, "sysop"))
@@ -416,10 +447,11 @@ async fn preload(args: &Args) -> Result<u64, String> {
         let base = args.url.clone();
         let (total, per) = (args.entries, args.per_service);
         tasks.push(tokio::spawn(async move {
+            let mut seen: Vec<(usize, usize, Value)> = Vec::new();
             loop {
                 let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 if i >= total {
-                    return Ok::<(), String>(());
+                    return Ok::<_, String>(seen);
                 }
                 let body = json!({
                     "serviceDefinition": format!("bench-service-{}", i / per),
@@ -430,14 +462,156 @@ async fn preload(args: &Args) -> Result<u64, String> {
                     "metadata": {"index": i.to_string()},
                     "interfaces": ["HTTP-SECURE-JSON", "HTTP-SECURE-XML"]
                 });
-                call(&c, reqwest::Method::POST, format!("{base}/serviceregistry/mgmt"), Some(body)).await?;
+                let entry = call(&c, reqwest::Method::POST, format!("{base}/serviceregistry/mgmt"), Some(body)).await?;
+                if i % per == 0 || i < per {
+                    seen.push((i / per, i % per, entry));
+                }
             }
         }));
     }
+    let mut out = Preloaded {
+        services,
+        definitions: Default::default(),
+        providers: Default::default(),
+        interface: 0,
+    };
     for t in tasks {
-        t.await.map_err(|e| e.to_string())??;
+        for (service, provider, entry) in t.await.map_err(|e| e.to_string())?? {
+            out.definitions.insert(
+                service,
+                entry["serviceDefinition"]["id"].as_i64().unwrap_or(0),
+            );
+            out.providers
+                .insert(provider, entry["provider"]["id"].as_i64().unwrap_or(0));
+            if let Some(i) = entry["interfaces"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|i| i["interfaceName"] == "HTTP-SECURE-JSON")
+            {
+                out.interface = i["id"].as_i64().unwrap_or(0);
+            }
+        }
     }
-    Ok(services)
+    Ok(out)
+}
+
+/// RSS of each program of the cloud (MiB), as `report::cpu_ticks` finds them.
+fn rss_mib(program: &str) -> Option<f64> {
+    let dir = std::fs::read_dir("/proc").ok()?;
+    let mut total = None;
+    for e in dir.flatten() {
+        // Processes come and go while the directory is read: skip what cannot be read.
+        let comm = std::fs::read_to_string(e.path().join("comm")).unwrap_or_default();
+        if comm.trim() != program {
+            continue;
+        }
+        let status = std::fs::read_to_string(e.path().join("status")).unwrap_or_default();
+        let kb: Option<f64> = status
+            .lines()
+            .find(|l| l.starts_with("VmRSS:"))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse().ok());
+        if let Some(kb) = kb {
+            *total.get_or_insert(0.0) += kb / 1024.0;
+        }
+    }
+    total
+}
+
+/// `--only scale`: the registry filled with `--entries` entries and a tenth as many
+/// authorization rules, then query and dynamic orchestration of the preloaded services (at the
+/// maximum and at half that rate), with the memory of the registry and the Orchestrator.
+async fn bench_scale(args: &Args) -> Result<(), String> {
+    cleanup(args).await?;
+    let d = Duration::from_secs(args.seconds);
+    let rss = |label: &str| {
+        for p in ["serviceregistry", "orchestrator", "authorization"] {
+            if let Some(m) = rss_mib(p) {
+                println!("  RSS {p} {label}: {m:.1} MiB");
+                report::add_figure(&format!("RSS {p} {label}"), m, "MiB");
+            }
+        }
+    };
+    rss("before");
+    let t = Instant::now();
+    let pre = preload_ids(args).await?;
+    println!(
+        "preloaded {} entries ({} services x {} providers) in {:.1} s",
+        args.entries,
+        pre.services,
+        args.per_service,
+        t.elapsed().as_secs_f64()
+    );
+    // Rules: benchconsumer may use every provider of the first tenth of the services.
+    let sysop = client(args, "sysop")?;
+    let consumer = call(
+        &sysop,
+        reqwest::Method::POST,
+        format!("{}/serviceregistry/mgmt/systems", args.url),
+        Some(json!({"systemName": "benchconsumer", "address": "127.0.0.1", "port": 1})),
+    )
+    .await?;
+    let ruled = (pre.services as usize / 10).max(1);
+    let providers: Vec<i64> = pre.providers.values().copied().collect();
+    let definitions: Vec<i64> = (0..ruled)
+        .filter_map(|k| pre.definitions.get(&k).copied())
+        .collect();
+    let t = Instant::now();
+    // One provider with many services per call (the combination Java accepts).
+    for provider in &providers {
+        for chunk in definitions.chunks(500) {
+            call(
+                &sysop,
+                reqwest::Method::POST,
+                format!("{}/authorization/mgmt/intracloud", args.auth_url),
+                Some(
+                    json!({"consumerId": consumer["id"], "providerIds": [provider],
+                            "serviceDefinitionIds": chunk, "interfaceIds": [pre.interface]}),
+                ),
+            )
+            .await?;
+        }
+    }
+    println!(
+        "added {} authorization rules in {:.1} s",
+        definitions.len() * providers.len(),
+        t.elapsed().as_secs_f64()
+    );
+    report::add_figure("registry entries", args.entries as f64, "entries");
+    report::add_figure(
+        "authorization rules",
+        (definitions.len() * providers.len()) as f64,
+        "rules",
+    );
+    let mut max = Vec::new();
+    for (s, services) in [
+        (Scenario::Echo, 1),
+        (Scenario::Query, pre.services),
+        (Scenario::ScaleOrch, ruled as u64),
+    ] {
+        max.push((s, services, run(args, s, d, None, services, 0).await?));
+    }
+    let echo = max[0].2.rps;
+    println!("\nmaximum rate:");
+    for (s, _, stats) in &max {
+        print(s.name(), stats, echo);
+    }
+    println!("\nat half the maximum rate:");
+    for (s, services, stats) in &max {
+        let half = run(args, *s, d, Some(stats.rps / 2.0), *services, 1_000_000_000).await?;
+        print(
+            &format!("{} @ {:.0}/s", s.name(), stats.rps / 2.0),
+            &half,
+            echo,
+        );
+    }
+    rss("loaded");
+    if !args.keep {
+        let removed = cleanup(args).await?;
+        println!("\nremoved {removed} benchmark systems and their entries");
+    }
+    Ok(())
 }
 
 /// Removes every system the benchmark created (their entries go with them).
@@ -869,6 +1043,9 @@ async fn bench(args: &Args) -> Result<(), String> {
     }
     if args.only.as_deref() == Some("sign") {
         return bench_sign(args).await;
+    }
+    if args.only.as_deref() == Some("scale") {
+        return bench_scale(args).await;
     }
     if args
         .only

@@ -30,8 +30,8 @@ pub type SystemKey = (String, String, i32);
 
 /// Where the registry query errors say they come from (as when the registry answers them).
 const QUERY_ORIGIN: &str = "/serviceregistry/query";
-/// Bounds of the caches (entries each); emptied when reached.
-const MAX_DEFINITIONS: usize = 20_000;
+/// Bounds of the caches, emptied when reached: registry entries (about 1 KiB each), and keys.
+const MAX_ENTRIES: usize = 20_000;
 const MAX_KEYS: usize = 100_000;
 
 pub struct Reads {
@@ -91,7 +91,7 @@ impl Reads {
         Self {
             reader: cached.then(|| GenerationReader::new(pool.clone())),
             pool,
-            entries: GenerationMap::new(MAX_DEFINITIONS),
+            entries: GenerationMap::weighted(MAX_ENTRIES, |e| e.len()),
             consumers: GenerationMap::new(MAX_KEYS),
             rules: GenerationMap::new(MAX_KEYS),
             store: GenerationMap::new(MAX_KEYS),

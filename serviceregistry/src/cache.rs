@@ -12,8 +12,10 @@ pub use common::db::registry_read::{CachedEntry, Entries};
 use diesel::prelude::*;
 use std::sync::Arc;
 
-/// Bound on cached definitions; the cache is emptied when it is reached.
-const MAX_DEFINITIONS: usize = 50_000;
+/// Bound on cached registry entries (about 1 KiB each), whatever the number of definitions they
+/// belong to; the cache is emptied when it is reached. 20,000 hold a 10,000-entry registry whole
+/// and keep a 100,000-entry one within twice the memory.
+const MAX_ENTRIES: usize = 20_000;
 
 /// Creates the missing generation triggers of the registry tables.
 pub fn install_triggers(conn: &mut MysqlConnection) -> Result<bool, String> {
@@ -29,7 +31,7 @@ impl QueryCache {
     pub fn new(enabled: bool) -> Self {
         Self {
             enabled,
-            map: GenerationMap::new(MAX_DEFINITIONS),
+            map: GenerationMap::weighted(MAX_ENTRIES, |e| e.len()),
         }
     }
 

@@ -105,18 +105,37 @@ pub fn generation(conn: &mut MysqlConnection) -> QueryResult<i64> {
 /// so memory follows what is asked, not the size of the tables.
 pub struct GenerationMap<K, V> {
     max: usize,
-    inner: Mutex<(i64, HashMap<K, V>)>,
+    /// The weight of a value against `max` (1 for a bound on entries).
+    weight: fn(&V) -> usize,
+    inner: Mutex<Inner<K, V>>,
+}
+
+struct Inner<K, V> {
+    generation: i64,
+    map: HashMap<K, V>,
+    weight: usize,
 }
 
 impl<K: Eq + Hash, V: Clone> GenerationMap<K, V> {
     pub fn new(max: usize) -> Self {
+        Self::weighted(max, |_| 1)
+    }
+
+    /// Bounded by the summed `weight` of the values (e.g. registry entries, so memory follows
+    /// the number of entries held, whatever the number of definitions they belong to).
+    pub fn weighted(max: usize, weight: fn(&V) -> usize) -> Self {
         Self {
             max,
-            inner: Mutex::new((i64::MIN, HashMap::new())),
+            weight,
+            inner: Mutex::new(Inner {
+                generation: i64::MIN,
+                map: HashMap::new(),
+                weight: 0,
+            }),
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, (i64, HashMap<K, V>)> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner<K, V>> {
         // A panic while holding the lock cannot leave the map inconsistent; keep going.
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -127,8 +146,8 @@ impl<K: Eq + Hash, V: Clone> GenerationMap<K, V> {
         Q: Hash + Eq + ?Sized,
     {
         let inner = self.lock();
-        (inner.0 == generation)
-            .then(|| inner.1.get(key).cloned())
+        (inner.generation == generation)
+            .then(|| inner.map.get(key).cloned())
             .flatten()
     }
 
@@ -136,20 +155,27 @@ impl<K: Eq + Hash, V: Clone> GenerationMap<K, V> {
     /// generation, so any later write (a higher generation) invalidates it.
     pub fn put(&self, generation: i64, key: K, value: V) {
         let mut inner = self.lock();
-        if generation > inner.0 {
-            inner.0 = generation;
-            inner.1.clear();
+        if generation > inner.generation {
+            inner.generation = generation;
+            inner.map.clear();
+            inner.weight = 0;
         }
-        if generation == inner.0 {
-            if inner.1.len() >= self.max {
-                inner.1.clear();
+        if generation == inner.generation {
+            let weight = (self.weight)(&value).max(1);
+            if let Some(old) = inner.map.remove(&key) {
+                inner.weight = inner.weight.saturating_sub((self.weight)(&old).max(1));
             }
-            inner.1.insert(key, value);
+            if inner.weight + weight > self.max {
+                inner.map.clear();
+                inner.weight = 0;
+            }
+            inner.map.insert(key, value);
+            inner.weight += weight;
         }
     }
 
     pub fn len(&self) -> usize {
-        self.lock().1.len()
+        self.lock().map.len()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -258,6 +284,18 @@ mod tests {
         c.put(6, "c".into(), 1);
         assert!(c.get(6, "a").is_none());
         assert_eq!(c.get(6, "c"), Some(1));
+    }
+
+    #[test]
+    fn a_weighted_bound_counts_the_values() {
+        let c = GenerationMap::<u32, Vec<u8>>::weighted(10, |v| v.len());
+        c.put(1, 1, vec![0; 6]);
+        c.put(1, 2, vec![0; 4]);
+        assert_eq!(c.len(), 2);
+        c.put(1, 2, vec![0; 4]); // replacing does not count twice
+        assert_eq!(c.len(), 2);
+        c.put(1, 3, vec![0; 1]);
+        assert_eq!((c.len(), c.get(1, &3).map(|v| v.len())), (1, Some(1)));
     }
 
     #[test]

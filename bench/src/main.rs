@@ -463,7 +463,7 @@ async fn preload_ids(args: &Args) -> Result<Preloaded, String> {
                     "interfaces": ["HTTP-SECURE-JSON", "HTTP-SECURE-XML"]
                 });
                 let entry = call(&c, reqwest::Method::POST, format!("{base}/serviceregistry/mgmt"), Some(body)).await?;
-                if i % per == 0 || i < per {
+                if i.is_multiple_of(per) || i < per {
                     seen.push((i / per, i % per, entry));
                 }
             }

@@ -37,6 +37,8 @@ pub fn consumer_id(system: &str, cloud: &str, operator: &str) -> String {
 pub struct TokenService {
     /// One issuer per permit: an issuer is used by one thread at a time.
     issuers: Mutex<Vec<token::Issuer>>,
+    /// Used when every pooled issuer is busy.
+    shared: token::Issuer,
     permits: tokio::sync::Semaphore,
     /// `authenticationInfo` → recipient. A pure function of the key text, so sharing it between
     /// requests can never give a wrong answer; bounded by clearing.
@@ -57,6 +59,7 @@ impl TokenService {
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Self {
             issuers: Mutex::new(issuers),
+            shared: token::Issuer::new(signing_key).map_err(|e| e.to_string())?,
             permits: tokio::sync::Semaphore::new(signers),
             recipients: Mutex::default(),
         })
@@ -96,8 +99,9 @@ impl TokenService {
                 lock().push(issuer);
                 out
             }
-            // Only when called outside `signing`: share the first one (still correct).
-            None => f(&lock()[0]),
+            // More signers than issuers (inline signing on the workers alongside the blocking
+            // ones): the shared issuer, correct, only slower under contention.
+            None => f(&self.shared),
         }
     }
 
@@ -171,5 +175,46 @@ impl TokenService {
             ));
         }
         Ok(TokenGenerationResponse { token_data })
+    }
+}
+
+#[cfg(test)]
+mod busy_tests {
+    use super::*;
+
+    /// More threads sign at once than there are pooled issuers (the inline path does not take a
+    /// permit): every one still gets its tokens, none panics on an empty pool.
+    #[test]
+    fn more_signers_than_issuers_all_get_tokens() {
+        let key = PKey::from_rsa(openssl::rsa::Rsa::generate(2048).unwrap()).unwrap();
+        let provider = PKey::from_rsa(openssl::rsa::Rsa::generate(2048).unwrap()).unwrap();
+        let info = openssl::base64::encode_block(&provider.public_key_to_der().unwrap());
+        let service = Arc::new(TokenService::new(&key).unwrap());
+        let providers = vec![TokenProvider {
+            name: "p".into(),
+            address: "127.0.0.1".into(),
+            port: 1,
+            authentication_info: info,
+            interfaces: vec!["HTTP-SECURE-JSON".into()],
+            duration: None,
+        }];
+        let threads: Vec<_> = (0..8)
+            .map(|_| {
+                let (service, providers) = (service.clone(), providers.clone());
+                std::thread::spawn(move || {
+                    service
+                        .generate("c.cloud.op", "s", &providers, SystemTime::now())
+                        .map(|r| r.token_data[0].tokens.len())
+                })
+            })
+            .collect();
+        for t in threads {
+            assert_eq!(t.join().unwrap().unwrap(), 1);
+        }
+        assert_eq!(
+            service.issuers.lock().unwrap().len(),
+            std::thread::available_parallelism().map_or(1, |n| n.get()),
+            "every pooled issuer is back"
+        );
     }
 }

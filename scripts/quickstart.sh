@@ -40,6 +40,11 @@ mkdir -p "$RUN_DIR" "$LOG_DIR" "$CONF_DIR"
 
 start_private_mariadb
 create_database_and_user
+# The systems run beside their private MariaDB: they talk to it over its Unix socket (Connector/J's
+# localSocket parameter), which spares every statement the TCP stack. A socket path longer than
+# the kernel's limit (108 bytes) cannot exist; then they use TCP.
+DB_SOCKET_PARAM=
+[ -S "$DB_DIR/mysqld.sock" ] && [ ${#DB_DIR} -lt 90 ] && DB_SOCKET_PARAM="?localSocket=$DB_DIR/mysqld.sock"
 
 log "building $PROFILE binaries"
 # The core systems, the certificate generator and the example application systems.
@@ -82,7 +87,7 @@ server.ssl.key-store-password=$CERT_PASSWORD
 server.ssl.key-password=$CERT_PASSWORD
 server.ssl.trust-store=$CERT_DIR/truststore.p12
 server.ssl.trust-store-password=$CERT_PASSWORD
-spring.datasource.url=jdbc:mysql://$DB_HOST:$DB_PORT/$DB_NAME
+spring.datasource.url=jdbc:mysql://$DB_HOST:$DB_PORT/$DB_NAME$DB_SOCKET_PARAM
 spring.datasource.username=$DB_USER
 spring.datasource.password=$DB_PASSWORD
 sr_port=$SR_PORT

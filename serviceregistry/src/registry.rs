@@ -55,8 +55,18 @@ fn system_values(s: &ValidSystem) -> SystemValues {
 /// Finds the provider by (name, address, port) and overwrites its authentication info and
 /// metadata with the request's (as Java does), or creates it.
 fn provider_for(conn: &mut MysqlConnection, s: &ValidSystem) -> Result<System, ArrowheadError> {
+    let found = models::find_system(conn, &s.name, &s.address, s.port)?;
+    provider_from(conn, s, found)
+}
+
+/// [`provider_for`] with the lookup already made.
+fn provider_from(
+    conn: &mut MysqlConnection,
+    s: &ValidSystem,
+    found: Option<System>,
+) -> Result<System, ArrowheadError> {
     let values = system_values(s);
-    match models::find_system(conn, &s.name, &s.address, s.port)? {
+    match found {
         Some(existing) => {
             if existing.authentication_info != values.authentication_info
                 || existing.metadata != values.metadata
@@ -132,26 +142,66 @@ fn set_interfaces(
     Ok(attached)
 }
 
+/// What a registration refers to, found in one round trip: the definition, and (joined to it)
+/// the provider and the first interface when they exist. `None` when the definition is new.
+fn known_parts(
+    conn: &mut MysqlConnection,
+    e: &ValidEntry,
+) -> QueryResult<Option<(ServiceDefinition, Option<System>, Option<ServiceInterface>)>> {
+    // Owned binds: diesel's join loading wants them to outlive the borrowed request.
+    let first_interface = e.interfaces.first().cloned().unwrap_or_default();
+    service_definition::table
+        .left_join(
+            system_::table.on(system_::system_name
+                .eq(e.provider.name.clone())
+                .and(system_::address.eq(e.provider.address.clone()))
+                .and(system_::port.eq(e.provider.port))),
+        )
+        .left_join(
+            service_interface::table.on(service_interface::interface_name.eq(first_interface)),
+        )
+        .filter(service_definition::definition.eq(e.definition.clone()))
+        .select((
+            ServiceDefinition::as_select(),
+            Option::<System>::as_select(),
+            Option::<ServiceInterface>::as_select(),
+        ))
+        .first(conn)
+        .optional()
+}
+
 /// `/register` and `/mgmt` POST: one transaction, no upsert (a duplicate is a 400, as in Java).
+///
+/// Registration is the registry's busiest write, so its round trips are counted: with the
+/// definition, provider and interfaces already known (every registration but a system's first)
+/// it is BEGIN, one joined lookup, the insert, the new row's read-back, one insert per
+/// interface, COMMIT (eight before the joined lookup).
 pub fn register(
     conn: &mut MysqlConnection,
     e: &ValidEntry,
 ) -> Result<ServiceRegistryResponse, ArrowheadError> {
     conn.transaction(|conn| {
-        let def = models::service_definition_for(conn, &e.definition)?;
-        let provider = provider_for(conn, &e.provider)?;
+        let (def, provider, first_interface) = match known_parts(conn, e)? {
+            Some((def, system, interface)) => {
+                (def, provider_from(conn, &e.provider, system)?, interface)
+            }
+            None => (
+                models::service_definition_for(conn, &e.definition)?,
+                provider_for(conn, &e.provider)?,
+                None,
+            ),
+        };
+        let values = NewEntry {
+            service_id: def.id,
+            system_id: provider.id,
+            service_uri: &e.service_uri,
+            end_of_validity: e.end_of_validity,
+            secure: e.secure.as_str(),
+            metadata: metadata_to_text(&e.metadata),
+            version: e.version,
+        };
         // No existence pre-check: the unique key answers a duplicate (below) in one round trip.
-        let inserted = diesel::insert_into(service_registry::table)
-            .values((
-                service_registry::service_id.eq(def.id),
-                service_registry::system_id.eq(provider.id),
-                service_registry::service_uri.eq(&e.service_uri),
-                service_registry::end_of_validity.eq(e.end_of_validity),
-                service_registry::secure.eq(e.secure.as_str()),
-                service_registry::metadata.eq(metadata_to_text(&e.metadata)),
-                service_registry::version.eq(Some(e.version)),
-            ))
-            .execute(conn);
+        let inserted = insert_entry(conn, &values);
         // The same registration arriving twice at once: the unique key decides, with the same answer.
         if let Err(diesel::result::Error::DatabaseError(
             diesel::result::DatabaseErrorKind::UniqueViolation,
@@ -164,22 +214,57 @@ pub fn register(
                 &e.service_uri,
             )));
         }
-        inserted?;
-        // The new row (its id and the database's timestamps) in one statement; the answer is
-        // built from the rows at hand instead of reading the entry back through the join.
-        let row: EntryRow = service_registry::table
-            .filter(service_registry::id.eq(inserted_id()))
-            .select(EntryRow::as_select())
-            .first(conn)?;
-        let interfaces = set_interfaces(conn, row.id, &e.interfaces, false)?;
-        let interfaces = interfaces
-            .iter()
-            .map(ServiceInterfaceResponse::from)
-            .collect();
+        let row = inserted?;
+        let mut interfaces = Vec::with_capacity(e.interfaces.len());
+        for (n, name) in e.interfaces.iter().enumerate() {
+            let interface = match &first_interface {
+                Some(i) if n == 0 => i.clone(),
+                _ => models::interface_for(conn, name)?,
+            };
+            diesel::insert_into(conn_tbl::table)
+                .values((
+                    conn_tbl::service_registry_id.eq(row.id),
+                    conn_tbl::interface_id.eq(interface.id),
+                ))
+                .execute(conn)?;
+            interfaces.push(ServiceInterfaceResponse::from(&interface));
+        }
         Ok(common::db::registry_read::to_response(
             row, &provider, &def, interfaces,
         ))
     })
+}
+
+/// The columns of a new registry entry.
+struct NewEntry<'a> {
+    service_id: i64,
+    system_id: i64,
+    service_uri: &'a str,
+    end_of_validity: Option<NaiveDateTime>,
+    secure: &'a str,
+    metadata: Option<String>,
+    version: i32,
+}
+
+/// Inserts the entry and returns its row, read back by `LAST_INSERT_ID()` for its id and the
+/// database's timestamps. (MariaDB's `INSERT ... RETURNING` would save that round trip, but its
+/// prepared form reports no result metadata to the client library, which diesel needs.)
+fn insert_entry(conn: &mut MysqlConnection, v: &NewEntry) -> QueryResult<EntryRow> {
+    diesel::insert_into(service_registry::table)
+        .values((
+            service_registry::service_id.eq(v.service_id),
+            service_registry::system_id.eq(v.system_id),
+            service_registry::service_uri.eq(v.service_uri),
+            service_registry::end_of_validity.eq(v.end_of_validity),
+            service_registry::secure.eq(v.secure),
+            service_registry::metadata.eq(&v.metadata),
+            service_registry::version.eq(Some(v.version)),
+        ))
+        .execute(conn)?;
+    service_registry::table
+        .filter(service_registry::id.eq(inserted_id()))
+        .select(EntryRow::as_select())
+        .first(conn)
 }
 
 /// `/mgmt/{id}` PUT: replaces every field of the entry.

@@ -142,12 +142,12 @@ fn set_interfaces(
     Ok(attached)
 }
 
+/// The definition, the provider if stored, the first interface if stored.
+type KnownParts = (ServiceDefinition, Option<System>, Option<ServiceInterface>);
+
 /// What a registration refers to, found in one round trip: the definition, and (joined to it)
 /// the provider and the first interface when they exist. `None` when the definition is new.
-fn known_parts(
-    conn: &mut MysqlConnection,
-    e: &ValidEntry,
-) -> QueryResult<Option<(ServiceDefinition, Option<System>, Option<ServiceInterface>)>> {
+fn known_parts(conn: &mut MysqlConnection, e: &ValidEntry) -> QueryResult<Option<KnownParts>> {
     // Owned binds: diesel's join loading wants them to outlive the borrowed request.
     let first_interface = e.interfaces.first().cloned().unwrap_or_default();
     service_definition::table

@@ -988,6 +988,37 @@ async fn setup_orchestration(args: &Args) -> Result<(), String> {
     Ok(())
 }
 
+/// Orchestration with a TOKEN provider against what RSA signing alone reaches on the cores the
+/// cloud's processes used for it (every process but this load generator): each answer carries
+/// one signed token, so the signing rate is its ceiling.
+fn token_orchestration_vs_signing(args: &Args, stats: &Stats) -> Result<(), String> {
+    let rsa = rsa_sign_rate(args.seconds.min(5))?;
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1) as f64;
+    let sign_ms = 1000.0 * cores / rsa.max(1.0);
+    let server: f64 = stats
+        .cpu
+        .iter()
+        .filter(|(name, _)| name.as_str() != "arrowhead-bench")
+        .map(|(_, ms)| *ms)
+        .sum();
+    if server > 0.0 {
+        println!(
+            "  server CPU per orchestration + token {server:.3} ms, of which one RSA-2048 signature {sign_ms:.3} ms ({rsa:.0} signs/s on {cores} cores): {:.1}% of the signing rate on the {:.2} cores the servers used",
+            100.0 * sign_ms / server,
+            server * stats.rps / 1000.0
+        );
+        report::add_figure("openssl speed rsa2048, all cores", rsa, "signs/s");
+        report::add_figure(
+            "orchestration + token / signing rate on the servers' cores",
+            100.0 * sign_ms / server,
+            "%",
+        );
+    }
+    Ok(())
+}
+
 /// Orchestration next to the Orchestrator's echo, at the maximum and at half that rate.
 async fn bench_orchestration(args: &Args) -> Result<(), String> {
     let d = Duration::from_secs(args.seconds);
@@ -1017,6 +1048,9 @@ async fn bench_orchestration(args: &Args) -> Result<(), String> {
     println!("\nmaximum rate:");
     for (s, stats) in &max {
         print(s.name(), stats, echo);
+    }
+    if let Some((_, stats)) = max.iter().find(|(s, _)| matches!(s, Scenario::OrchToken)) {
+        token_orchestration_vs_signing(args, stats)?;
     }
     println!("\nat half the maximum rate:");
     for (s, stats) in max.iter().filter(|(_, st)| st.rps > 0.0) {
@@ -1084,6 +1118,9 @@ async fn bench(args: &Args) -> Result<(), String> {
     println!("\nmaximum rate:");
     for (s, stats) in &max {
         print(s.name(), stats, echo);
+    }
+    if let Some((_, stats)) = max.iter().find(|(s, _)| matches!(s, Scenario::OrchToken)) {
+        token_orchestration_vs_signing(args, stats)?;
     }
     println!("\nat half the maximum rate:");
     for (s, stats) in &max {

@@ -4,18 +4,47 @@
 //! more than twice the limit. Written by hand because tracing-appender rotates by time only;
 //! it is the smallest writer `tracing_subscriber` accepts.
 
+//!
+//! Lines are buffered and written by a flusher thread every [`FLUSH_EVERY`] (WARN and ERROR lines
+//! at once): a core system logs every request, and one `write` per line on the request's worker
+//! was a tenth of the Orchestrator's CPU under load. At most that interval of INFO lines is lost
+//! if the process is killed; [`flush`] writes the rest at a clean exit.
+
 use std::fs::{File, OpenOptions};
-use std::io::{self, Write};
+use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, Weak};
+use std::time::Duration;
 
 /// Spring's default `logging.file.max-size`.
 pub const DEFAULT_MAX_BYTES: u64 = 10 * 1024 * 1024;
+/// How long a buffered INFO line may wait for the disk.
+pub const FLUSH_EVERY: Duration = Duration::from_millis(100);
+
+struct State {
+    file: BufWriter<File>,
+    /// Bytes in the file, buffered ones included.
+    size: u64,
+}
 
 pub struct RotatingFile {
     path: PathBuf,
     max_bytes: u64,
-    state: Mutex<(File, u64)>,
+    state: Arc<Mutex<State>>,
+}
+
+/// The process's log file, for [`flush`].
+static INSTALLED: OnceLock<Weak<Mutex<State>>> = OnceLock::new();
+
+fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
+    state.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Writes what the log file holds in its buffer (at a clean exit).
+pub fn flush() {
+    if let Some(state) = INSTALLED.get().and_then(Weak::upgrade) {
+        let _ = lock(&state).file.flush();
+    }
 }
 
 impl RotatingFile {
@@ -26,11 +55,32 @@ impl RotatingFile {
         }
         let file = OpenOptions::new().create(true).append(true).open(path)?;
         let size = file.metadata()?.len();
+        let state = Arc::new(Mutex::new(State {
+            file: BufWriter::with_capacity(64 * 1024, file),
+            size,
+        }));
+        let weak = Arc::downgrade(&state);
+        std::thread::Builder::new()
+            .name("log-flush".into())
+            .spawn(move || loop {
+                std::thread::sleep(FLUSH_EVERY);
+                match weak.upgrade() {
+                    Some(state) => {
+                        let _ = lock(&state).file.flush();
+                    }
+                    None => break,
+                }
+            })?;
         Ok(Self {
             path: path.to_owned(),
             max_bytes: max_bytes.max(1024),
-            state: Mutex::new((file, size)),
+            state,
         })
+    }
+
+    /// Makes this the file [`flush`] writes out.
+    pub fn install(&self) {
+        let _ = INSTALLED.set(Arc::downgrade(&self.state));
     }
 
     fn rotated(&self) -> PathBuf {
@@ -38,33 +88,51 @@ impl RotatingFile {
         name.push(".1");
         name.into()
     }
+
+    fn writer(&self, urgent: bool) -> Guard<'_> {
+        Guard {
+            owner: self,
+            state: lock(&self.state),
+            urgent,
+        }
+    }
 }
 
-/// One write to the file, holding its lock.
+/// One line to the file, holding its lock; an urgent one is on disk when the guard is dropped.
 pub struct Guard<'a> {
     owner: &'a RotatingFile,
-    state: MutexGuard<'a, (File, u64)>,
+    state: MutexGuard<'a, State>,
+    urgent: bool,
 }
 
 impl Write for Guard<'_> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let (file, size) = &mut *self.state;
-        if *size > 0 && *size + buf.len() as u64 > self.owner.max_bytes {
-            file.flush()?;
+        let state = &mut *self.state;
+        if state.size > 0 && state.size + buf.len() as u64 > self.owner.max_bytes {
+            state.file.flush()?;
             std::fs::rename(&self.owner.path, self.owner.rotated())?;
-            *file = OpenOptions::new()
+            let file = OpenOptions::new()
                 .create(true)
                 .append(true)
                 .open(&self.owner.path)?;
-            *size = 0;
+            state.file = BufWriter::with_capacity(64 * 1024, file);
+            state.size = 0;
         }
-        let n = file.write(buf)?;
-        *size += n as u64;
+        let n = state.file.write(buf)?;
+        state.size += n as u64;
         Ok(n)
     }
 
     fn flush(&mut self) -> io::Result<()> {
-        self.state.0.flush()
+        self.state.file.flush()
+    }
+}
+
+impl Drop for Guard<'_> {
+    fn drop(&mut self) {
+        if self.urgent {
+            let _ = self.state.file.flush();
+        }
     }
 }
 
@@ -72,10 +140,13 @@ impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for RotatingFile {
     type Writer = Guard<'a>;
 
     fn make_writer(&'a self) -> Self::Writer {
-        Guard {
-            owner: self,
-            state: self.state.lock().unwrap_or_else(|p| p.into_inner()),
-        }
+        self.writer(false)
+    }
+
+    /// WARN and ERROR lines go to disk at once: they are what an operator looks for after a
+    /// failure, also one that ends the process.
+    fn make_writer_for(&'a self, meta: &tracing::Metadata<'_>) -> Self::Writer {
+        self.writer(*meta.level() <= tracing::Level::WARN)
     }
 }
 
@@ -124,12 +195,33 @@ mod tests {
             w.write_all(&line).unwrap();
             w.write_all(b"\n").unwrap();
         }
+        log.make_writer().flush().unwrap();
         let current = std::fs::metadata(&path).unwrap().len();
         let old = std::fs::metadata(dir.join("system.log.1")).unwrap().len();
         assert!(current <= 4096 && old <= 4096, "{current} {old}");
         assert!(current > 0 && old > 3000);
         let files = std::fs::read_dir(&dir).unwrap().count();
         assert_eq!(files, 2, "the file and one rotated file, never more");
+        std::fs::remove_dir_all(&dir).ok();
+    }
+
+    #[test]
+    fn urgent_lines_at_once_the_rest_within_the_flush_interval() {
+        let dir = std::env::temp_dir().join(format!("ah-logflush-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let path = dir.join("system.log");
+        let log = RotatingFile::open(&path, DEFAULT_MAX_BYTES).unwrap();
+        log.writer(false).write_all(b"info line\n").unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "", "buffered");
+        log.writer(true).write_all(b"warn line\n").unwrap();
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            "info line\nwarn line\n",
+            "a WARN line writes itself and what was before it"
+        );
+        log.writer(false).write_all(b"later\n").unwrap();
+        std::thread::sleep(FLUSH_EVERY * 3);
+        assert!(std::fs::read_to_string(&path).unwrap().ends_with("later\n"));
         std::fs::remove_dir_all(&dir).ok();
     }
 }

@@ -622,6 +622,7 @@ pub fn init_logging(config: Option<&std::path::Path>) -> Result<(), String> {
     };
     let file = crate::logfile::RotatingFile::open(&path, max)
         .map_err(|e| format!("logging.file.name: cannot write {}: {e}", path.display()))?;
+    file.install();
     install_logging(Some(file), true);
     Ok(())
 }
@@ -855,6 +856,8 @@ where
     if let Some(r) = registrar {
         r.unregister_all().await;
     }
+    tracing::info!("stopped");
+    crate::logfile::flush();
     match served {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

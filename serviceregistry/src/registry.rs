@@ -180,7 +180,8 @@ pub fn register(
     conn: &mut MysqlConnection,
     e: &ValidEntry,
 ) -> Result<ServiceRegistryResponse, ArrowheadError> {
-    conn.transaction(|conn| {
+    // Nothing inside opens a transaction of its own (see quick_tx).
+    common::db::quick_tx::transaction(conn, |conn| {
         let (def, provider, first_interface) = match known_parts(conn, e)? {
             Some((def, system, interface)) => {
                 (def, provider_from(conn, &e.provider, system)?, interface)

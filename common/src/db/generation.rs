@@ -92,12 +92,16 @@ pub fn install_triggers(conn: &mut MysqlConnection, tables: &[&str]) -> Result<b
     }
 }
 
+super::quick_tx::fixed_statement!(
+    /// The generation read, kept prepared: every registry query and orchestration makes it.
+    GenerationSum,
+    "SELECT CAST(COALESCE(SUM(generation), 0) AS SIGNED) FROM registry_generation",
+    diesel::sql_types::BigInt
+);
+
 /// The current generation.
 pub fn generation(conn: &mut MysqlConnection) -> QueryResult<i64> {
-    diesel::select(diesel::dsl::sql::<diesel::sql_types::BigInt>(
-        "(SELECT CAST(COALESCE(SUM(generation), 0) AS SIGNED) FROM registry_generation)",
-    ))
-    .get_result(conn)
+    GenerationSum.get_result(conn)
 }
 
 /// Values valid for one generation. A value read at an older generation than the map holds is

@@ -6,6 +6,7 @@
 pub mod device;
 pub mod generation;
 pub mod models;
+pub mod quick_tx;
 pub mod registry_read;
 pub mod schema;
 

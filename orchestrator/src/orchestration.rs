@@ -315,7 +315,7 @@ impl Orchestrator {
         if flags.matchmaking {
             entries = vec![pick(entries, &request.preferred)];
         }
-        self.compile(request, entries).await
+        self.compile(view, request, entries).await
     }
 
     /// A request of another cloud's consumer, passed on by our Gatekeeper (Java
@@ -341,7 +341,7 @@ impl Orchestrator {
         if flags.matchmaking {
             entries = vec![pick(entries, &request.preferred)];
         }
-        self.compile(request, entries).await
+        self.compile(view, request, entries).await
     }
 
     /// A store entry naming another cloud's provider (Java): no discovery, negotiation with
@@ -608,7 +608,7 @@ impl Orchestrator {
             }
             let chosen = of_local_provider(&found, provider);
             if !chosen.is_empty() {
-                return self.compile(request, chosen).await;
+                return self.compile(view, request, chosen).await;
             }
         }
         Ok(Vec::new())
@@ -648,7 +648,7 @@ impl Orchestrator {
                 found
             };
             let chosen = of_provider(&found, &entry);
-            out.extend(self.compile(request, chosen).await?);
+            out.extend(self.compile(view, request, chosen).await?);
         }
         Ok(out)
     }
@@ -690,6 +690,7 @@ impl Orchestrator {
     /// Results with warnings, and tokens for the TOKEN-secured ones.
     async fn compile(
         &self,
+        view: &View<'_>,
         request: &Request,
         entries: Vec<ServiceRegistryResponse>,
     ) -> Result<Vec<OrchestrationResult>, ArrowheadError> {
@@ -712,13 +713,14 @@ impl Orchestrator {
                 authorization_tokens: None,
             })
             .collect();
-        self.attach_tokens(request, &mut results).await?;
+        self.attach_tokens(view, request, &mut results).await?;
         Ok(results)
     }
 
     /// One token request per service definition, covering its TOKEN-secured results.
     async fn attach_tokens(
         &self,
+        view: &View<'_>,
         request: &Request,
         results: &mut [OrchestrationResult],
     ) -> Result<(), ArrowheadError> {
@@ -729,6 +731,25 @@ impl Orchestrator {
             .collect();
         services.sort();
         services.dedup();
+        if services.is_empty() {
+            return Ok(());
+        }
+        // A local consumer's cloud is the own cloud; named here when the direct reads know it
+        // (from the same snapshot), which spares the Authorization system its database read.
+        let consumer_cloud = match (&request.requester_cloud, view) {
+            (Some(cloud), _) => Some(cloud.clone()),
+            (None, View::Direct(snapshot)) => {
+                snapshot
+                    .own_cloud()
+                    .await?
+                    .map(|(name, operator)| CloudRequest {
+                        operator: Some(operator),
+                        name: Some(name),
+                        ..CloudRequest::default()
+                    })
+            }
+            (None, View::Https) => None,
+        };
         let duration = self
             .policy
             .token_lifetime
@@ -756,7 +777,7 @@ impl Orchestrator {
                 .collect();
             let token_request = TokenGenerationRequest {
                 consumer: Some(request.requester.clone()),
-                consumer_cloud: request.requester_cloud.clone(),
+                consumer_cloud: consumer_cloud.clone(),
                 providers: Some(providers),
                 service: Some(service.clone()),
             };

@@ -8,11 +8,13 @@
 //! read of the generation per orchestration, and a write by any instance of any system is seen
 //! by the next orchestration of every instance. Used only when the database account may read
 //! those tables; the Java per-system accounts may not, and then the Orchestrator asks over HTTPS
-//! as Java does. Without the generation triggers (no privilege to create them) the tables are
+//! as Java does. The own cloud is read here too, so that a token request names its consumer's
+//! cloud and the Authorization system need not read it. Without the generation triggers (no privilege to create them) the tables are
 //! read on every orchestration.
 
 use common::db::generation::{
-    self, GenerationMap, GenerationReader, AUTHORIZATION_TABLES, REGISTRY_TABLES, STORE_TABLES,
+    self, GenerationMap, GenerationReader, AUTHORIZATION_TABLES, CLOUD_TABLES, REGISTRY_TABLES,
+    STORE_TABLES,
 };
 use common::db::models::System;
 use common::db::registry_read::{self, Entries, ValidQuery};
@@ -44,6 +46,8 @@ pub struct Reads {
     rules: GenerationMap<(i64, i64), RulePairs>,
     /// (consumer id, definition, interface) → store rules' (provider id, foreign), best first.
     store: GenerationMap<StoreKey, StoreProviders>,
+    /// The own (secure) cloud's (name, operator), if the database has it.
+    own_cloud: GenerationMap<(), Option<(String, String)>>,
 }
 
 type RulePairs = Arc<Vec<(i64, i64)>>;
@@ -57,6 +61,7 @@ fn readable(conn: &mut MysqlConnection) -> bool {
         .iter()
         .chain(AUTHORIZATION_TABLES.iter())
         .chain(STORE_TABLES.iter())
+        .chain(CLOUD_TABLES.iter())
         .all(|t| {
             diesel::sql_query(format!("SELECT 1 FROM `{t}` LIMIT 0"))
                 .execute(conn)
@@ -76,6 +81,7 @@ impl Reads {
                 .iter()
                 .chain(AUTHORIZATION_TABLES.iter())
                 .chain(STORE_TABLES.iter())
+        .chain(CLOUD_TABLES.iter())
                 .copied()
                 .collect();
             Ok(Some(generation::install_triggers(c, &tables).unwrap_or_else(|e| {
@@ -95,6 +101,7 @@ impl Reads {
             consumers: GenerationMap::new(MAX_KEYS),
             rules: GenerationMap::new(MAX_KEYS),
             store: GenerationMap::new(MAX_KEYS),
+            own_cloud: GenerationMap::new(1),
         }
     }
 
@@ -192,6 +199,15 @@ impl Snapshot<'_> {
             out.entry(*provider).or_default().push(*interface);
         }
         Ok(out)
+    }
+
+    /// The own cloud's (name, operator): the cloud of a local consumer's tokens, which the
+    /// Authorization system would otherwise read for every token request.
+    pub async fn own_cloud(&self) -> Result<Option<(String, String)>, ArrowheadError> {
+        self.through(&self.reads.own_cloud, (), |c| {
+            Ok(common::db::models::own_cloud(c, true)?.map(|own| (own.name, own.operator)))
+        })
+        .await
     }
 
     /// The consumer's store rules for a service and interface: (provider id, foreign), best

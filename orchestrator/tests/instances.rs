@@ -181,3 +181,73 @@ fn a_write_anywhere_is_seen_by_the_next_orchestration_of_every_instance() {
         )
     );
 }
+
+/// The consumer's cloud in a token comes from the own-cloud row, which the Orchestrator now
+/// reads and caches itself: renamed in the database (as the Gatekeeper's management or a Java
+/// system may), the next token of every instance names the new cloud.
+#[test]
+fn a_renamed_own_cloud_is_named_in_the_next_token_of_every_instance() {
+    use diesel::prelude::*;
+    let cloud = Cloud::start();
+    let b_port = free_port();
+    let b = support::start_orchestrator(&cloud.db, b_port, cloud.sr_port, support::Pki::Generated);
+    let b_url = format!("{}/orchestrator/orchestration", b.origin);
+    let a_url = cloud.orch_url("/orchestration");
+    let dynamic = consumer_form(json!({"overrideStore": true}), json!({}));
+
+    let entry = register(&cloud, "provider", 6000, "TOKEN", json!({}));
+    let consumer = register_consumer(&cloud, "consumer", 5000);
+    add_rule(
+        &cloud,
+        consumer,
+        entry["provider"]["id"].as_i64().unwrap(),
+        entry["serviceDefinition"]["id"].as_i64().unwrap(),
+        &[entry["interfaces"][0]["id"].as_i64().unwrap()],
+    );
+    let published: String = serde_json::from_value(
+        read(
+            client("provider")
+                .get(cloud.auth_url("/publickey"))
+                .send()
+                .unwrap(),
+        )
+        .1,
+    )
+    .unwrap();
+    let auth_key = common::token::public_key_from_base64(&published).unwrap();
+    let token_consumer = |url: &str| {
+        let (status, got) = orchestrate_at(url, &dynamic);
+        assert_eq!(status, 200, "{got}");
+        let token = got["response"][0]["authorizationTokens"]["HTTP-SECURE-JSON"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        common::token::verify(
+            &token,
+            &support::provider_key().key,
+            &auth_key,
+            "consumer",
+            std::time::SystemTime::now(),
+        )
+        .unwrap()
+        .grant
+        .consumer
+    };
+    for _ in 0..3 {
+        assert_eq!(token_consumer(&a_url), "consumer.testcloud.aitia");
+        assert_eq!(token_consumer(&b_url), "consumer.testcloud.aitia");
+    }
+    seen_at_once(
+        "own cloud renamed",
+        || {
+            let renamed = diesel::sql_query(
+                "UPDATE cloud SET name = 'renamed' WHERE own_cloud = 1 AND secure = 1",
+            )
+            .execute(&mut cloud.db.connect())
+            .unwrap();
+            assert_eq!(renamed, 1);
+        },
+        || token_consumer(&b_url) == "consumer.renamed.aitia",
+    );
+    assert_eq!(token_consumer(&a_url), "consumer.renamed.aitia");
+}

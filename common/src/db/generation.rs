@@ -31,6 +31,8 @@ pub const AUTHORIZATION_TABLES: [&str; 2] = [
 ];
 /// The Orchestrator's store.
 pub const STORE_TABLES: [&str; 1] = ["orchestrator_store"];
+/// The clouds (the own cloud names the consumers of tokens the Orchestrator asks for).
+pub const CLOUD_TABLES: [&str; 1] = ["cloud"];
 
 const OPERATIONS: [(&str, &str); 3] = [("INSERT", "ins"), ("UPDATE", "upd"), ("DELETE", "del")];
 

@@ -204,17 +204,7 @@ fn a_renamed_own_cloud_is_named_in_the_next_token_of_every_instance() {
         entry["serviceDefinition"]["id"].as_i64().unwrap(),
         &[entry["interfaces"][0]["id"].as_i64().unwrap()],
     );
-    let published: String = serde_json::from_value(
-        read(
-            client("provider")
-                .get(cloud.auth_url("/publickey"))
-                .send()
-                .unwrap(),
-        )
-        .1,
-    )
-    .unwrap();
-    let auth_key = common::token::public_key_from_base64(&published).unwrap();
+    let auth_key = support::authorization_key(&cloud);
     let token_consumer = |url: &str| {
         let (status, got) = orchestrate_at(url, &dynamic);
         assert_eq!(status, 200, "{got}");

@@ -90,17 +90,7 @@ fn consumer_gets_exactly_the_authorized_providers_with_verifiable_tokens() {
     let token = p["authorizationTokens"]["HTTP-SECURE-JSON"]
         .as_str()
         .unwrap();
-    let published: String = serde_json::from_value(
-        read(
-            client("provider")
-                .get(cloud.auth_url("/publickey"))
-                .send()
-                .unwrap(),
-        )
-        .1,
-    )
-    .unwrap();
-    let auth_key = common::token::public_key_from_base64(&published).unwrap();
+    let auth_key = support::authorization_key(&cloud);
     let now = SystemTime::now();
     let verified =
         common::token::verify(token, &provider_key().key, &auth_key, "consumer", now).unwrap();

@@ -212,6 +212,21 @@ pub fn provider_key() -> Keystore {
     Keystore::from_pkcs12_file(&pki().keystore("provider"), testing::PASSWORD).unwrap()
 }
 
+/// The key the Authorization system signs tokens with, as it publishes it.
+pub fn authorization_key(cloud: &Cloud) -> openssl::pkey::PKey<openssl::pkey::Public> {
+    let published: String = serde_json::from_value(
+        read(
+            client("provider")
+                .get(cloud.auth_url("/publickey"))
+                .send()
+                .unwrap(),
+        )
+        .1,
+    )
+    .unwrap();
+    common::token::public_key_from_base64(&published).unwrap()
+}
+
 /// Registers `temperature` from `who` (whose certificate name is the provider name).
 pub fn register(cloud: &Cloud, who: &str, port: u16, secure: &str, extra: Value) -> Value {
     let mut body = json!({

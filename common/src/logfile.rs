@@ -3,7 +3,6 @@
 //! `<name>.1` (replacing an older one) and a fresh file is started, so a system's logs never take
 //! more than twice the limit. Written by hand because tracing-appender rotates by time only;
 //! it is the smallest writer `tracing_subscriber` accepts.
-
 //!
 //! Lines are buffered and written by a flusher thread every [`FLUSH_EVERY`] (WARN and ERROR lines
 //! at once): a core system logs every request, and one `write` per line on the request's worker

@@ -9,8 +9,8 @@
 //! by the next orchestration of every instance. Used only when the database account may read
 //! those tables; the Java per-system accounts may not, and then the Orchestrator asks over HTTPS
 //! as Java does. The own cloud is read here too, so that a token request names its consumer's
-//! cloud and the Authorization system need not read it. Without the generation triggers (no privilege to create them) the tables are
-//! read on every orchestration.
+//! cloud and the Authorization system need not read it. Without the generation triggers (no
+//! privilege to create them) the tables are read on every orchestration.
 
 use common::db::generation::{
     self, GenerationMap, GenerationReader, AUTHORIZATION_TABLES, CLOUD_TABLES, REGISTRY_TABLES,
@@ -55,18 +55,22 @@ type StoreKey = (i64, String, String);
 /// A consumer's store rules for a service and interface: (provider id, foreign), best first.
 pub type StoreProviders = Arc<Vec<(i64, bool)>>;
 
+/// Every table the direct reads use (and whose triggers keep their caches valid).
+fn tables() -> impl Iterator<Item = &'static str> {
+    REGISTRY_TABLES
+        .into_iter()
+        .chain(AUTHORIZATION_TABLES)
+        .chain(STORE_TABLES)
+        .chain(CLOUD_TABLES)
+}
+
 /// Whether the account may read every table the direct reads use.
 fn readable(conn: &mut MysqlConnection) -> bool {
-    REGISTRY_TABLES
-        .iter()
-        .chain(AUTHORIZATION_TABLES.iter())
-        .chain(STORE_TABLES.iter())
-        .chain(CLOUD_TABLES.iter())
-        .all(|t| {
-            diesel::sql_query(format!("SELECT 1 FROM `{t}` LIMIT 0"))
-                .execute(conn)
-                .is_ok()
-        })
+    tables().all(|t| {
+        diesel::sql_query(format!("SELECT 1 FROM `{t}` LIMIT 0"))
+            .execute(conn)
+            .is_ok()
+    })
 }
 
 impl Reads {
@@ -77,13 +81,7 @@ impl Reads {
             if !readable(c) {
                 return Ok(None);
             }
-            let tables: Vec<&str> = REGISTRY_TABLES
-                .iter()
-                .chain(AUTHORIZATION_TABLES.iter())
-                .chain(STORE_TABLES.iter())
-        .chain(CLOUD_TABLES.iter())
-                .copied()
-                .collect();
+            let tables: Vec<&str> = tables().collect();
             Ok(Some(generation::install_triggers(c, &tables).unwrap_or_else(|e| {
                 tracing::warn!(error = %e, "orchestration cache disabled: cannot create the generation triggers");
                 false

@@ -114,23 +114,22 @@ fn entry_exists(
     Ok(q.first::<i64>(conn).optional()?.is_some())
 }
 
-/// Attaches the interfaces to an entry; `replace` first detaches the current ones. Returns the
-/// interfaces in the order attached (the order queries show them in).
-fn set_interfaces(
+/// Attaches the interfaces to an entry and returns them in the order attached (the order
+/// queries show them in). `first`, when given, is the first interface as already read.
+fn attach_interfaces(
     conn: &mut MysqlConnection,
     entry_id: i64,
     interfaces: &[String],
-    replace: bool,
+    mut first: Option<ServiceInterface>,
 ) -> Result<Vec<ServiceInterface>, ArrowheadError> {
-    if replace {
-        diesel::delete(conn_tbl::table.filter(conn_tbl::service_registry_id.eq(entry_id)))
-            .execute(conn)?;
-    }
     // One single-row insert per interface: a fixed-shape statement diesel keeps prepared,
     // where a multi-row insert would be prepared and closed again on every call.
     let mut attached = Vec::with_capacity(interfaces.len());
     for name in interfaces {
-        let i = models::interface_for(conn, name)?;
+        let i = match first.take() {
+            Some(known) => known,
+            None => models::interface_for(conn, name)?,
+        };
         diesel::insert_into(conn_tbl::table)
             .values((
                 conn_tbl::service_registry_id.eq(entry_id),
@@ -175,7 +174,8 @@ fn known_parts(conn: &mut MysqlConnection, e: &ValidEntry) -> QueryResult<Option
 /// Registration is the registry's busiest write, so its round trips are counted: with the
 /// definition, provider and interfaces already known (every registration but a system's first)
 /// it is BEGIN, one joined lookup, the insert, the new row's read-back, one insert per
-/// interface, COMMIT (eight before the joined lookup).
+/// interface, COMMIT: six round trips with one interface (twelve before: three lookups, and
+/// diesel's BEGIN and COMMIT at three round trips each, see `common::db::quick_tx`).
 pub fn register(
     conn: &mut MysqlConnection,
     e: &ValidEntry,
@@ -192,17 +192,18 @@ pub fn register(
                 None,
             ),
         };
-        let values = NewEntry {
-            service_id: def.id,
-            system_id: provider.id,
-            service_uri: &e.service_uri,
-            end_of_validity: e.end_of_validity,
-            secure: e.secure.as_str(),
-            metadata: metadata_to_text(&e.metadata),
-            version: e.version,
-        };
         // No existence pre-check: the unique key answers a duplicate (below) in one round trip.
-        let inserted = insert_entry(conn, &values);
+        let inserted = diesel::insert_into(service_registry::table)
+            .values((
+                service_registry::service_id.eq(def.id),
+                service_registry::system_id.eq(provider.id),
+                service_registry::service_uri.eq(&e.service_uri),
+                service_registry::end_of_validity.eq(e.end_of_validity),
+                service_registry::secure.eq(e.secure.as_str()),
+                service_registry::metadata.eq(metadata_to_text(&e.metadata)),
+                service_registry::version.eq(Some(e.version)),
+            ))
+            .execute(conn);
         // The same registration arriving twice at once: the unique key decides, with the same answer.
         if let Err(diesel::result::Error::DatabaseError(
             diesel::result::DatabaseErrorKind::UniqueViolation,
@@ -215,57 +216,23 @@ pub fn register(
                 &e.service_uri,
             )));
         }
-        let row = inserted?;
-        let mut interfaces = Vec::with_capacity(e.interfaces.len());
-        for (n, name) in e.interfaces.iter().enumerate() {
-            let interface = match &first_interface {
-                Some(i) if n == 0 => i.clone(),
-                _ => models::interface_for(conn, name)?,
-            };
-            diesel::insert_into(conn_tbl::table)
-                .values((
-                    conn_tbl::service_registry_id.eq(row.id),
-                    conn_tbl::interface_id.eq(interface.id),
-                ))
-                .execute(conn)?;
-            interfaces.push(ServiceInterfaceResponse::from(&interface));
-        }
+        inserted?;
+        // The new row (its id and the database's timestamps) in one statement; the answer is
+        // built from the rows at hand instead of reading the entry back through the join.
+        // (MariaDB's `INSERT ... RETURNING` would save this round trip, but its prepared form
+        // reports no result metadata to the client library, which diesel needs.)
+        let row: EntryRow = service_registry::table
+            .filter(service_registry::id.eq(inserted_id()))
+            .select(EntryRow::as_select())
+            .first(conn)?;
+        let interfaces = attach_interfaces(conn, row.id, &e.interfaces, first_interface)?
+            .iter()
+            .map(ServiceInterfaceResponse::from)
+            .collect();
         Ok(common::db::registry_read::to_response(
             row, &provider, &def, interfaces,
         ))
     })
-}
-
-/// The columns of a new registry entry.
-struct NewEntry<'a> {
-    service_id: i64,
-    system_id: i64,
-    service_uri: &'a str,
-    end_of_validity: Option<NaiveDateTime>,
-    secure: &'a str,
-    metadata: Option<String>,
-    version: i32,
-}
-
-/// Inserts the entry and returns its row, read back by `LAST_INSERT_ID()` for its id and the
-/// database's timestamps. (MariaDB's `INSERT ... RETURNING` would save that round trip, but its
-/// prepared form reports no result metadata to the client library, which diesel needs.)
-fn insert_entry(conn: &mut MysqlConnection, v: &NewEntry) -> QueryResult<EntryRow> {
-    diesel::insert_into(service_registry::table)
-        .values((
-            service_registry::service_id.eq(v.service_id),
-            service_registry::system_id.eq(v.system_id),
-            service_registry::service_uri.eq(v.service_uri),
-            service_registry::end_of_validity.eq(v.end_of_validity),
-            service_registry::secure.eq(v.secure),
-            service_registry::metadata.eq(&v.metadata),
-            service_registry::version.eq(Some(v.version)),
-        ))
-        .execute(conn)?;
-    service_registry::table
-        .filter(service_registry::id.eq(inserted_id()))
-        .select(EntryRow::as_select())
-        .first(conn)
 }
 
 /// `/mgmt/{id}` PUT: replaces every field of the entry.
@@ -298,7 +265,9 @@ pub fn replace(
                 service_registry::version.eq(Some(e.version)),
             ))
             .execute(conn)?;
-        set_interfaces(conn, id, &e.interfaces, true)?;
+        diesel::delete(conn_tbl::table.filter(conn_tbl::service_registry_id.eq(id)))
+            .execute(conn)?;
+        attach_interfaces(conn, id, &e.interfaces, None)?;
         entry_by_id(conn, id)
     })
 }

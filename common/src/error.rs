@@ -53,6 +53,9 @@ pub struct ArrowheadError {
     pub kind: ExceptionType,
     pub code: u16,
     pub origin: Option<String>,
+    /// The database chose this transaction as a deadlock's victim and rolled it back: running
+    /// the whole transaction again may succeed (never part of the answer).
+    pub retryable: bool,
 }
 
 pub type ArrowheadResult<T> = Result<T, ArrowheadError>;
@@ -64,6 +67,7 @@ impl ArrowheadError {
             kind,
             code: 0,
             origin: None,
+            retryable: false,
         }
     }
     /// Client sent something unusable (Java `BadPayloadException`, 400).
@@ -129,6 +133,7 @@ impl ArrowheadError {
             kind: m.exception_type,
             code: m.error_code,
             origin: m.origin,
+            retryable: false,
         }
     }
 }

@@ -6,6 +6,7 @@
 pub mod access;
 pub mod api;
 pub mod cache;
+pub mod group_commit;
 pub mod registry;
 pub mod tasks;
 pub mod validate;
@@ -175,6 +176,7 @@ pub async fn start(settings: Settings, db_wait: Duration) -> Result<Running, Sta
         config_map,
         cache: std::sync::Arc::new(cache::QueryCache::new(cache_enabled)),
         generation: cache_enabled.then(|| cache::GenerationReader::new(pool.clone())),
+        registrar: group_commit::Registrar::new(pool.clone()),
     });
     let revocations = common::revocation::Revocations::new();
     if tls.is_some() {

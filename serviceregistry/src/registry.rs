@@ -21,14 +21,7 @@ use common::names::{metadata_to_text, AddressType, PageParams};
 use common::sorted_page;
 use common::ArrowheadError;
 use diesel::prelude::*;
-use std::collections::BTreeMap;
-
-diesel::define_sql_function! {
-    /// MySQL's id of the row the connection inserted last, typed to compare with an id column
-    /// (a typed function rather than a SQL literal, so diesel keeps the statement prepared).
-    #[sql_name = "last_insert_id"]
-    fn inserted_id() -> diesel::sql_types::BigInt;
-}
+use std::collections::{BTreeMap, HashMap};
 
 pub fn entry_by_id(
     conn: &mut MysqlConnection,
@@ -115,28 +108,19 @@ fn entry_exists(
 }
 
 /// Attaches the interfaces to an entry and returns them in the order attached (the order
-/// queries show them in). `first`, when given, is the first interface as already read.
+/// queries show them in).
 fn attach_interfaces(
     conn: &mut MysqlConnection,
     entry_id: i64,
     interfaces: &[String],
-    mut first: Option<ServiceInterface>,
 ) -> Result<Vec<ServiceInterface>, ArrowheadError> {
-    // One single-row insert per interface: a fixed-shape statement diesel keeps prepared,
-    // where a multi-row insert would be prepared and closed again on every call.
     let mut attached = Vec::with_capacity(interfaces.len());
     for name in interfaces {
-        let i = match first.take() {
-            Some(known) => known,
-            None => models::interface_for(conn, name)?,
-        };
-        diesel::insert_into(conn_tbl::table)
-            .values((
-                conn_tbl::service_registry_id.eq(entry_id),
-                conn_tbl::interface_id.eq(i.id),
-            ))
-            .execute(conn)?;
-        attached.push(i);
+        attached.push(models::interface_for(conn, name)?);
+    }
+    let links: Vec<(i64, i64)> = attached.iter().map(|i| (entry_id, i.id)).collect();
+    if !links.is_empty() {
+        multi_row::Links(&links).execute(conn)?;
     }
     Ok(attached)
 }
@@ -169,72 +153,321 @@ fn known_parts(conn: &mut MysqlConnection, e: &ValidEntry) -> QueryResult<Option
         .optional()
 }
 
-/// `/register` and `/mgmt` POST: one transaction, no upsert (a duplicate is a 400, as in Java).
+/// `/mgmt` POST (and `/register` when nothing else is being written): one transaction, no
+/// upsert (a duplicate is a 400, as in Java).
 ///
 /// Registration is the registry's busiest write, so its round trips are counted: with the
 /// definition, provider and interfaces already known (every registration but a system's first)
-/// it is BEGIN, one joined lookup, the insert, the new row's read-back, one insert per
-/// interface, COMMIT: six round trips with one interface (twelve before: three lookups, and
-/// diesel's BEGIN and COMMIT at three round trips each, see `common::db::quick_tx`).
+/// it is BEGIN, one joined lookup, the insert, the new row's read-back, the interface links,
+/// COMMIT: six round trips (twelve before: three lookups, and diesel's BEGIN and COMMIT at
+/// three round trips each, see `common::db::quick_tx`).
 pub fn register(
     conn: &mut MysqlConnection,
     e: &ValidEntry,
 ) -> Result<ServiceRegistryResponse, ArrowheadError> {
-    // Nothing inside opens a transaction of its own (see quick_tx).
-    common::db::quick_tx::transaction(conn, |conn| {
-        let (def, provider, first_interface) = match known_parts(conn, e)? {
-            Some((def, system, interface)) => {
-                (def, provider_from(conn, &e.provider, system)?, interface)
+    // A deadlock's victim runs again: concurrent registrations creating the same new
+    // definitions, providers and interfaces can lose one, and the next try finds them stored.
+    const ATTEMPTS: u32 = 3;
+    let mut attempt = 1;
+    loop {
+        // Nothing inside opens a transaction of its own (see quick_tx).
+        match common::db::quick_tx::transaction(conn, |conn| {
+            write_entries(conn, std::slice::from_ref(e))
+        }) {
+            Err(err) if err.retryable && attempt < ATTEMPTS => attempt += 1,
+            written => {
+                return written?
+                    .pop()
+                    .ok_or_else(|| ArrowheadError::internal("Database operation exception"))
             }
-            None => (
-                models::service_definition_for(conn, &e.definition)?,
-                provider_for(conn, &e.provider)?,
-                None,
-            ),
+        }
+    }
+}
+
+/// Registrations that arrived together (see `group_commit`): all in one transaction with the
+/// same six round trips as one registration, the statements taking every entry at once. If
+/// anything fails (a duplicate, a constraint, a lost certification on a Galera cluster), that
+/// transaction is rolled back and each entry is registered alone, so each gets exactly the
+/// answer it would have got by itself.
+pub fn register_all(
+    conn: &mut MysqlConnection,
+    entries: &[ValidEntry],
+) -> Vec<Result<ServiceRegistryResponse, ArrowheadError>> {
+    if entries.len() > 1 {
+        match common::db::quick_tx::transaction(conn, |conn| write_entries(conn, entries)) {
+            Ok(written) => return written.into_iter().map(Ok).collect(),
+            Err(e) => tracing::debug!(error = %e.message, entries = entries.len(),
+                "a group of registrations is written one by one"),
+        }
+    }
+    entries.iter().map(|e| register(conn, e)).collect()
+}
+
+/// What the registrations of one transaction refer to, as read or written in it (keyed by the
+/// request's normalized names): the entries of a group mostly share them.
+#[derive(Default)]
+struct Known {
+    definitions: HashMap<String, ServiceDefinition>,
+    providers: HashMap<(String, String, i32), System>,
+    interfaces: HashMap<String, ServiceInterface>,
+}
+
+/// The definition, the provider (its details updated to the request's) and the interfaces of
+/// a registration, found or created.
+fn parts(
+    conn: &mut MysqlConnection,
+    e: &ValidEntry,
+    known: &mut Known,
+) -> Result<(ServiceDefinition, System, Vec<ServiceInterface>), ArrowheadError> {
+    let key = (
+        e.provider.name.clone(),
+        e.provider.address.clone(),
+        e.provider.port,
+    );
+    let all_known = known.definitions.contains_key(&e.definition)
+        && known.providers.contains_key(&key)
+        && e.interfaces
+            .first()
+            .is_none_or(|i| known.interfaces.contains_key(i));
+    // Whether the provider was looked for (and so is missing when not known).
+    let mut provider_looked_up = known.providers.contains_key(&key);
+    if !all_known {
+        if let Some((def, system, interface)) = known_parts(conn, e)? {
+            known.definitions.insert(e.definition.clone(), def);
+            provider_looked_up = true;
+            if let Some(s) = system {
+                known.providers.insert(key.clone(), s);
+            }
+            if let (Some(i), Some(name)) = (interface, e.interfaces.first()) {
+                known.interfaces.insert(name.clone(), i);
+            }
+        }
+    }
+    let def = match known.definitions.get(&e.definition) {
+        Some(d) => d.clone(),
+        None => {
+            let d = models::service_definition_for(conn, &e.definition)?;
+            known.definitions.insert(e.definition.clone(), d.clone());
+            d
+        }
+    };
+    let provider = if provider_looked_up {
+        provider_from(conn, &e.provider, known.providers.get(&key).cloned())?
+    } else {
+        provider_for(conn, &e.provider)?
+    };
+    known.providers.insert(key, provider.clone());
+    let mut interfaces = Vec::with_capacity(e.interfaces.len());
+    for name in &e.interfaces {
+        let i = match known.interfaces.get(name) {
+            Some(i) => i.clone(),
+            None => {
+                let i = models::interface_for(conn, name)?;
+                known.interfaces.insert(name.clone(), i.clone());
+                i
+            }
         };
-        // No existence pre-check: the unique key answers a duplicate (below) in one round trip.
-        let inserted = diesel::insert_into(service_registry::table)
-            .values((
-                service_registry::service_id.eq(def.id),
-                service_registry::system_id.eq(provider.id),
-                service_registry::service_uri.eq(&e.service_uri),
-                service_registry::end_of_validity.eq(e.end_of_validity),
-                service_registry::secure.eq(e.secure.as_str()),
-                service_registry::metadata.eq(metadata_to_text(&e.metadata)),
-                service_registry::version.eq(Some(e.version)),
-            ))
-            .execute(conn);
-        // The same registration arriving twice at once: the unique key decides, with the same answer.
-        if let Err(diesel::result::Error::DatabaseError(
+        interfaces.push(i);
+    }
+    Ok((def, provider, interfaces))
+}
+
+/// Writes the entries inside the caller's transaction, with one statement for all entries,
+/// one read-back of them, one for all interface links. A duplicate answers with the message
+/// of the first entry (exact for one entry; a group is written one by one after any error).
+fn write_entries(
+    conn: &mut MysqlConnection,
+    entries: &[ValidEntry],
+) -> Result<Vec<ServiceRegistryResponse>, ArrowheadError> {
+    let mut known = Known::default();
+    let mut parts_of = Vec::with_capacity(entries.len());
+    for e in entries {
+        parts_of.push(parts(conn, e, &mut known)?);
+    }
+    let rows: Vec<multi_row::NewEntry<'_>> = entries
+        .iter()
+        .zip(&parts_of)
+        .map(|(e, (def, provider, _))| multi_row::NewEntry {
+            service_id: def.id,
+            system_id: provider.id,
+            service_uri: &e.service_uri,
+            end_of_validity: e.end_of_validity,
+            secure: e.secure.as_str(),
+            metadata: metadata_to_text(&e.metadata),
+            version: e.version,
+        })
+        .collect();
+    // No existence pre-check: the unique key answers a duplicate in the same round trip, also
+    // when the same registration arrives twice at once.
+    match multi_row::Insert(&rows).execute(conn) {
+        Err(diesel::result::Error::DatabaseError(
             diesel::result::DatabaseErrorKind::UniqueViolation,
             _,
-        )) = inserted
-        {
+        )) => {
+            let e = &entries[0];
             return Err(ArrowheadError::invalid_parameter(duplicate_message(
                 &e.provider,
                 &e.definition,
                 &e.service_uri,
             )));
         }
-        inserted?;
-        // The new row (its id and the database's timestamps) in one statement; the answer is
-        // built from the rows at hand instead of reading the entry back through the join.
-        // (MariaDB's `INSERT ... RETURNING` would save this round trip, but its prepared form
-        // reports no result metadata to the client library, which diesel needs.)
-        let row: EntryRow = service_registry::table
-            .filter(service_registry::id.eq(inserted_id()))
-            .select(EntryRow::as_select())
-            .first(conn)?;
-        let interfaces = attach_interfaces(conn, row.id, &e.interfaces, first_interface)?
+        other => {
+            other?;
+        }
+    }
+    // The new rows (their ids and the database's timestamps), found by their unique key; the
+    // answers are built from the rows at hand instead of reading the entries back through the
+    // join. (MariaDB's `INSERT ... RETURNING` would save this round trip, but its prepared
+    // form reports no result metadata to the client library, which diesel needs.)
+    let stored = multi_row::load_by_keys(conn, &rows)?;
+    let mut ordered = Vec::with_capacity(rows.len());
+    for r in &rows {
+        let row = stored
             .iter()
-            .map(ServiceInterfaceResponse::from)
-            .collect();
-        Ok(common::db::registry_read::to_response(
-            row, &provider, &def, interfaces,
-        ))
-    })
+            .find(|s| {
+                s.service_id == r.service_id
+                    && s.system_id == r.system_id
+                    && s.service_uri == r.service_uri
+            })
+            .cloned()
+            .ok_or_else(|| ArrowheadError::internal("Database operation exception"))?;
+        ordered.push(row);
+    }
+    let links: Vec<(i64, i64)> = ordered
+        .iter()
+        .zip(&parts_of)
+        .flat_map(|(row, (_, _, interfaces))| interfaces.iter().map(|i| (row.id, i.id)))
+        .collect();
+    if !links.is_empty() {
+        multi_row::Links(&links).execute(conn)?;
+    }
+    Ok(ordered
+        .into_iter()
+        .zip(parts_of)
+        .map(|(row, (def, provider, interfaces))| {
+            let interfaces = interfaces
+                .iter()
+                .map(ServiceInterfaceResponse::from)
+                .collect();
+            common::db::registry_read::to_response(row, &provider, &def, interfaces)
+        })
+        .collect())
 }
 
+/// Statements over several entries that diesel still keeps prepared: its own multi-row insert
+/// and `IN` lists are prepared and closed again on every use (two round trips), while a
+/// statement without a static id whose text is safe to cache is kept per text, that is per
+/// number of entries.
+mod multi_row {
+    use super::EntryRow;
+    use chrono::NaiveDateTime;
+    use common::db::schema::service_registry;
+    use diesel::mysql::{Mysql, MysqlConnection};
+    use diesel::prelude::*;
+    use diesel::query_builder::{AstPass, QueryFragment, QueryId};
+    use diesel::sql_types::{BigInt, Integer, Nullable, Text, Timestamp};
+
+    pub struct NewEntry<'a> {
+        pub service_id: i64,
+        pub system_id: i64,
+        pub service_uri: &'a str,
+        pub end_of_validity: Option<NaiveDateTime>,
+        pub secure: &'a str,
+        pub metadata: Option<String>,
+        pub version: i32,
+    }
+
+    /// `INSERT INTO service_registry ... VALUES (...), (...)`.
+    pub struct Insert<'a, 'e>(pub &'a [NewEntry<'e>]);
+
+    impl QueryFragment<Mysql> for Insert<'_, '_> {
+        fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Mysql>) -> QueryResult<()> {
+            out.push_sql(
+                "INSERT INTO `service_registry` (`service_id`, `system_id`, `service_uri`, \
+                 `end_of_validity`, `secure`, `metadata`, `version`) VALUES ",
+            );
+            for (n, r) in self.0.iter().enumerate() {
+                out.push_sql(if n == 0 { "(" } else { ", (" });
+                out.push_bind_param::<BigInt, _>(&r.service_id)?;
+                out.push_sql(", ");
+                out.push_bind_param::<BigInt, _>(&r.system_id)?;
+                out.push_sql(", ");
+                out.push_bind_param::<Text, _>(&r.service_uri)?;
+                out.push_sql(", ");
+                out.push_bind_param::<Nullable<Timestamp>, _>(&r.end_of_validity)?;
+                out.push_sql(", ");
+                out.push_bind_param::<Text, _>(&r.secure)?;
+                out.push_sql(", ");
+                out.push_bind_param::<Nullable<Text>, _>(&r.metadata)?;
+                out.push_sql(", ");
+                out.push_bind_param::<Integer, _>(&r.version)?;
+                out.push_sql(")");
+            }
+            Ok(())
+        }
+    }
+
+    /// `INSERT INTO service_registry_interface_connection ... VALUES (entry, interface), ...`.
+    pub struct Links<'a>(pub &'a [(i64, i64)]);
+
+    impl QueryFragment<Mysql> for Links<'_> {
+        fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Mysql>) -> QueryResult<()> {
+            out.push_sql(
+                "INSERT INTO `service_registry_interface_connection` \
+                 (`service_registry_id`, `interface_id`) VALUES ",
+            );
+            for (n, (entry, interface)) in self.0.iter().enumerate() {
+                out.push_sql(if n == 0 { "(" } else { ", (" });
+                out.push_bind_param::<BigInt, _>(entry)?;
+                out.push_sql(", ");
+                out.push_bind_param::<BigInt, _>(interface)?;
+                out.push_sql(")");
+            }
+            Ok(())
+        }
+    }
+
+    // No static id: diesel keeps these prepared by their text.
+    impl QueryId for Insert<'_, '_> {
+        type QueryId = ();
+        const HAS_STATIC_QUERY_ID: bool = false;
+    }
+    impl RunQueryDsl<MysqlConnection> for Insert<'_, '_> {}
+    impl QueryId for Links<'_> {
+        type QueryId = ();
+        const HAS_STATIC_QUERY_ID: bool = false;
+    }
+    impl RunQueryDsl<MysqlConnection> for Links<'_> {}
+
+    type Condition = Box<
+        dyn BoxableExpression<service_registry::table, Mysql, SqlType = diesel::sql_types::Bool>,
+    >;
+
+    /// The rows of `entries` by their unique key (definition, provider, URI), in any order.
+    pub fn load_by_keys(
+        conn: &mut MysqlConnection,
+        entries: &[NewEntry<'_>],
+    ) -> QueryResult<Vec<EntryRow>> {
+        let key = |r: &NewEntry<'_>| -> Condition {
+            Box::new(
+                service_registry::service_id
+                    .eq(r.service_id)
+                    .and(service_registry::system_id.eq(r.system_id))
+                    .and(service_registry::service_uri.eq(r.service_uri.to_owned())),
+            )
+        };
+        let Some((first, rest)) = entries.split_first() else {
+            return Ok(Vec::new());
+        };
+        let condition = rest
+            .iter()
+            .fold(key(first), |all, r| Box::new(all.or(key(r))));
+        service_registry::table
+            .select(EntryRow::as_select())
+            .filter(condition)
+            .load(conn)
+    }
+}
 /// `/mgmt/{id}` PUT: replaces every field of the entry.
 pub fn replace(
     conn: &mut MysqlConnection,
@@ -267,7 +500,7 @@ pub fn replace(
             .execute(conn)?;
         diesel::delete(conn_tbl::table.filter(conn_tbl::service_registry_id.eq(id)))
             .execute(conn)?;
-        attach_interfaces(conn, id, &e.interfaces, None)?;
+        attach_interfaces(conn, id, &e.interfaces)?;
         entry_by_id(conn, id)
     })
 }

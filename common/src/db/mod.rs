@@ -245,6 +245,18 @@ pub fn map_db_error(e: DieselError) -> ArrowheadError {
         {
             ArrowheadError::bad_payload(unstorable_text(""))
         }
+        // A deadlock's victim (MySQL 1213): the server rolled the transaction back. A 500 as in
+        // Java unless the caller runs the transaction again (see `retryable`).
+        DieselError::DatabaseError(DatabaseErrorKind::SerializationFailure, info) => {
+            tracing::warn!(
+                error = info.message(),
+                "database transaction lost a deadlock"
+            );
+            ArrowheadError {
+                retryable: true,
+                ..ArrowheadError::internal("Database operation exception")
+            }
+        }
         other => {
             tracing::error!(error = %other, "database operation failed");
             ArrowheadError::internal("Database operation exception")
@@ -263,16 +275,16 @@ fn discard(conn: DbConn) {
 /// connection is checked and the dead ones dropped too, so that the requests after this one get
 /// fresh connections instead of failing one by one.
 fn purge_idle(pool: &DbPool) {
-    let mut alive = Vec::new();
+    let mut live = Vec::new();
     let mut dropped = 0;
     while let Some(mut c) = pool.try_get() {
-        if c.batch_execute("SELECT 1").is_ok() {
-            alive.push(c);
+        if alive(&mut c) {
+            live.push(c);
         } else {
             discard(c);
             dropped += 1;
         }
-        if alive.len() + dropped >= pool.max_size() as usize {
+        if live.len() + dropped >= pool.max_size() as usize {
             break;
         }
     }
@@ -361,25 +373,36 @@ where
     F: FnOnce(&mut MysqlConnection) -> Result<T, ArrowheadError> + Send + 'static,
 {
     let pool = pool.clone();
-    actix_web::web::block(move || {
-        let mut conn = checkout(&pool)?;
-        let result = f(&mut conn);
-        // Only after a failure (the fast path pays nothing): is the connection still alive? If
-        // not, the failure was the database's, not the request's: 503, and nothing of it was
-        // committed (a transaction the server did not see committed is rolled back).
-        if result.is_err() && conn.batch_execute("SELECT 1").is_err() {
-            tracing::warn!("a dead database connection is dropped from the pool");
-            discard(conn);
-            purge_idle(&pool);
-            return Err(ArrowheadError::unavailable("Database is not available."));
-        }
-        result
-    })
-    .await
-    .map_err(|e| {
-        tracing::error!(error = %e, "blocking database task failed");
-        ArrowheadError::internal("Database operation exception")
-    })?
+    actix_web::web::block(move || with_connection(&pool, f))
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "blocking database task failed");
+            ArrowheadError::internal("Database operation exception")
+        })?
+}
+
+/// [`run`]'s work on the calling (blocking) thread.
+pub fn with_connection<T, F>(pool: &DbPool, f: F) -> Result<T, ArrowheadError>
+where
+    F: FnOnce(&mut MysqlConnection) -> Result<T, ArrowheadError>,
+{
+    let mut conn = checkout(pool)?;
+    let result = f(&mut conn);
+    // Only after a failure (the fast path pays nothing): is the connection still alive? If
+    // not, the failure was the database's, not the request's: 503, and nothing of it was
+    // committed (a transaction the server did not see committed is rolled back).
+    if result.is_err() && !alive(&mut conn) {
+        tracing::warn!("a dead database connection is dropped from the pool");
+        discard(conn);
+        purge_idle(pool);
+        return Err(ArrowheadError::unavailable("Database is not available."));
+    }
+    result
+}
+
+/// Whether the connection still answers (one round trip).
+pub fn alive(conn: &mut MysqlConnection) -> bool {
+    conn.batch_execute("SELECT 1").is_ok()
 }
 
 #[cfg(test)]

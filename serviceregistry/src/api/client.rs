@@ -57,7 +57,7 @@ pub async fn register(
         &request_url(&req),
     )?;
     let entry = validate::entry(&body, &state.policy, REGISTER)?;
-    let created = db::run(&state.pool, move |c| registry::register(c, &entry)).await?;
+    let created = state.registrar.register(entry).await?;
     Ok(HttpResponse::Created().json(created))
 }
 

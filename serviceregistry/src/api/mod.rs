@@ -28,6 +28,8 @@ pub struct AppState {
     pub cache: std::sync::Arc<crate::cache::QueryCache>,
     /// Coalesced generation reads; `None` when the cache is off.
     pub generation: Option<std::sync::Arc<crate::cache::GenerationReader>>,
+    /// `/register`'s group commit.
+    pub registrar: std::sync::Arc<crate::group_commit::Registrar>,
 }
 
 impl AppState {

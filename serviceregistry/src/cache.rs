@@ -54,6 +54,11 @@ impl QueryCache {
         Ok(loaded)
     }
 
+    /// Whether entries of the definition are held, of whatever generation.
+    pub fn holds(&self, definition: &str) -> bool {
+        self.enabled && self.map.holds(definition)
+    }
+
     pub fn get(&self, generation: i64, definition: &str) -> Option<Entries> {
         self.map.get(generation, definition)
     }

@@ -7,7 +7,7 @@ use crate::validate::{SecurityType, ValidEntry, ValidSystem};
 use chrono::NaiveDateTime;
 use common::db::models::{self, ServiceDefinition, ServiceInterface, System, SystemValues};
 pub use common::db::registry_read::{
-    count, filter, load, load_by_definition_name, EntryRow, Scope,
+    count, filter, load, load_by_definition_name, load_by_definition_name_at, EntryRow, Scope,
 };
 use common::db::schema::{
     service_definition, service_interface, service_registry,

@@ -101,13 +101,39 @@ super::quick_tx::fixed_statement!(
     diesel::sql_types::BigInt
 );
 
+/// The current generation as a column of another query. Read in the same statement as the rows
+/// it is selected with, so from the same snapshot: those rows can be cached under exactly this
+/// generation, without a round trip of its own. Fixed text, so the statement stays prepared.
+#[derive(Debug, Clone, Copy, diesel::query_builder::QueryId)]
+pub struct CurrentGeneration;
+
+impl diesel::Expression for CurrentGeneration {
+    type SqlType = diesel::sql_types::BigInt;
+}
+impl<QS> diesel::AppearsOnTable<QS> for CurrentGeneration {}
+impl<QS> diesel::SelectableExpression<QS> for CurrentGeneration {}
+impl<GB> diesel::expression::ValidGrouping<GB> for CurrentGeneration {
+    type IsAggregate = diesel::expression::is_aggregate::Never;
+}
+impl diesel::query_builder::QueryFragment<diesel::mysql::Mysql> for CurrentGeneration {
+    fn walk_ast<'b>(
+        &'b self,
+        mut out: diesel::query_builder::AstPass<'_, 'b, diesel::mysql::Mysql>,
+    ) -> QueryResult<()> {
+        out.push_sql(
+            "(SELECT CAST(COALESCE(SUM(generation), 0) AS SIGNED) FROM registry_generation)",
+        );
+        Ok(())
+    }
+}
+
 /// The current generation.
 pub fn generation(conn: &mut MysqlConnection) -> QueryResult<i64> {
     GenerationSum.get_result(conn)
 }
 
 /// Values valid for one generation. A value read at an older generation than the map holds is
-/// not stored; a newer generation empties the map. Bounded by `max` entries (emptied when full),
+/// not stored; a newer generation empties the map. Bounded by `max` entries (half evicted when full),
 /// so memory follows what is asked, not the size of the tables.
 pub struct GenerationMap<K, V> {
     max: usize,
@@ -158,26 +184,53 @@ impl<K: Eq + Hash, V: Clone> GenerationMap<K, V> {
     }
 
     /// Stores a value read *after* `generation` was read: it is at least as new as that
-    /// generation, so any later write (a higher generation) invalidates it.
+    /// generation, so any later write (a higher generation) invalidates it. When the bound is
+    /// reached about half the values (an arbitrary half: the map's order) make room, so the
+    /// other half keeps answering. Dropped values are freed after the lock is released: freeing
+    /// a full map takes milliseconds, which every request would otherwise wait for.
     pub fn put(&self, generation: i64, key: K, value: V) {
-        let mut inner = self.lock();
-        if generation > inner.generation {
-            inner.generation = generation;
-            inner.map.clear();
-            inner.weight = 0;
-        }
-        if generation == inner.generation {
-            let weight = (self.weight)(&value).max(1);
-            if let Some(old) = inner.map.remove(&key) {
-                inner.weight = inner.weight.saturating_sub((self.weight)(&old).max(1));
-            }
-            if inner.weight + weight > self.max {
-                inner.map.clear();
+        let mut freed: Vec<V> = Vec::new();
+        {
+            let mut inner = self.lock();
+            if generation > inner.generation {
+                inner.generation = generation;
+                freed.extend(std::mem::take(&mut inner.map).into_values());
                 inner.weight = 0;
             }
-            inner.map.insert(key, value);
-            inner.weight += weight;
+            if generation == inner.generation {
+                let weight = (self.weight)(&value).max(1);
+                if let Some(old) = inner.map.remove(&key) {
+                    inner.weight = inner.weight.saturating_sub((self.weight)(&old).max(1));
+                    freed.push(old);
+                }
+                while inner.weight + weight > self.max && !inner.map.is_empty() {
+                    let mut take = false;
+                    let evicted: Vec<V> = inner
+                        .map
+                        .extract_if(|_, _| {
+                            take = !take;
+                            take
+                        })
+                        .map(|(_, v)| v)
+                        .collect();
+                    let gone: usize = evicted.iter().map(|v| (self.weight)(v).max(1)).sum();
+                    inner.weight = inner.weight.saturating_sub(gone);
+                    freed.extend(evicted);
+                }
+                inner.map.insert(key, value);
+                inner.weight += weight;
+            }
         }
+        drop(freed);
+    }
+
+    /// Whether a value for `key` is held, of whatever generation.
+    pub fn holds<Q>(&self, key: &Q) -> bool
+    where
+        K: std::borrow::Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        self.lock().map.contains_key(key)
     }
 
     pub fn len(&self) -> usize {
@@ -301,17 +354,29 @@ mod tests {
         c.put(1, 2, vec![0; 4]); // replacing does not count twice
         assert_eq!(c.len(), 2);
         c.put(1, 3, vec![0; 1]);
-        assert_eq!((c.len(), c.get(1, &3).map(|v| v.len())), (1, Some(1)));
+        // Full (10 of 10): one of the two made room.
+        assert_eq!((c.len(), c.get(1, &3).map(|v| v.len())), (2, Some(1)));
+        assert!(c.get(1, &1).is_some() != c.get(1, &2).is_some());
     }
 
     #[test]
-    fn the_bound_empties_the_map() {
-        let c = GenerationMap::<u32, u32>::new(3);
-        for k in 0..3 {
+    fn the_bound_evicts_half_and_keeps_the_rest() {
+        let c = GenerationMap::<u32, u32>::new(4);
+        for k in 0..4 {
             c.put(1, k, k);
         }
-        assert_eq!(c.len(), 3);
+        assert_eq!(c.len(), 4);
         c.put(1, 9, 9);
-        assert_eq!((c.len(), c.get(1, &9)), (1, Some(9)));
+        // Two of the four made room; the other two still answer, with the new one.
+        assert_eq!((c.len(), c.get(1, &9)), (3, Some(9)));
+        let kept: Vec<u32> = (0..4).filter(|k| c.get(1, k) == Some(*k)).collect();
+        assert_eq!(kept.len(), 2, "{kept:?}");
+        // A value heavier than half the bound evicts until it fits.
+        let w = GenerationMap::<u32, Vec<u8>>::weighted(10, |v| v.len());
+        for k in 0..5 {
+            w.put(1, k, vec![0; 2]);
+        }
+        w.put(1, 7, vec![0; 9]);
+        assert_eq!((w.len(), w.get(1, &7).map(|v| v.len())), (1, Some(9)));
     }
 }

@@ -202,7 +202,7 @@ pub fn load(
 /// prepared statement. No ORDER BY: sorting a join over two tables with MEDIUMTEXT columns makes
 /// MariaDB build an on-disk temporary table per query, so rows are ordered in Rust instead.
 macro_rules! joined {
-    () => {
+    ($($extra:expr),*) => {
         service_registry::table
             .inner_join(system_::table)
             .inner_join(service_definition::table)
@@ -213,6 +213,7 @@ macro_rules! joined {
                 ServiceDefinition::as_select(),
                 conn_tbl::id.nullable(),
                 Option::<ServiceInterface>::as_select(),
+                $($extra,)*
             ))
     };
 }
@@ -258,6 +259,34 @@ pub fn load_by_definition_name(
         .filter(service_definition::definition.eq(definition))
         .load(conn)?;
     Ok(group_rows(rows))
+}
+
+/// A [`JoinedRow`] with the generation it was read at.
+type JoinedRowAt = (
+    EntryRow,
+    System,
+    ServiceDefinition,
+    Option<i64>,
+    Option<ServiceInterface>,
+    i64,
+);
+
+/// [`load_by_definition_name`] with the registry generation read in the same statement (see
+/// `generation::CurrentGeneration`): the entries belong to exactly that generation. `None`
+/// when there are no entries (no row to carry it).
+pub fn load_by_definition_name_at(
+    conn: &mut MysqlConnection,
+    definition: &str,
+) -> QueryResult<(Option<i64>, Vec<CachedEntry>)> {
+    let rows: Vec<JoinedRowAt> = joined!(super::generation::CurrentGeneration)
+        .filter(service_definition::definition.eq(definition))
+        .load(conn)?;
+    let generation = rows.first().map(|r| r.5);
+    let rows = rows
+        .into_iter()
+        .map(|(entry, system, def, link, interface, _)| (entry, system, def, link, interface))
+        .collect();
+    Ok((generation, group_rows(rows)))
 }
 
 /// Folds the one-row-per-interface join back into entries ordered by id, their interfaces in

@@ -132,20 +132,29 @@ pub async fn run_query(
     q: ValidQuery,
 ) -> Result<ServiceQueryResult, ArrowheadError> {
     let cached = match &state.generation {
-        // Cache on: a hit needs no blocking thread at all; a miss loads after the generation read.
+        // Cache on: a hit needs no blocking thread at all, only the (shared) generation read.
+        // A definition the cache does not hold at all skips that read: the load brings the
+        // generation its entries belong to in the same statement.
         Some(reader) => {
-            let generation = reader.current().await?;
-            match state.cache.get(generation, &q.definition) {
+            let hit = if state.cache.holds(&q.definition) {
+                let generation = reader.current().await?;
+                state.cache.get(generation, &q.definition)
+            } else {
+                None
+            };
+            match hit {
                 Some(hit) => hit,
                 None => {
                     let def = q.definition.clone();
-                    let loaded = std::sync::Arc::new(
-                        db::run(&state.pool, move |c| {
-                            Ok(registry::load_by_definition_name(c, &def)?)
-                        })
-                        .await?,
-                    );
-                    state.cache.put(generation, &q.definition, loaded.clone());
+                    let (generation, loaded) = db::run(&state.pool, move |c| {
+                        Ok(registry::load_by_definition_name_at(c, &def)?)
+                    })
+                    .await?;
+                    let loaded = std::sync::Arc::new(loaded);
+                    // No entries, no row to carry the generation: not cached (a cheap read).
+                    if let Some(generation) = generation {
+                        state.cache.put(generation, &q.definition, loaded.clone());
+                    }
                     loaded
                 }
             }

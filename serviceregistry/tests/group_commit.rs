@@ -47,6 +47,20 @@ fn valid(v: &Value) -> ValidEntry {
     e
 }
 
+/// Registrations of `temperature` by one provider, at `/t/<n>`.
+fn temperatures(range: std::ops::Range<u32>) -> Vec<ValidEntry> {
+    range
+        .map(|i| {
+            valid(&body(
+                "temperature",
+                9001,
+                &format!("/t/{i}"),
+                &["HTTP-SECURE-JSON"],
+            ))
+        })
+        .collect()
+}
+
 fn duplicate(def: &str, port: u16, uri: &str) -> Value {
     error(
         &format!("Service Registry entry with provider: (provider, 127.0.0.1:{port}), service definition: {def} and service URI: {uri} already exists."),
@@ -93,16 +107,7 @@ fn a_group_is_one_transaction_and_answers_as_alone() {
 
     // Eight registrations of a known definition by one provider: one transaction of six
     // statements (BEGIN, the lookup, the insert, the read-back, the links, COMMIT).
-    let group: Vec<ValidEntry> = (0..8)
-        .map(|i| {
-            valid(&body(
-                "temperature",
-                9001,
-                &format!("/t/{i}"),
-                &["HTTP-SECURE-JSON"],
-            ))
-        })
-        .collect();
+    let group = temperatures(0..8);
     // The definition and provider exist first (a system's first registration creates them).
     registry::register(
         &mut conn,
@@ -128,16 +133,7 @@ fn a_group_is_one_transaction_and_answers_as_alone() {
     }
     // The next group of that size prepares nothing again (the statements are kept).
     let prepares = counter(&mut conn, "Com_stmt_prepare");
-    let group: Vec<ValidEntry> = (8..16)
-        .map(|i| {
-            valid(&body(
-                "temperature",
-                9001,
-                &format!("/t/{i}"),
-                &["HTTP-SECURE-JSON"],
-            ))
-        })
-        .collect();
+    let group = temperatures(8..16);
     assert!(registry::register_all(&mut conn, &group)
         .iter()
         .all(Result::is_ok));

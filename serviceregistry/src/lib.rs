@@ -174,7 +174,7 @@ pub async fn start(settings: Settings, db_wait: Duration) -> Result<Running, Sta
         ping_timeout: settings.ping_timeout,
         use_network_address_detector: settings.use_network_address_detector,
         config_map,
-        cache: std::sync::Arc::new(cache::QueryCache::new(cache_enabled)),
+        cache: std::sync::Arc::new(cache::QueryCache::default()),
         generation: cache_enabled.then(|| cache::GenerationReader::new(pool.clone())),
         registrar: group_commit::Registrar::new(pool.clone()),
     });

@@ -1426,6 +1426,57 @@ fn concurrent_registrations_of_a_new_service_all_succeed() {
     assert_eq!(systems["count"], 5, "one row per provider: {systems}");
 }
 
+/// A database account that may not create triggers (a Java-style per-system account): the
+/// registry runs without its query cache and every query still sees every write.
+#[test]
+fn without_trigger_privilege_queries_read_the_tables() {
+    // A server of the test's own, where the test user's TRIGGER privilege can be taken away.
+    let server = testing::mariadb::PrivateMariaDb::start();
+    server.as_root("REVOKE TRIGGER ON `arrowhead`.* FROM 'arrowhead'@'127.0.0.1'");
+    let db = server.test_db();
+    let properties = support::secure_properties(&db);
+    let sr = TestServer::start(&properties, db);
+    let query = || {
+        post(
+            &client("orchestrator"),
+            &sr.url("/query"),
+            &json!({"serviceDefinitionRequirement": "temperature"}),
+        )
+    };
+    let (status, registered) = post(
+        &client("provider"),
+        &sr.url("/register"),
+        &registration("provider", "temperature"),
+    );
+    assert_eq!(status, 201, "{registered}");
+    let (status, got) = query();
+    assert_eq!(status, 200, "{got}");
+    assert_eq!(got["serviceQueryData"], json!([registered]));
+    // No trigger was created, so nothing could tell a cache of this write: it must not cache.
+    let mut conn = sr.db.connect();
+    conn.batch_execute("UPDATE system_ SET metadata = 'zone=north' WHERE system_name = 'provider'")
+        .unwrap();
+    assert_eq!(
+        query().1["serviceQueryData"][0]["provider"]["metadata"],
+        json!({"zone": "north"})
+    );
+    #[derive(diesel::QueryableByName)]
+    struct Triggers {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let triggers: Triggers = diesel::RunQueryDsl::get_result(
+        diesel::sql_query(
+            "SELECT COUNT(*) AS n FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = DATABASE()",
+        ),
+        &mut conn,
+    )
+    .unwrap();
+    assert_eq!(triggers.n, 0, "the account could not create them");
+    drop(sr);
+    drop(server);
+}
+
 /// The query cache never hides a write: not another instance's, not a cascade's, not one made
 /// directly in the database (as a Java system would).
 #[test]

@@ -10,12 +10,11 @@ mod support;
 
 use common::db::registry_read::SecurityType;
 use diesel::connection::SimpleConnection;
-use diesel::prelude::*;
 use serde_json::{json, Value};
 use serviceregistry::registry;
 use serviceregistry::validate::{self, Policy, ValidEntry};
 use support::TestServer;
-use testing::{client, error, read};
+use testing::{client, error, read, session_counter};
 
 fn body(def: &str, port: u16, uri: &str, interfaces: &[&str]) -> Value {
     json!({
@@ -70,23 +69,6 @@ fn duplicate(def: &str, port: u16, uri: &str) -> Value {
     )
 }
 
-#[derive(QueryableByName)]
-struct Status {
-    #[diesel(sql_type = diesel::sql_types::Text)]
-    #[diesel(column_name = Value)]
-    value: String,
-}
-
-/// A session counter of the connection (`SHOW SESSION STATUS`).
-fn counter(conn: &mut MysqlConnection, name: &str) -> i64 {
-    diesel::sql_query(format!("SHOW SESSION STATUS LIKE '{name}'"))
-        .get_result::<Status>(conn)
-        .unwrap()
-        .value
-        .parse()
-        .unwrap()
-}
-
 /// What `/mgmt/{id}` answers for an entry: the registration's answer must be the same.
 fn stored(sr: &TestServer, id: &Value) -> Value {
     let (status, got) = read(
@@ -115,29 +97,29 @@ fn a_group_is_one_transaction_and_answers_as_alone() {
     )
     .unwrap();
     let (commits, executes) = (
-        counter(&mut conn, "Com_commit"),
-        counter(&mut conn, "Com_stmt_execute"),
+        session_counter(&mut conn, "Com_commit"),
+        session_counter(&mut conn, "Com_stmt_execute"),
     );
     let answers = registry::register_all(&mut conn, &group);
     // The two SHOW statements themselves are one execute each.
     assert_eq!(
-        counter(&mut conn, "Com_stmt_execute") - executes - 1,
+        session_counter(&mut conn, "Com_stmt_execute") - executes - 1,
         6,
         "six statements for eight registrations"
     );
-    assert_eq!(counter(&mut conn, "Com_commit") - commits, 1);
+    assert_eq!(session_counter(&mut conn, "Com_commit") - commits, 1);
     for (i, a) in answers.iter().enumerate() {
         let a = serde_json::to_value(a.as_ref().unwrap()).unwrap();
         assert_eq!(a["serviceUri"], format!("/t/{i}"));
         assert_eq!(a, stored(&sr, &a["id"]), "answer {i} is what was stored");
     }
     // The next group of that size prepares nothing again (the statements are kept).
-    let prepares = counter(&mut conn, "Com_stmt_prepare");
+    let prepares = session_counter(&mut conn, "Com_stmt_prepare");
     let group = temperatures(8..16);
     assert!(registry::register_all(&mut conn, &group)
         .iter()
         .all(Result::is_ok));
-    assert_eq!(counter(&mut conn, "Com_stmt_prepare") - prepares, 1);
+    assert_eq!(session_counter(&mut conn, "Com_stmt_prepare") - prepares, 1);
 
     // A mixed group: a new definition, a new interface, a second provider, two interfaces in
     // order, a duplicate of a stored entry, the same registration twice, and one the database

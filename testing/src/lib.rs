@@ -111,6 +111,25 @@ impl TestDb {
     }
 }
 
+/// A counter of the connection's own session (`SHOW SESSION STATUS`, e.g. `Com_stmt_execute`):
+/// what a piece of database code did on it, untouched by other tests sharing the server. The
+/// SHOW statement itself counts as one prepare and one execute.
+pub fn session_counter(conn: &mut MysqlConnection, name: &str) -> i64 {
+    use diesel::RunQueryDsl;
+    #[derive(diesel::QueryableByName)]
+    struct Status {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        #[diesel(column_name = Value)]
+        value: String,
+    }
+    diesel::sql_query(format!("SHOW SESSION STATUS LIKE '{name}'"))
+        .get_result::<Status>(conn)
+        .unwrap()
+        .value
+        .parse()
+        .unwrap()
+}
+
 impl Default for TestDb {
     fn default() -> Self {
         Self::new()

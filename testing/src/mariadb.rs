@@ -73,10 +73,16 @@ impl PrivateMariaDb {
              CREATE USER '{USER}'@'127.0.0.1' IDENTIFIED BY '{PASSWORD}'; \
              GRANT ALL PRIVILEGES ON `{DB}`.* TO '{USER}'@'127.0.0.1';"
         );
+        db.as_root(&sql);
+        db
+    }
+
+    /// Runs SQL as the server's root (over its socket), e.g. to change what the test user may do.
+    pub fn as_root(&self, sql: &str) {
         let out = Command::new("mariadb")
             .arg("--protocol=socket")
-            .arg(format!("--socket={}", db.socket().display()))
-            .args(["-uroot", "-e", &sql])
+            .arg(format!("--socket={}", self.socket().display()))
+            .args(["-uroot", "-e", sql])
             .output()
             .unwrap();
         assert!(
@@ -84,7 +90,6 @@ impl PrivateMariaDb {
             "{}",
             String::from_utf8_lossy(&out.stderr)
         );
-        db
     }
 
     fn socket(&self) -> PathBuf {

@@ -28,20 +28,8 @@ fn insert(conn: &mut MysqlConnection, id: i32) -> Result<usize, Error> {
     diesel::sql_query(format!("INSERT INTO qt (id) VALUES ({id})")).execute(conn)
 }
 
-#[derive(QueryableByName)]
-struct Status {
-    #[diesel(sql_type = diesel::sql_types::Text)]
-    #[diesel(column_name = Value)]
-    value: String,
-}
-
 fn prepares(conn: &mut MysqlConnection) -> i64 {
-    diesel::sql_query("SHOW SESSION STATUS LIKE 'Com_stmt_prepare'")
-        .get_result::<Status>(conn)
-        .unwrap()
-        .value
-        .parse()
-        .unwrap()
+    testing::session_counter(conn, "Com_stmt_prepare")
 }
 
 #[test]

@@ -4,6 +4,7 @@
 //! tasks.
 
 pub mod access;
+pub mod answer;
 pub mod api;
 pub mod cache;
 pub mod group_commit;

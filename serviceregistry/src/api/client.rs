@@ -2,6 +2,7 @@
 
 use super::AppState;
 use crate::access::{self, Endpoint};
+use crate::answer::Answer;
 use crate::registry;
 use crate::validate::{self, ValidQuery};
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -116,7 +117,7 @@ pub async fn query(
     caller: Caller,
     req: HttpRequest,
     form: web::Json<ServiceQueryForm>,
-) -> Result<web::Json<ServiceQueryResult>, ArrowheadError> {
+) -> Result<web::Json<Answer>, ArrowheadError> {
     let definition = form
         .service_definition_requirement
         .as_deref()
@@ -127,18 +128,16 @@ pub async fn query(
 }
 
 /// Loads (or takes from the cache) and filters one query; shared with `/query/multi`.
-pub async fn run_query(
-    state: &AppState,
-    q: ValidQuery,
-) -> Result<ServiceQueryResult, ArrowheadError> {
-    let cached = match &state.generation {
+pub async fn run_query(state: &AppState, q: ValidQuery) -> Result<Answer, ArrowheadError> {
+    let cache = state.cache.clone();
+    let entries = match &state.generation {
         // Cache on: a hit needs no blocking thread at all, only the (shared) generation read.
         // A definition the cache does not hold at all skips that read: the load brings the
         // generation its entries belong to in the same statement.
         Some(reader) => {
-            let hit = if state.cache.holds(&q.definition) {
+            let hit = if cache.holds(&q.definition) {
                 let generation = reader.current().await?;
-                state.cache.get(generation, &q.definition)
+                cache.get(generation, &q.definition)
             } else {
                 None
             };
@@ -146,54 +145,40 @@ pub async fn run_query(
                 Some(hit) => hit,
                 None => {
                     let def = q.definition.clone();
-                    let (generation, loaded) = db::run(&state.pool, move |c| {
-                        Ok(registry::load_by_definition_name_at(c, &def)?)
+                    db::run(&state.pool, move |c| {
+                        let (generation, loaded) = registry::load_by_definition_name_at(c, &def)?;
+                        let loaded = cache.compact(loaded);
+                        // No entries, no row to carry the generation: not cached (a cheap read).
+                        if let Some(generation) = generation {
+                            cache.put(generation, &def, loaded.clone());
+                        }
+                        Ok(loaded)
                     })
-                    .await?;
-                    let loaded = std::sync::Arc::new(loaded);
-                    // No entries, no row to carry the generation: not cached (a cheap read).
-                    if let Some(generation) = generation {
-                        state.cache.put(generation, &q.definition, loaded.clone());
-                    }
-                    loaded
+                    .await?
                 }
             }
         }
         // Cache off (no triggers): the tables every time.
         None => {
             let def = q.definition.clone();
-            std::sync::Arc::new(
-                db::run(&state.pool, move |c| {
-                    Ok(registry::load_by_definition_name(c, &def)?)
-                })
-                .await?,
-            )
+            db::run(&state.pool, move |c| {
+                Ok(cache.compact(registry::load_by_definition_name(c, &def)?))
+            })
+            .await?
         }
     };
-    let entries = common::db::registry_read::answer(&cached, &q);
-    let entries = if q.ping {
-        ping_filter(entries, state.ping_timeout).await
-    } else {
-        entries
-    };
-    Ok(ServiceQueryResult {
-        service_query_data: entries,
-        unfiltered_hits: cached.len() as i64,
-    })
-}
-
-/// Keeps the entries whose provider accepts a TCP connection within the timeout (all in parallel).
-pub async fn ping_filter(
-    entries: Vec<ServiceRegistryResponse>,
-    timeout: std::time::Duration,
-) -> Vec<ServiceRegistryResponse> {
-    let checks = entries
-        .iter()
-        .map(|e| crate::tasks::reachable(e.provider.address.clone(), e.provider.port, timeout));
-    let alive = futures_util::future::join_all(checks).await;
-    entries
-        .into_iter()
-        .zip(alive)
-        .filter_map(|(e, ok)| ok.then_some(e))
-        .collect()
+    let ping = q.ping;
+    let mut answer = Answer::new(entries, q);
+    if ping {
+        let alive = futures_util::future::join_all(answer.entries().map(|e| {
+            crate::tasks::reachable(
+                e.provider().address.clone(),
+                e.provider().port,
+                state.ping_timeout,
+            )
+        }))
+        .await;
+        answer.retain(&alive);
+    }
+    Ok(answer)
 }

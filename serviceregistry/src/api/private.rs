@@ -45,6 +45,12 @@ pub struct QueryResults {
     pub results: Vec<ServiceQueryResult>,
 }
 
+/// What `/query/multi` sends: [`QueryResults`] made of compact answers.
+#[derive(Serialize)]
+pub struct Answers {
+    results: Vec<crate::answer::Answer>,
+}
+
 /// Several queries in one call.
 #[utoipa::path(post, path = "/serviceregistry/query/multi", tag = "Private", request_body = QueryForms,
     responses((status = 200, body = QueryResults), (status = 400, body = ErrorMessage), (status = 401, body = ErrorMessage)))]
@@ -53,7 +59,7 @@ pub async fn query_multi(
     caller: Caller,
     req: HttpRequest,
     body: web::Json<QueryForms>,
-) -> Result<web::Json<QueryResults>, ArrowheadError> {
+) -> Result<web::Json<Answers>, ArrowheadError> {
     access::check(&caller, Endpoint::QueryMulti, &request_url(&req))?;
     const ORIGIN: &str = "/serviceregistry/query/multi";
     let forms = body
@@ -71,7 +77,7 @@ pub async fn query_multi(
     for q in valid {
         results.push(run_query(&state, q).await?);
     }
-    Ok(web::Json(QueryResults { results }))
+    Ok(web::Json(Answers { results }))
 }
 
 /// A system by id.

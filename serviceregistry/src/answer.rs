@@ -1,0 +1,490 @@
+//! Query answers made from compact entries, so that the query cache can hold a whole registry
+//! of 100,000 entries in a few tens of megabytes and a cached answer costs no copy.
+//!
+//! An [`Entry`] keeps what only it has (id, URI, security, metadata, version, timestamps) and
+//! shares the rest: the definition with the other entries of its definition, the provider and
+//! the interfaces with every entry of the same provider or interface ([`Interner`]). An
+//! [`Answer`] is a list of indexes into a definition's entries and serializes them in place,
+//! byte for byte as `ServiceQueryResult` would (the tests compare both), instead of cloning
+//! every entry into a `ServiceRegistryResponse` first.
+
+use common::db::registry_read::{CachedEntry, SecurityType, ValidQuery};
+use common::dto::{ServiceDefinitionResponse, ServiceInterfaceResponse, SystemResponse};
+use common::names::AddressType;
+use serde::ser::{SerializeSeq, SerializeStruct};
+use serde::{Serialize, Serializer};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+
+/// One registry entry as the query cache holds it (about 250 bytes with its strings; what it
+/// shares is counted once).
+#[derive(Debug)]
+pub struct Entry {
+    id: i64,
+    definition: Arc<ServiceDefinitionResponse>,
+    provider: Arc<SystemResponse>,
+    address_type: Option<AddressType>,
+    service_uri: Box<str>,
+    end_of_validity: Option<Box<str>>,
+    secure: Box<str>,
+    metadata: Option<BTreeMap<String, String>>,
+    version: i32,
+    interfaces: Box<[Arc<ServiceInterfaceResponse>]>,
+    created_at: Box<str>,
+    updated_at: Box<str>,
+}
+
+/// The entries of one definition, in id order.
+pub type Entries = Arc<Vec<Entry>>;
+
+/// Shares equal values by id. A value is reused only when it is equal to the one just loaded,
+/// so sharing never changes an answer, whatever generation either was read at. Bounded: past
+/// `max` values, those no entry uses any more are dropped, and all of them if that is not enough
+/// (entries keep theirs alive; later loads share anew).
+pub struct Interner<T> {
+    max: usize,
+    map: Mutex<HashMap<i64, Arc<T>>>,
+}
+
+impl<T: PartialEq> Interner<T> {
+    pub fn new(max: usize) -> Self {
+        Self {
+            max,
+            map: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn share(map: &mut HashMap<i64, Arc<T>>, max: usize, id: i64, value: T) -> Arc<T> {
+        if let Some(held) = map.get(&id) {
+            if **held == value {
+                return held.clone();
+            }
+        }
+        if map.len() >= max {
+            map.retain(|_, v| Arc::strong_count(v) > 1);
+            if map.len() >= max {
+                map.clear();
+            }
+        }
+        let shared = Arc::new(value);
+        map.insert(id, shared.clone());
+        shared
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<i64, Arc<T>>> {
+        // Nothing a panic could leave half-done: keep going.
+        self.map.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn len(&self) -> usize {
+        self.lock().len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// The interners of the registry's query answers.
+pub struct Shared {
+    providers: Interner<SystemResponse>,
+    interfaces: Interner<ServiceInterfaceResponse>,
+}
+
+impl Shared {
+    /// Holds at most `max` providers (interfaces are few).
+    pub fn new(max: usize) -> Self {
+        Self {
+            providers: Interner::new(max),
+            interfaces: Interner::new(max),
+        }
+    }
+
+    /// Makes compact entries of loaded ones (all of one definition).
+    pub fn compact(&self, loaded: Vec<CachedEntry>) -> Entries {
+        let mut definition: Option<Arc<ServiceDefinitionResponse>> = None;
+        let mut providers = self.providers.lock();
+        let mut interfaces = self.interfaces.lock();
+        let out = loaded
+            .into_iter()
+            .map(|c| {
+                let e = c.entry;
+                let def = match &definition {
+                    Some(d) if **d == e.service_definition => d.clone(),
+                    _ => {
+                        let d = Arc::new(e.service_definition);
+                        definition = Some(d.clone());
+                        d
+                    }
+                };
+                let provider_id = e.provider.id;
+                Entry {
+                    id: e.id,
+                    definition: def,
+                    provider: Interner::share(
+                        &mut providers,
+                        self.providers.max,
+                        provider_id,
+                        e.provider,
+                    ),
+                    address_type: c.address_type,
+                    service_uri: e.service_uri.into_boxed_str(),
+                    end_of_validity: e.end_of_validity.map(String::into_boxed_str),
+                    secure: e.secure.into_boxed_str(),
+                    metadata: e.metadata,
+                    version: e.version,
+                    interfaces: e
+                        .interfaces
+                        .into_iter()
+                        .map(|i| Interner::share(&mut interfaces, self.interfaces.max, i.id, i))
+                        .collect(),
+                    created_at: e.created_at.into_boxed_str(),
+                    updated_at: e.updated_at.into_boxed_str(),
+                }
+            })
+            .collect();
+        Arc::new(out)
+    }
+
+    pub fn providers(&self) -> usize {
+        self.providers.len()
+    }
+}
+
+impl Entry {
+    /// Java's query filters (see `registry_read::filter`): address type, at least one of the
+    /// requested interfaces, security, version, every requested metadata pair.
+    fn matches(&self, q: &ValidQuery) -> bool {
+        (q.address_types.is_empty()
+            || self
+                .address_type
+                .is_some_and(|t| q.address_types.contains(&t)))
+            && (q.interfaces.is_empty()
+                || self
+                    .interfaces
+                    .iter()
+                    .any(|i| q.interfaces.contains(&i.interface_name)))
+            && (q.security.is_empty()
+                || SecurityType::parse(&self.secure).is_some_and(|s| q.security.contains(&s)))
+            && match q.version {
+                Some(v) => self.version == v,
+                None => self.version >= q.min_version && self.version <= q.max_version,
+            }
+            && (q.metadata.is_empty()
+                || self
+                    .metadata
+                    .as_ref()
+                    .is_some_and(|m| q.metadata.iter().all(|(k, v)| m.get(k) == Some(v))))
+    }
+
+    pub fn provider(&self) -> &SystemResponse {
+        &self.provider
+    }
+}
+
+/// A query's answer: the matching entries of a definition, shown with only the requested
+/// interfaces. Serializes as Java's `ServiceQueryResultDTO`.
+pub struct Answer {
+    entries: Entries,
+    selected: Vec<usize>,
+    interfaces: Vec<String>,
+}
+
+impl Answer {
+    pub fn new(entries: Entries, q: ValidQuery) -> Self {
+        let selected = (0..entries.len())
+            .filter(|&i| entries[i].matches(&q))
+            .collect();
+        Self {
+            entries,
+            selected,
+            interfaces: q.interfaces,
+        }
+    }
+
+    /// The selected entries.
+    pub fn entries(&self) -> impl Iterator<Item = &Entry> {
+        self.selected.iter().map(|&i| &self.entries[i])
+    }
+
+    /// Keeps the selected entries for which `keep` (one flag per entry, in order) is true.
+    pub fn retain(&mut self, keep: &[bool]) {
+        let mut flags = keep.iter();
+        self.selected
+            .retain(|_| flags.next().copied().unwrap_or(false));
+    }
+}
+
+impl Serialize for Answer {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut st = s.serialize_struct("ServiceQueryResult", 2)?;
+        st.serialize_field(
+            "serviceQueryData",
+            &Views {
+                answer: self,
+                interfaces: &self.interfaces,
+            },
+        )?;
+        st.serialize_field("unfilteredHits", &(self.entries.len() as i64))?;
+        st.end()
+    }
+}
+
+struct Views<'a> {
+    answer: &'a Answer,
+    interfaces: &'a [String],
+}
+
+impl Serialize for Views<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut seq = s.serialize_seq(Some(self.answer.selected.len()))?;
+        for e in self.answer.entries() {
+            seq.serialize_element(&View {
+                entry: e,
+                interfaces: self.interfaces,
+            })?;
+        }
+        seq.end()
+    }
+}
+
+/// An entry as `ServiceRegistryResponse` (same fields, order and omissions), its interfaces
+/// narrowed to the requested ones.
+struct View<'a> {
+    entry: &'a Entry,
+    interfaces: &'a [String],
+}
+
+impl Serialize for View<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let e = self.entry;
+        let mut st = s.serialize_struct("ServiceRegistryResponse", 11)?;
+        st.serialize_field("id", &e.id)?;
+        st.serialize_field("serviceDefinition", &*e.definition)?;
+        st.serialize_field("provider", &*e.provider)?;
+        st.serialize_field("serviceUri", &*e.service_uri)?;
+        if let Some(v) = &e.end_of_validity {
+            st.serialize_field("endOfValidity", &**v)?;
+        }
+        st.serialize_field("secure", &*e.secure)?;
+        if let Some(m) = &e.metadata {
+            st.serialize_field("metadata", m)?;
+        }
+        st.serialize_field("version", &e.version)?;
+        st.serialize_field(
+            "interfaces",
+            &Interfaces {
+                all: &e.interfaces,
+                wanted: self.interfaces,
+            },
+        )?;
+        st.serialize_field("createdAt", &*e.created_at)?;
+        st.serialize_field("updatedAt", &*e.updated_at)?;
+        st.end()
+    }
+}
+
+struct Interfaces<'a> {
+    all: &'a [Arc<ServiceInterfaceResponse>],
+    wanted: &'a [String],
+}
+
+impl Serialize for Interfaces<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(
+            self.all
+                .iter()
+                .filter(|i| self.wanted.is_empty() || self.wanted.contains(&i.interface_name))
+                .map(|i| &**i),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use common::db::registry_read;
+    use common::dto::{ServiceQueryResult, ServiceRegistryResponse};
+
+    fn interface(id: i64, name: &str) -> ServiceInterfaceResponse {
+        ServiceInterfaceResponse {
+            id,
+            interface_name: name.into(),
+            created_at: "2026-01-01T00:00:00Z".into(),
+            updated_at: "2026-01-02T00:00:00Z".into(),
+        }
+    }
+
+    fn provider(id: i64, name: &str) -> SystemResponse {
+        SystemResponse {
+            id,
+            system_name: name.into(),
+            address: format!("{name}.example"),
+            port: 8000 + id as i32,
+            authentication_info: (id % 2 == 0).then(|| "a2V5".into()),
+            metadata: (id % 3 == 0).then(|| BTreeMap::from([("zone".into(), "a \"b\"".into())])),
+            created_at: "2026-01-01T00:00:00Z".into(),
+            updated_at: "2026-01-03T00:00:00Z".into(),
+        }
+    }
+
+    /// Entries of every shape: with and without end of validity and metadata, one to three
+    /// interfaces, three security types (one in lower case as a Java client may store it),
+    /// several versions and address types.
+    fn entries() -> Vec<CachedEntry> {
+        let def = ServiceDefinitionResponse {
+            id: 7,
+            service_definition: "temperature".into(),
+            created_at: "2026-01-01T00:00:00Z".into(),
+            updated_at: "2026-01-01T00:00:00Z".into(),
+        };
+        let all = [
+            interface(1, "HTTP-SECURE-JSON"),
+            interface(2, "HTTP-INSECURE-JSON"),
+            interface(3, "COAP-SECURE-CBOR"),
+        ];
+        let secure = ["CERTIFICATE", "TOKEN", "NOT_SECURE", "token"];
+        let types = [
+            Some(AddressType::Hostname),
+            Some(AddressType::Ipv4),
+            Some(AddressType::Ipv6),
+            None,
+        ];
+        (0..24)
+            .map(|i: i64| CachedEntry {
+                entry: ServiceRegistryResponse {
+                    id: 100 + i,
+                    service_definition: def.clone(),
+                    provider: provider(i % 5, &format!("p{}", i % 5)),
+                    service_uri: format!("/t/{i}"),
+                    end_of_validity: (i % 4 == 1).then(|| "2030-01-01T00:00:00Z".into()),
+                    secure: secure[i as usize % 4].into(),
+                    metadata: (i % 3 != 0).then(|| {
+                        BTreeMap::from([
+                            ("unit".into(), if i % 2 == 0 { "C" } else { "F" }.into()),
+                            ("é\n".into(), "ü\u{1F600}".into()),
+                        ])
+                    }),
+                    version: (i % 3) as i32 + 1,
+                    interfaces: all[(i as usize % 3)..].iter().rev().cloned().collect(),
+                    created_at: format!("2026-02-{:02}T00:00:00Z", i + 1),
+                    updated_at: "2026-03-01T00:00:00Z".into(),
+                },
+                // The provider's, so the same for every entry of a provider.
+                address_type: types[(i % 5) as usize % 4],
+            })
+            .collect()
+    }
+
+    fn queries() -> Vec<ValidQuery> {
+        let q = ValidQuery {
+            definition: "temperature".into(),
+            min_version: 1,
+            max_version: i32::MAX,
+            ..Default::default()
+        };
+        vec![
+            q.clone(),
+            ValidQuery {
+                interfaces: vec!["HTTP-SECURE-JSON".into()],
+                ..q.clone()
+            },
+            ValidQuery {
+                interfaces: vec!["COAP-SECURE-CBOR".into(), "HTTP-INSECURE-JSON".into()],
+                ..q.clone()
+            },
+            ValidQuery {
+                interfaces: vec!["NONE".into()],
+                ..q.clone()
+            },
+            ValidQuery {
+                security: vec![SecurityType::Token],
+                ..q.clone()
+            },
+            ValidQuery {
+                security: vec![SecurityType::NotSecure, SecurityType::Certificate],
+                version: Some(2),
+                ..q.clone()
+            },
+            ValidQuery {
+                min_version: 2,
+                max_version: 2,
+                ..q.clone()
+            },
+            ValidQuery {
+                metadata: BTreeMap::from([("unit".into(), "C".into())]),
+                ..q.clone()
+            },
+            ValidQuery {
+                metadata: BTreeMap::from([
+                    ("unit".into(), "F".into()),
+                    ("é\n".into(), "ü\u{1F600}".into()),
+                ]),
+                address_types: vec![AddressType::Ipv4, AddressType::Hostname],
+                ..q.clone()
+            },
+            ValidQuery {
+                address_types: vec![AddressType::Ipv6],
+                interfaces: vec!["HTTP-INSECURE-JSON".into()],
+                ..q.clone()
+            },
+        ]
+    }
+
+    #[test]
+    fn answers_are_byte_for_byte_those_of_the_full_entries() {
+        let shared = Shared::new(100);
+        let loaded = entries();
+        let compact = shared.compact(loaded.clone());
+        for q in queries() {
+            let expected = ServiceQueryResult {
+                service_query_data: registry_read::answer(&loaded, &q),
+                unfiltered_hits: loaded.len() as i64,
+            };
+            let expected = serde_json::to_string(&expected).unwrap();
+            let got = serde_json::to_string(&Answer::new(compact.clone(), q.clone())).unwrap();
+            assert_eq!(got, expected, "{q:?}");
+        }
+    }
+
+    #[test]
+    fn equal_values_are_shared_and_changed_ones_are_not() {
+        let shared = Shared::new(100);
+        let a = shared.compact(entries());
+        let b = shared.compact(entries());
+        // Five providers, three interfaces, shared by both loads.
+        assert_eq!(shared.providers(), 5);
+        assert!(Arc::ptr_eq(&a[0].provider, &b[0].provider));
+        assert!(Arc::ptr_eq(&a[0].interfaces[0], &b[0].interfaces[0]));
+        assert!(Arc::ptr_eq(&a[0].definition, &a[5].definition));
+        // A provider changed meanwhile is not shared with the old one.
+        let mut changed = entries();
+        changed[0].entry.provider.address = "elsewhere.example".into();
+        let c = shared.compact(changed);
+        assert!(!Arc::ptr_eq(&a[0].provider, &c[0].provider));
+        assert_eq!(c[0].provider.address, "elsewhere.example");
+        assert_eq!(a[0].provider.address, "p0.example");
+        assert!(Arc::ptr_eq(&a[1].provider, &c[1].provider));
+    }
+
+    #[test]
+    fn the_interner_stays_bounded() {
+        let shared = Shared::new(3);
+        let held = shared.compact(entries());
+        assert!(shared.providers() <= 3);
+        drop(held);
+        let _ = shared.compact(entries());
+        assert!(shared.providers() <= 3);
+    }
+
+    #[test]
+    fn retain_keeps_the_flagged_entries() {
+        let shared = Shared::new(100);
+        let mut a = Answer::new(shared.compact(entries()), queries()[1].clone());
+        let ids: Vec<i64> = a.entries().map(|e| e.id).collect();
+        let keep: Vec<bool> = (0..ids.len()).map(|i| i % 2 == 0).collect();
+        a.retain(&keep);
+        let kept: Vec<i64> = a.entries().map(|e| e.id).collect();
+        assert_eq!(kept, ids.iter().step_by(2).copied().collect::<Vec<_>>());
+    }
+}

@@ -578,6 +578,8 @@ async fn bench_scale(args: &Args) -> Result<(), String> {
         definitions.len() * providers.len(),
         t.elapsed().as_secs_f64()
     );
+    // What the preload alone leaves, so that what queries add (the caches) can be told apart.
+    rss("preloaded");
     report::add_figure("registry entries", args.entries as f64, "entries");
     report::add_figure(
         "authorization rules",

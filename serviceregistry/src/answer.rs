@@ -13,26 +13,32 @@ use common::dto::{ServiceDefinitionResponse, ServiceInterfaceResponse, SystemRes
 use common::names::AddressType;
 use serde::ser::{SerializeSeq, SerializeStruct};
 use serde::{Serialize, Serializer};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-/// One registry entry as the query cache holds it (about 250 bytes with its strings; what it
-/// shares is counted once).
+/// One registry entry as the query cache holds it: about 250 bytes in four allocations (the
+/// entry, its text, where the text's parts end, its interface list), where the full form takes
+/// 1–2 KiB in fifteen or more (a metadata map alone is a 540-byte B-tree node); what it shares
+/// is counted once.
 #[derive(Debug)]
 pub struct Entry {
     id: i64,
     definition: Arc<ServiceDefinitionResponse>,
     provider: Arc<SystemResponse>,
-    address_type: Option<AddressType>,
-    service_uri: Box<str>,
-    end_of_validity: Option<Box<str>>,
-    secure: Box<str>,
-    metadata: Option<BTreeMap<String, String>>,
-    version: i32,
     interfaces: Box<[Arc<ServiceInterfaceResponse>]>,
-    created_at: Box<str>,
-    updated_at: Box<str>,
+    /// URI, security, creation and update time, end of validity, then the metadata's keys and
+    /// values in key order, one after the other.
+    text: Box<str>,
+    /// Where each part of `text` ends.
+    ends: Box<[u32]>,
+    version: i32,
+    address_type: Option<AddressType>,
+    has_end_of_validity: bool,
+    has_metadata: bool,
 }
+
+/// The parts of `Entry::text` before the metadata.
+const FIXED_PARTS: usize = 5;
 
 /// The entries of one definition, in id order.
 pub type Entries = Arc<Vec<Entry>>;
@@ -105,45 +111,57 @@ impl Shared {
         let mut definition: Option<Arc<ServiceDefinitionResponse>> = None;
         let mut providers = self.providers.lock();
         let mut interfaces = self.interfaces.lock();
-        let out = loaded
-            .into_iter()
-            .map(|c| {
-                let e = c.entry;
-                let def = match &definition {
-                    Some(d) if **d == e.service_definition => d.clone(),
-                    _ => {
-                        let d = Arc::new(e.service_definition);
-                        definition = Some(d.clone());
-                        d
-                    }
-                };
-                let provider_id = e.provider.id;
-                Entry {
-                    id: e.id,
-                    definition: def,
-                    provider: Interner::share(
-                        &mut providers,
-                        self.providers.max,
-                        provider_id,
-                        e.provider,
-                    ),
-                    address_type: c.address_type,
-                    service_uri: e.service_uri.into_boxed_str(),
-                    end_of_validity: e.end_of_validity.map(String::into_boxed_str),
-                    secure: e.secure.into_boxed_str(),
-                    metadata: e.metadata,
-                    version: e.version,
-                    interfaces: e
-                        .interfaces
-                        .into_iter()
-                        .map(|i| Interner::share(&mut interfaces, self.interfaces.max, i.id, i))
-                        .collect(),
-                    created_at: e.created_at.into_boxed_str(),
-                    updated_at: e.updated_at.into_boxed_str(),
+        let out = loaded.into_iter().map(|c| {
+            let e = c.entry;
+            let def = match &definition {
+                Some(d) if **d == e.service_definition => d.clone(),
+                _ => {
+                    let d = Arc::new(e.service_definition);
+                    definition = Some(d.clone());
+                    d
                 }
-            })
-            .collect();
-        Arc::new(out)
+            };
+            let provider_id = e.provider.id;
+            let fixed = [
+                e.service_uri.as_str(),
+                &e.secure,
+                &e.created_at,
+                &e.updated_at,
+                e.end_of_validity.as_deref().unwrap_or_default(),
+            ];
+            let pairs = e.metadata.iter().flatten();
+            let (text, ends) = pack(
+                fixed
+                    .into_iter()
+                    .chain(pairs.flat_map(|(k, v)| [k.as_str(), v.as_str()])),
+            );
+            Entry {
+                id: e.id,
+                definition: def,
+                provider: Interner::share(
+                    &mut providers,
+                    self.providers.max,
+                    provider_id,
+                    e.provider,
+                ),
+                address_type: c.address_type,
+                text,
+                ends,
+                has_end_of_validity: e.end_of_validity.is_some(),
+                has_metadata: e.metadata.is_some(),
+                version: e.version,
+                interfaces: e
+                    .interfaces
+                    .into_iter()
+                    .map(|i| Interner::share(&mut interfaces, self.interfaces.max, i.id, i))
+                    .collect(),
+            }
+        });
+        // Not `collect()`: collecting a `Vec` into a `Vec` of smaller items reuses the source's
+        // allocation, which would keep the size of the full entries alive in the cache.
+        let mut compact = Vec::with_capacity(out.len());
+        compact.extend(out);
+        Arc::new(compact)
     }
 
     pub fn providers(&self) -> usize {
@@ -151,7 +169,55 @@ impl Shared {
     }
 }
 
+/// The strings of an entry in one allocation, with where each ends. Registry strings are far
+/// below 4 GiB (the columns are at most MEDIUMTEXT); a longer one would be cut at a character
+/// boundary rather than misplace the others.
+fn pack<'a>(parts: impl Iterator<Item = &'a str> + Clone) -> (Box<str>, Box<[u32]>) {
+    let mut text = String::with_capacity(parts.clone().map(str::len).sum());
+    let mut ends = Vec::with_capacity(parts.clone().count());
+    for part in parts {
+        let room = (u32::MAX as usize).saturating_sub(text.len());
+        let mut cut = part.len().min(room);
+        while !part.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        text.push_str(&part[..cut]);
+        ends.push(text.len() as u32);
+    }
+    (text.into_boxed_str(), ends.into_boxed_slice())
+}
+
 impl Entry {
+    fn part(&self, i: usize) -> &str {
+        let start = i
+            .checked_sub(1)
+            .and_then(|p| self.ends.get(p))
+            .map_or(0, |&e| e as usize);
+        let end = self.ends.get(i).map_or(start, |&e| e as usize);
+        self.text.get(start..end).unwrap_or_default()
+    }
+    fn service_uri(&self) -> &str {
+        self.part(0)
+    }
+    fn secure(&self) -> &str {
+        self.part(1)
+    }
+    fn created_at(&self) -> &str {
+        self.part(2)
+    }
+    fn updated_at(&self) -> &str {
+        self.part(3)
+    }
+    fn end_of_validity(&self) -> Option<&str> {
+        self.has_end_of_validity.then(|| self.part(4))
+    }
+    /// The metadata pairs in key order (as the map they were made of).
+    fn metadata(&self) -> impl Iterator<Item = (&str, &str)> + Clone {
+        (FIXED_PARTS..self.ends.len())
+            .step_by(2)
+            .map(|i| (self.part(i), self.part(i + 1)))
+    }
+
     /// Java's query filters (see `registry_read::filter`): address type, at least one of the
     /// requested interfaces, security, version, every requested metadata pair.
     fn matches(&self, q: &ValidQuery) -> bool {
@@ -165,16 +231,16 @@ impl Entry {
                     .iter()
                     .any(|i| q.interfaces.contains(&i.interface_name)))
             && (q.security.is_empty()
-                || SecurityType::parse(&self.secure).is_some_and(|s| q.security.contains(&s)))
+                || SecurityType::parse(self.secure()).is_some_and(|s| q.security.contains(&s)))
             && match q.version {
                 Some(v) => self.version == v,
                 None => self.version >= q.min_version && self.version <= q.max_version,
             }
             && (q.metadata.is_empty()
-                || self
-                    .metadata
-                    .as_ref()
-                    .is_some_and(|m| q.metadata.iter().all(|(k, v)| m.get(k) == Some(v))))
+                || q.metadata.iter().all(|(k, v)| {
+                    self.metadata()
+                        .any(|(key, value)| key == k.as_str() && value == v.as_str())
+                }))
     }
 
     pub fn provider(&self) -> &SystemResponse {
@@ -262,13 +328,13 @@ impl Serialize for View<'_> {
         st.serialize_field("id", &e.id)?;
         st.serialize_field("serviceDefinition", &*e.definition)?;
         st.serialize_field("provider", &*e.provider)?;
-        st.serialize_field("serviceUri", &*e.service_uri)?;
-        if let Some(v) = &e.end_of_validity {
-            st.serialize_field("endOfValidity", &**v)?;
+        st.serialize_field("serviceUri", e.service_uri())?;
+        if let Some(v) = e.end_of_validity() {
+            st.serialize_field("endOfValidity", v)?;
         }
-        st.serialize_field("secure", &*e.secure)?;
-        if let Some(m) = &e.metadata {
-            st.serialize_field("metadata", m)?;
+        st.serialize_field("secure", e.secure())?;
+        if e.has_metadata {
+            st.serialize_field("metadata", &Metadata(e))?;
         }
         st.serialize_field("version", &e.version)?;
         st.serialize_field(
@@ -278,9 +344,17 @@ impl Serialize for View<'_> {
                 wanted: self.interfaces,
             },
         )?;
-        st.serialize_field("createdAt", &*e.created_at)?;
-        st.serialize_field("updatedAt", &*e.updated_at)?;
+        st.serialize_field("createdAt", e.created_at())?;
+        st.serialize_field("updatedAt", e.updated_at())?;
         st.end()
+    }
+}
+
+struct Metadata<'a>(&'a Entry);
+
+impl Serialize for Metadata<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_map(self.0.metadata())
     }
 }
 
@@ -305,6 +379,7 @@ mod tests {
     use super::*;
     use common::db::registry_read;
     use common::dto::{ServiceQueryResult, ServiceRegistryResponse};
+    use std::collections::BTreeMap;
 
     fn interface(id: i64, name: &str) -> ServiceInterfaceResponse {
         ServiceInterfaceResponse {
@@ -356,15 +431,24 @@ mod tests {
                     id: 100 + i,
                     service_definition: def.clone(),
                     provider: provider(i % 5, &format!("p{}", i % 5)),
-                    service_uri: format!("/t/{i}"),
+                    service_uri: if i % 2 == 0 {
+                        format!("/t/{i}")
+                    } else {
+                        format!("/t/{i}/ä€\u{1F600}")
+                    },
                     end_of_validity: (i % 4 == 1).then(|| "2030-01-01T00:00:00Z".into()),
                     secure: secure[i as usize % 4].into(),
-                    metadata: (i % 3 != 0).then(|| {
-                        BTreeMap::from([
+                    // None, empty, or pairs of which one key begins another and one value
+                    // is empty (the packed parts must keep their boundaries).
+                    metadata: match i % 6 {
+                        0 => None,
+                        3 => Some(BTreeMap::new()),
+                        _ => Some(BTreeMap::from([
                             ("unit".into(), if i % 2 == 0 { "C" } else { "F" }.into()),
+                            ("unit2".into(), String::new()),
                             ("é\n".into(), "ü\u{1F600}".into()),
-                        ])
-                    }),
+                        ])),
+                    },
                     version: (i % 3) as i32 + 1,
                     interfaces: all[(i as usize % 3)..].iter().rev().cloned().collect(),
                     created_at: format!("2026-02-{:02}T00:00:00Z", i + 1),
@@ -421,6 +505,17 @@ mod tests {
                     ("é\n".into(), "ü\u{1F600}".into()),
                 ]),
                 address_types: vec![AddressType::Ipv4, AddressType::Hostname],
+                ..q.clone()
+            },
+            ValidQuery {
+                metadata: BTreeMap::from([("unit2".into(), String::new())]),
+                ..q.clone()
+            },
+            ValidQuery {
+                metadata: BTreeMap::from([
+                    ("unit".into(), "C".into()),
+                    ("unit2".into(), "C".into()),
+                ]),
                 ..q.clone()
             },
             ValidQuery {

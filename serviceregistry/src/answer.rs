@@ -81,14 +81,6 @@ impl<T: PartialEq> Interner<T> {
         // Nothing a panic could leave half-done: keep going.
         self.map.lock().unwrap_or_else(|p| p.into_inner())
     }
-
-    pub fn len(&self) -> usize {
-        self.lock().len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
 }
 
 /// The interners of the registry's query answers.
@@ -164,8 +156,10 @@ impl Shared {
         Arc::new(compact)
     }
 
-    pub fn providers(&self) -> usize {
-        self.providers.len()
+    /// How many providers are held for sharing (what the tests bound).
+    #[cfg(test)]
+    fn providers(&self) -> usize {
+        self.providers.lock().len()
     }
 }
 

@@ -86,14 +86,19 @@ pub struct NewSubscription {
 
 /// Finds or creates an event type (names are stored uppercased).
 fn event_type_for(conn: &mut MysqlConnection, name: &str) -> Result<EventType, ArrowheadError> {
-    let find = |conn: &mut MysqlConnection| {
-        event_type::table
+    // `locking`: a locking read also sees a row that a concurrent transaction committed after
+    // this one's snapshot was taken (the duplicate the upsert met).
+    let find = |conn: &mut MysqlConnection, locking: bool| {
+        let q = event_type::table
             .filter(event_type::event_type_name.eq(name))
-            .select(EventType::as_select())
-            .first(conn)
-            .optional()
+            .select(EventType::as_select());
+        if locking {
+            q.for_update().first(conn).optional()
+        } else {
+            q.first(conn).optional()
+        }
     };
-    if let Some(t) = find(conn)? {
+    if let Some(t) = find(conn, false)? {
         return Ok(t);
     }
     diesel::insert_into(event_type::table)
@@ -104,7 +109,7 @@ fn event_type_for(conn: &mut MysqlConnection, name: &str) -> Result<EventType, A
         .do_update()
         .set(event_type::id.eq(event_type::id))
         .execute(conn)?;
-    find(conn)?.ok_or_else(|| ArrowheadError::internal("Database operation exception"))
+    find(conn, true)?.ok_or_else(|| ArrowheadError::internal("Database operation exception"))
 }
 
 /// The publisher connections of a subscription: the named sources (authorized if the

@@ -387,16 +387,21 @@ fn provider_of(
             Ok((s.id, false))
         }
         Some(c) => {
-            let find = |conn: &mut MysqlConnection| {
-                foreign_system::table
+            // `locking`: a locking read also sees a row that a concurrent transaction
+            // committed after this one's snapshot was taken (the duplicate an upsert met).
+            let find = |conn: &mut MysqlConnection, locking: bool| {
+                let q = foreign_system::table
                     .filter(foreign_system::system_name.eq(&e.provider_name))
                     .filter(foreign_system::address.eq(&e.provider_address))
                     .filter(foreign_system::port.eq(e.provider_port))
-                    .select(ForeignSystem::as_select())
-                    .first(conn)
-                    .optional()
+                    .select(ForeignSystem::as_select());
+                if locking {
+                    q.for_update().first(conn).optional()
+                } else {
+                    q.first(conn).optional()
+                }
             };
-            if let Some(s) = find(conn)? {
+            if let Some(s) = find(conn, false)? {
                 if s.provider_cloud_id != c.id {
                     return Err(ArrowheadError::invalid_parameter(format!(
                         "Provider system {} is known in another cloud.",
@@ -418,8 +423,14 @@ fn provider_of(
                 .do_update()
                 .set(foreign_system::id.eq(foreign_system::id))
                 .execute(conn)?;
-            let s = find(conn)?
+            let s = find(conn, true)?
                 .ok_or_else(|| ArrowheadError::internal("Database operation exception"))?;
+            if s.provider_cloud_id != c.id {
+                return Err(ArrowheadError::invalid_parameter(format!(
+                    "Provider system {} is known in another cloud.",
+                    e.provider_name
+                )));
+            }
             Ok((s.id, true))
         }
     }

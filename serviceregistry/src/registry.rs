@@ -77,7 +77,11 @@ fn provider_from(
             }
             Ok(existing)
         }
-        None => models::insert_system(conn, &values),
+        // The row may be a concurrent registration's, stored a moment ago with its details.
+        None => {
+            let stored = models::insert_system(conn, &values)?;
+            provider_from(conn, s, Some(stored))
+        }
     }
 }
 

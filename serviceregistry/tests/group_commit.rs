@@ -318,3 +318,44 @@ fn a_registration_that_loses_a_deadlock_runs_again() {
         "the registry itself and the provider"
     );
 }
+
+/// A find-or-create that meets a row another transaction committed after this transaction's
+/// snapshot was taken (two registrations creating the same provider, definition or interface
+/// at once) returns that row: the upsert sees it, and so must the read-back, which a plain
+/// read under REPEATABLE READ would not (the 500 that made the deadlock test above flaky).
+#[test]
+fn a_row_committed_after_the_snapshot_is_found_by_find_or_create() {
+    use common::db::models;
+    let sr = TestServer::secure();
+    let mut late = sr.db.connect();
+    let mut other = sr.db.connect();
+    late.batch_execute("BEGIN").unwrap();
+    // The snapshot: this transaction's reads from now on see the tables as they are now.
+    late.batch_execute("SELECT COUNT(*) FROM system_; SELECT COUNT(*) FROM service_definition; SELECT COUNT(*) FROM service_interface")
+        .unwrap();
+    other
+        .batch_execute(
+            "INSERT INTO system_ (system_name, address, address_type, port, authentication_info) \
+             VALUES ('racer', '127.0.0.1', 'IPV4', 9200, 'other-key'); \
+             INSERT INTO service_definition (service_definition) VALUES ('raced'); \
+             INSERT INTO service_interface (interface_name) VALUES ('RACED-SECURE-JSON')",
+        )
+        .unwrap();
+    let values = models::SystemValues {
+        system_name: "racer".into(),
+        address: "127.0.0.1".into(),
+        address_type: Some("IPV4".into()),
+        port: 9200,
+        authentication_info: Some("my-key".into()),
+        metadata: None,
+    };
+    let system = models::insert_system(&mut late, &values).unwrap();
+    assert_eq!((system.system_name.as_str(), system.port), ("racer", 9200));
+    assert_eq!(system.authentication_info.as_deref(), Some("other-key"));
+    let def = models::service_definition_for(&mut late, "raced").unwrap();
+    assert_eq!(def.service_definition, "raced");
+    let interface = models::interface_for(&mut late, "RACED-SECURE-JSON").unwrap();
+    assert_eq!(interface.interface_name, "RACED-SECURE-JSON");
+    late.batch_execute("COMMIT").unwrap();
+    assert_eq!(sr.db.count("system_"), 2, "the registry itself and racer");
+}

@@ -46,21 +46,21 @@ pub fn find_or_create_system(
     conn: &mut MysqlConnection,
     v: &SystemValues,
 ) -> Result<System, ArrowheadError> {
-    match find_system(conn, &v.system_name, &v.address, v.port)? {
-        Some(s) if s.authentication_info == v.authentication_info && s.metadata == v.metadata => {
-            Ok(s)
-        }
-        Some(s) => {
-            diesel::update(system_::table.find(s.id))
-                .set((
-                    system_::authentication_info.eq(&v.authentication_info),
-                    system_::metadata.eq(&v.metadata),
-                ))
-                .execute(conn)?;
-            Ok(system_by_id(conn, s.id)?.ok_or(diesel::result::Error::NotFound)?)
-        }
-        None => insert_system(conn, v),
+    // The inserted row may be a concurrent request's, stored a moment ago with its details.
+    let s = match find_system(conn, &v.system_name, &v.address, v.port)? {
+        Some(s) => s,
+        None => insert_system(conn, v)?,
+    };
+    if s.authentication_info == v.authentication_info && s.metadata == v.metadata {
+        return Ok(s);
     }
+    diesel::update(system_::table.find(s.id))
+        .set((
+            system_::authentication_info.eq(&v.authentication_info),
+            system_::metadata.eq(&v.metadata),
+        ))
+        .execute(conn)?;
+    Ok(system_by_id(conn, s.id)?.ok_or(diesel::result::Error::NotFound)?)
 }
 
 /// The entries joined with their systems and devices (a macro: the joined query's type is

@@ -92,8 +92,8 @@ pub fn insert_system(
     conn: &mut MysqlConnection,
     values: &SystemValues,
 ) -> Result<System, ArrowheadError> {
-    // IGNORE: a concurrent request may create the same row at the same moment; either way
-    // the stored row is read back.
+    // A concurrent request may create the same row at the same moment; either way the stored
+    // row is read back (with the other request's details: callers that want theirs update).
     diesel::insert_into(system_::table)
         .values(values)
         // A duplicate is left alone (a concurrent request may create the same row); not INSERT
@@ -102,7 +102,16 @@ pub fn insert_system(
         .do_update()
         .set(system_::id.eq(system_::id))
         .execute(conn)?;
-    find_system(conn, &values.system_name, &values.address, values.port)?
+    // A locking read: it sees the row a concurrent transaction committed after this one's
+    // snapshot was taken (the duplicate the upsert met), which a plain read would not.
+    system_::table
+        .filter(system_::system_name.eq(&values.system_name))
+        .filter(system_::address.eq(&values.address))
+        .filter(system_::port.eq(values.port))
+        .select(System::as_select())
+        .for_update()
+        .first(conn)
+        .optional()?
         .ok_or_else(|| ArrowheadError::internal("Database operation exception"))
 }
 
@@ -137,7 +146,13 @@ pub fn service_definition_for(
         .do_update()
         .set(service_definition::id.eq(service_definition::id))
         .execute(conn)?;
-    find_service_definition(conn, def)?
+    // A locking read, as in `insert_system`.
+    service_definition::table
+        .filter(service_definition::definition.eq(def))
+        .select(ServiceDefinition::as_select())
+        .for_update()
+        .first(conn)
+        .optional()?
         .ok_or_else(|| ArrowheadError::internal("Database operation exception"))
 }
 
@@ -168,7 +183,13 @@ pub fn interface_for(
         .do_update()
         .set(service_interface::id.eq(service_interface::id))
         .execute(conn)?;
-    find_interface(conn, name)?
+    // A locking read, as in `insert_system`.
+    service_interface::table
+        .filter(service_interface::interface_name.eq(name))
+        .select(ServiceInterface::as_select())
+        .for_update()
+        .first(conn)
+        .optional()?
         .ok_or_else(|| ArrowheadError::internal("Database operation exception"))
 }
 

@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 const USAGE: &str =
     "usage: arrowhead-bench [--url https://localhost:8443] [--certs DIR] [--password PW]
                        [--connections N] [--seconds S] [--entries N] [--providers-per-service N]
+                       [--rounds N]
                        [--only echo|query|register|token|orchestration] [--keep]
                        [--auth-url https://localhost:8445] [--orch-url https://localhost:8441]
                        [--eh-url https://localhost:8455] [--ca-url https://localhost:8448]
@@ -35,6 +36,9 @@ needs and removes them afterwards (needs benchconsumer.p12: --system benchconsum
 --only scale fills the registry with --entries entries and a tenth as many authorization
 rules, then measures query and dynamic orchestration of the preloaded services and reports the
 memory of the registry, Authorization and Orchestrator (run it with 10000 and 100000 entries).
+--rounds N repeats the default run's maximum-rate echo and query phases N times in turn (echo,
+query, echo, ...; register follows once) and prints each round's query ratio to echo and their
+median: the machine's speed drifts over minutes, and alternating phases compare like with like.
 --only sign measures certificate signing at the Certificate Authority (as the sysop, one CSR of
 a new RSA-2048 key, a new certificate and database row per request) against the machine's
 RSA-2048 signing rate, next to /certificate-authority/echo.
@@ -46,7 +50,7 @@ certificates in memory.
 DIR holds the local cloud's keystores (sysop.p12, orchestrator.p12, benchprovider.p12) and
 master.crt, as arrowhead-certgen writes them (create benchprovider with --system benchprovider).
 Defaults: --certs certificates --password 123456 --connections 32 --seconds 10 --entries 10000
---providers-per-service 5";
+--providers-per-service 5 --rounds 1";
 
 #[derive(Clone)]
 struct Args {
@@ -67,6 +71,10 @@ struct Args {
     cpu: bool,
     /// Where the JSON and HTML reports go.
     report_dir: PathBuf,
+    /// The default run's maximum-rate echo and query phases, repeated this many times in turn
+    /// (echo, query, echo, ...): the machine's speed drifts over minutes, and a ratio taken from
+    /// phases that alternate compares like with like.
+    rounds: usize,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -86,6 +94,7 @@ fn parse_args() -> Result<Args, String> {
         ca_url: "https://localhost:8448".into(),
         cpu: false,
         report_dir: "target/bench-reports".into(),
+        rounds: 1,
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -110,6 +119,7 @@ fn parse_args() -> Result<Args, String> {
             "--ca-url" => a.ca_url = v()?,
             "--cpu" => a.cpu = true,
             "--report-dir" => a.report_dir = v()?.into(),
+            "--rounds" => a.rounds = num(v()?)?.max(1) as usize,
             _ => return Err(USAGE.into()),
         }
     }
@@ -194,6 +204,7 @@ impl Scenario {
     }
 }
 
+#[derive(Clone)]
 struct Stats {
     /// CPU ms per request of each process (see `report::cpu_ticks`).
     cpu: std::collections::BTreeMap<String, f64>,
@@ -202,6 +213,34 @@ struct Stats {
     rps: f64,
     p50_ms: f64,
     p99_ms: f64,
+}
+
+impl Stats {
+    /// The phases of several rounds as one: their mean rate and CPU, summed counts, and the
+    /// median of their percentiles (the phases' samples are not kept).
+    fn combined<'a>(phases: impl Iterator<Item = &'a Stats>) -> Stats {
+        let phases: Vec<&Stats> = phases.collect();
+        let n = phases.len().max(1) as f64;
+        let median = |f: fn(&Stats) -> f64| {
+            let mut v: Vec<f64> = phases.iter().map(|p| f(p)).collect();
+            v.sort_by(f64::total_cmp);
+            v.get(v.len() / 2).copied().unwrap_or(0.0)
+        };
+        let mut cpu = std::collections::BTreeMap::new();
+        for p in &phases {
+            for (name, ms) in &p.cpu {
+                *cpu.entry(name.clone()).or_insert(0.0) += ms / n;
+            }
+        }
+        Stats {
+            cpu,
+            requests: phases.iter().map(|p| p.requests).sum(),
+            errors: phases.iter().map(|p| p.errors).sum(),
+            rps: phases.iter().map(|p| p.rps).sum::<f64>() / n,
+            p50_ms: median(|p| p.p50_ms),
+            p99_ms: median(|p| p.p99_ms),
+        }
+    }
 }
 
 /// One request of the scenario; `n` makes registrations unique.
@@ -1070,6 +1109,41 @@ async fn bench_orchestration(args: &Args) -> Result<(), String> {
     Ok(())
 }
 
+/// Asks for every preloaded service once, untimed, so that the measured query phases show
+/// the registry's steady state (its cache holding what is asked) rather than its first reads
+/// after the preload's writes; `--only scale` measures those first reads.
+async fn warm_queries(args: &Args, services: u64) -> Result<(), String> {
+    let next = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let mut tasks = Vec::new();
+    for _ in 0..args.connections {
+        let (c, base, next) = (
+            client(args, Scenario::Query.cert())?,
+            args.url.clone(),
+            next.clone(),
+        );
+        tasks.push(tokio::spawn(async move {
+            let mut failed = 0u64;
+            loop {
+                let n = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                if n >= services {
+                    return failed;
+                }
+                if !request(&c, &base, Scenario::Query, n, services).await {
+                    failed += 1;
+                }
+            }
+        }));
+    }
+    let mut failed = 0;
+    for t in tasks {
+        failed += t.await.map_err(|e| e.to_string())?;
+    }
+    if failed > 0 {
+        return Err(format!("{failed} warm-up queries failed"));
+    }
+    Ok(())
+}
+
 async fn bench(args: &Args) -> Result<(), String> {
     if args.only.as_deref() == Some("token") {
         return bench_tokens(args).await;
@@ -1104,20 +1178,77 @@ async fn bench(args: &Args) -> Result<(), String> {
         args.per_service,
         t.elapsed().as_secs_f64()
     );
-    let mut max = Vec::new();
-    for s in [Scenario::Echo, Scenario::Query, Scenario::Register] {
-        if args
-            .only
+    if args.only.as_deref().is_none_or(|o| o == "query") {
+        let t = Instant::now();
+        warm_queries(args, services).await?;
+        println!(
+            "asked for each of the {services} services once (warm-up) in {:.1} s",
+            t.elapsed().as_secs_f64()
+        );
+    }
+    let selected = |s: Scenario| {
+        args.only
             .as_deref()
-            .is_some_and(|o| o != s.name() && s.name() != "echo")
-        {
-            continue;
+            .is_none_or(|o| o == s.name() || s.name() == "echo")
+    };
+    // The rounds alternate echo and query only: a registration changes the registry's
+    // generation, so a query phase after a register phase would measure the first reads after
+    // a write (which `--only scale` measures) instead of the steady state.
+    let scenarios: Vec<Scenario> = [Scenario::Echo, Scenario::Query]
+        .into_iter()
+        .filter(|&s| selected(s))
+        .collect();
+    let mut rounds: Vec<Vec<Stats>> = Vec::new();
+    for round in 0..args.rounds {
+        let mut this = Vec::new();
+        for &s in &scenarios {
+            this.push(run(args, s, d, None, services, 0).await?);
+            if args.rounds > 1 {
+                report::label_last(&format!(" (round {}/{})", round + 1, args.rounds));
+            }
         }
-        let stats = run(args, s, d, None, services, 0).await?;
-        max.push((s, stats));
+        rounds.push(this);
+    }
+    if args.rounds > 1 {
+        println!("\nratio to echo in each round:");
+        for (i, &s) in scenarios.iter().enumerate().skip(1) {
+            let mut ratios: Vec<f64> = rounds
+                .iter()
+                .map(|r| 100.0 * r[i].rps / r[0].rps.max(1.0))
+                .collect();
+            let each: Vec<String> = ratios.iter().map(|r| format!("{r:.1}%")).collect();
+            ratios.sort_by(f64::total_cmp);
+            let median = ratios[ratios.len() / 2];
+            println!("{:<26} {}  (median {median:.1}%)", s.name(), each.join(" "));
+            report::add_figure(
+                &format!("{} / echo, median of rounds", s.name()),
+                median,
+                "%",
+            );
+        }
+    }
+    let mut max: Vec<(Scenario, Stats)> = scenarios
+        .iter()
+        .enumerate()
+        .map(|(i, &s)| (s, Stats::combined(rounds.iter().map(|r| &r[i]))))
+        .collect();
+    if selected(Scenario::Register) {
+        let stats = run(args, Scenario::Register, d, None, services, 0).await?;
+        max.push((Scenario::Register, stats));
+        // The registrations emptied the query cache: warm it again for the half-rate phase.
+        if selected(Scenario::Query) {
+            warm_queries(args, services).await?;
+        }
     }
     let echo = max[0].1.rps;
-    println!("\nmaximum rate:");
+    println!(
+        "\nmaximum rate{}:",
+        if args.rounds > 1 {
+            " (mean of the rounds' rates, median of their percentiles)"
+        } else {
+            ""
+        }
+    );
     for (s, stats) in &max {
         print(s.name(), stats, echo);
     }

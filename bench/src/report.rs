@@ -71,6 +71,15 @@ pub fn add_phase(p: Phase) {
     with(|r| r.phases.push(p));
 }
 
+/// Appends `suffix` to the label of the phase added last (e.g. its round).
+pub fn label_last(suffix: &str) {
+    with(|r| {
+        if let Some(p) = r.phases.last_mut() {
+            p.label.push_str(suffix);
+        }
+    });
+}
+
 pub fn add_figure(name: &str, value: f64, unit: &str) {
     with(|r| {
         r.figures.push(Figure {

@@ -204,7 +204,6 @@ impl Scenario {
     }
 }
 
-#[derive(Clone)]
 struct Stats {
     /// CPU ms per request of each process (see `report::cpu_ticks`).
     cpu: std::collections::BTreeMap<String, f64>,
@@ -1178,7 +1177,12 @@ async fn bench(args: &Args) -> Result<(), String> {
         args.per_service,
         t.elapsed().as_secs_f64()
     );
-    if args.only.as_deref().is_none_or(|o| o == "query") {
+    let selected = |s: Scenario| {
+        args.only
+            .as_deref()
+            .is_none_or(|o| o == s.name() || s.name() == "echo")
+    };
+    if selected(Scenario::Query) {
         let t = Instant::now();
         warm_queries(args, services).await?;
         println!(
@@ -1186,11 +1190,6 @@ async fn bench(args: &Args) -> Result<(), String> {
             t.elapsed().as_secs_f64()
         );
     }
-    let selected = |s: Scenario| {
-        args.only
-            .as_deref()
-            .is_none_or(|o| o == s.name() || s.name() == "echo")
-    };
     // The rounds alternate echo and query only: a registration changes the registry's
     // generation, so a query phase after a register phase would measure the first reads after
     // a write (which `--only scale` measures) instead of the steady state.

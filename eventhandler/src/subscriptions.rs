@@ -86,17 +86,12 @@ pub struct NewSubscription {
 
 /// Finds or creates an event type (names are stored uppercased).
 fn event_type_for(conn: &mut MysqlConnection, name: &str) -> Result<EventType, ArrowheadError> {
-    // `locking`: a locking read also sees a row that a concurrent transaction committed after
-    // this one's snapshot was taken (the duplicate the upsert met).
+    // `locking` after the upsert (see `common::first_row`).
     let find = |conn: &mut MysqlConnection, locking: bool| {
-        let q = event_type::table
+        let query = event_type::table
             .filter(event_type::event_type_name.eq(name))
             .select(EventType::as_select());
-        if locking {
-            q.for_update().first(conn).optional()
-        } else {
-            q.first(conn).optional()
-        }
+        common::first_row!(query, conn, locking)
     };
     if let Some(t) = find(conn, false)? {
         return Ok(t);

@@ -387,44 +387,37 @@ fn provider_of(
             Ok((s.id, false))
         }
         Some(c) => {
-            // `locking`: a locking read also sees a row that a concurrent transaction
-            // committed after this one's snapshot was taken (the duplicate an upsert met).
+            // `locking` after the upsert (see `common::first_row`).
             let find = |conn: &mut MysqlConnection, locking: bool| {
-                let q = foreign_system::table
+                let query = foreign_system::table
                     .filter(foreign_system::system_name.eq(&e.provider_name))
                     .filter(foreign_system::address.eq(&e.provider_address))
                     .filter(foreign_system::port.eq(e.provider_port))
                     .select(ForeignSystem::as_select());
-                if locking {
-                    q.for_update().first(conn).optional()
-                } else {
-                    q.first(conn).optional()
+                common::first_row!(query, conn, locking)
+            };
+            let s = match find(conn, false)? {
+                Some(s) => s,
+                None => {
+                    diesel::insert_into(foreign_system::table)
+                        .values((
+                            foreign_system::provider_cloud_id.eq(c.id),
+                            foreign_system::system_name.eq(&e.provider_name),
+                            foreign_system::address.eq(&e.provider_address),
+                            foreign_system::port.eq(e.provider_port),
+                        ))
+                        // A duplicate is left alone (a concurrent request may create the same
+                        // row); not INSERT IGNORE, which would also store text the column cannot
+                        // hold changed (strict mode off).
+                        .on_conflict(diesel::dsl::DuplicatedKeys)
+                        .do_update()
+                        .set(foreign_system::id.eq(foreign_system::id))
+                        .execute(conn)?;
+                    // Possibly a concurrent request's row, of whatever cloud it named.
+                    find(conn, true)?
+                        .ok_or_else(|| ArrowheadError::internal("Database operation exception"))?
                 }
             };
-            if let Some(s) = find(conn, false)? {
-                if s.provider_cloud_id != c.id {
-                    return Err(ArrowheadError::invalid_parameter(format!(
-                        "Provider system {} is known in another cloud.",
-                        e.provider_name
-                    )));
-                }
-                return Ok((s.id, true));
-            }
-            diesel::insert_into(foreign_system::table)
-                .values((
-                    foreign_system::provider_cloud_id.eq(c.id),
-                    foreign_system::system_name.eq(&e.provider_name),
-                    foreign_system::address.eq(&e.provider_address),
-                    foreign_system::port.eq(e.provider_port),
-                ))
-                // A duplicate is left alone (a concurrent request may create the same row); not INSERT
-                // IGNORE, which would also store text the column cannot hold changed (strict mode off).
-                .on_conflict(diesel::dsl::DuplicatedKeys)
-                .do_update()
-                .set(foreign_system::id.eq(foreign_system::id))
-                .execute(conn)?;
-            let s = find(conn, true)?
-                .ok_or_else(|| ArrowheadError::internal("Database operation exception"))?;
             if s.provider_cloud_id != c.id {
                 return Err(ArrowheadError::invalid_parameter(format!(
                     "Provider system {} is known in another cloud.",

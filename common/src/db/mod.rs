@@ -206,6 +206,27 @@ pub fn migrate(conn: &mut MysqlConnection) -> Result<(), DbSetupError> {
     result
 }
 
+/// The first row of a diesel query, or none; with `locking` a locking read (`FOR UPDATE`).
+///
+/// Find-or-create reads its row back with `locking` after an upsert: when the upsert met a row
+/// that a concurrent transaction committed after this transaction's snapshot was taken (two
+/// requests creating the same provider, definition or interface at once), a plain read under
+/// REPEATABLE READ does not see that row, a locking read does. The upsert already holds the
+/// row's lock, so the locking read waits for nothing more. (A macro: the query types of the
+/// two branches differ, and the bounds a generic function would need are diesel's to spell.)
+#[macro_export]
+macro_rules! first_row {
+    ($query:expr, $conn:expr, $locking:expr) => {{
+        use diesel::{OptionalExtension as _, QueryDsl as _, RunQueryDsl as _};
+        let query = $query;
+        if $locking {
+            query.for_update().first($conn).optional()
+        } else {
+            query.first($conn).optional()
+        }
+    }};
+}
+
 /// The outcome of an insert that may meet a unique key: `Ok(false)` when the row was already
 /// there (also when a concurrent request created it a moment ago). Unlike `INSERT IGNORE`,
 /// which would also turn text the column cannot hold into '?', every other failure stays one.

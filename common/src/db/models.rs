@@ -71,13 +71,23 @@ pub fn find_system(
     address: &str,
     port: i32,
 ) -> QueryResult<Option<System>> {
-    system_::table
+    system_row(conn, name, address, port, false)
+}
+
+/// [`find_system`], with `locking` as in [`crate::first_row`].
+fn system_row(
+    conn: &mut MysqlConnection,
+    name: &str,
+    address: &str,
+    port: i32,
+    locking: bool,
+) -> QueryResult<Option<System>> {
+    let query = system_::table
         .filter(system_::system_name.eq(name))
         .filter(system_::address.eq(address))
         .filter(system_::port.eq(port))
-        .select(System::as_select())
-        .first(conn)
-        .optional()
+        .select(System::as_select());
+    crate::first_row!(query, conn, locking)
 }
 
 pub fn system_by_id(conn: &mut MysqlConnection, id: i64) -> QueryResult<Option<System>> {
@@ -102,17 +112,15 @@ pub fn insert_system(
         .do_update()
         .set(system_::id.eq(system_::id))
         .execute(conn)?;
-    // A locking read: it sees the row a concurrent transaction committed after this one's
-    // snapshot was taken (the duplicate the upsert met), which a plain read would not.
-    system_::table
-        .filter(system_::system_name.eq(&values.system_name))
-        .filter(system_::address.eq(&values.address))
-        .filter(system_::port.eq(values.port))
-        .select(System::as_select())
-        .for_update()
-        .first(conn)
-        .optional()?
-        .ok_or_else(|| ArrowheadError::internal("Database operation exception"))
+    // Locking: the row may be one a concurrent transaction committed after this one's snapshot.
+    system_row(
+        conn,
+        &values.system_name,
+        &values.address,
+        values.port,
+        true,
+    )?
+    .ok_or_else(|| ArrowheadError::internal("Database operation exception"))
 }
 
 pub fn address_type_of(s: &System) -> Option<AddressType> {
@@ -123,11 +131,19 @@ pub fn find_service_definition(
     conn: &mut MysqlConnection,
     def: &str,
 ) -> QueryResult<Option<ServiceDefinition>> {
-    service_definition::table
+    service_definition_row(conn, def, false)
+}
+
+/// [`find_service_definition`], with `locking` as in [`crate::first_row`].
+fn service_definition_row(
+    conn: &mut MysqlConnection,
+    def: &str,
+    locking: bool,
+) -> QueryResult<Option<ServiceDefinition>> {
+    let query = service_definition::table
         .filter(service_definition::definition.eq(def))
-        .select(ServiceDefinition::as_select())
-        .first(conn)
-        .optional()
+        .select(ServiceDefinition::as_select());
+    crate::first_row!(query, conn, locking)
 }
 
 /// Finds or creates a (normalized) service definition.
@@ -146,13 +162,7 @@ pub fn service_definition_for(
         .do_update()
         .set(service_definition::id.eq(service_definition::id))
         .execute(conn)?;
-    // A locking read, as in `insert_system`.
-    service_definition::table
-        .filter(service_definition::definition.eq(def))
-        .select(ServiceDefinition::as_select())
-        .for_update()
-        .first(conn)
-        .optional()?
+    service_definition_row(conn, def, true)?
         .ok_or_else(|| ArrowheadError::internal("Database operation exception"))
 }
 
@@ -160,11 +170,19 @@ pub fn find_interface(
     conn: &mut MysqlConnection,
     name: &str,
 ) -> QueryResult<Option<ServiceInterface>> {
-    service_interface::table
+    interface_row(conn, name, false)
+}
+
+/// [`find_interface`], with `locking` as in [`crate::first_row`].
+fn interface_row(
+    conn: &mut MysqlConnection,
+    name: &str,
+    locking: bool,
+) -> QueryResult<Option<ServiceInterface>> {
+    let query = service_interface::table
         .filter(service_interface::interface_name.eq(name))
-        .select(ServiceInterface::as_select())
-        .first(conn)
-        .optional()
+        .select(ServiceInterface::as_select());
+    crate::first_row!(query, conn, locking)
 }
 
 /// Finds or creates a (normalized) interface.
@@ -183,13 +201,7 @@ pub fn interface_for(
         .do_update()
         .set(service_interface::id.eq(service_interface::id))
         .execute(conn)?;
-    // A locking read, as in `insert_system`.
-    service_interface::table
-        .filter(service_interface::interface_name.eq(name))
-        .select(ServiceInterface::as_select())
-        .for_update()
-        .first(conn)
-        .optional()?
+    interface_row(conn, name, true)?
         .ok_or_else(|| ArrowheadError::internal("Database operation exception"))
 }
 

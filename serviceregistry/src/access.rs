@@ -58,7 +58,18 @@ pub enum Endpoint<'a> {
     Mgmt,
 }
 
-pub fn check(caller: &Caller, endpoint: Endpoint<'_>, url: &str) -> Result<(), ArrowheadError> {
+/// [`check_at`] for a request. Whether a call is allowed does not depend on its URL, which only
+/// goes into a refusal's message: the URL is built for refusals alone, not for every request.
+pub fn check(
+    caller: &Caller,
+    endpoint: Endpoint<'_>,
+    req: &actix_web::HttpRequest,
+) -> Result<(), ArrowheadError> {
+    check_at(caller, endpoint, "")
+        .or_else(|_| check_at(caller, endpoint, &common::web::request_url(req)))
+}
+
+pub fn check_at(caller: &Caller, endpoint: Endpoint<'_>, url: &str) -> Result<(), ArrowheadError> {
     if matches!(caller, Caller::Insecure) {
         return Ok(());
     }
@@ -256,7 +267,7 @@ mod tests {
             ("plantdescriptionengine", E::UnregisterSystem { system_name: "x" }, true),
         ];
         for (who, endpoint, allowed) in cases {
-            let got = check(
+            let got = check_at(
                 &caller(who),
                 endpoint,
                 "https://localhost:8443/serviceregistry/x",
@@ -281,13 +292,13 @@ mod tests {
                 definition: "temperature",
             },
         ] {
-            assert!(check(&Caller::Insecure, e, "u").is_ok());
+            assert!(check_at(&Caller::Insecure, e, "u").is_ok());
         }
     }
 
     #[test]
     fn denial_messages_follow_java() {
-        let e = check(
+        let e = check_at(
             &caller("provider"),
             Endpoint::Register {
                 provider: Some("other"),
@@ -300,7 +311,7 @@ mod tests {
             e.message,
             "Provider system name (other) and certificate common name (provider) do not match!"
         );
-        let e = check(
+        let e = check_at(
             &caller("client"),
             Endpoint::Query {
                 definition: "temperature",
@@ -312,7 +323,7 @@ mod tests {
             e.message,
             "Only public core system services are allowed to query directly. Requested service (temperature) is not!"
         );
-        let e = check(&caller("client"), Endpoint::Mgmt, "u").unwrap_err();
+        let e = check_at(&caller("client"), Endpoint::Mgmt, "u").unwrap_err();
         assert_eq!(
             e.message,
             "client.testcloud2.aitia.arrowhead.eu is unauthorized to access u"

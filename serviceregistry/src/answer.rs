@@ -6,13 +6,15 @@
 //! the interfaces with every entry of the same provider or interface ([`Interner`]). An
 //! [`Answer`] is a list of indexes into a definition's entries and serializes them in place,
 //! byte for byte as `ServiceQueryResult` would (the tests compare both), instead of cloning
-//! every entry into a `ServiceRegistryResponse` first.
+//! every entry into a `ServiceRegistryResponse` first. What is shared is also shared as JSON
+//! ([`Rendered`]): a provider's JSON, most of an answer's bytes (its public key), is escaped
+//! once when loaded, not again for every entry of every answer.
 
 use common::db::registry_read::{CachedEntry, SecurityType, ValidQuery};
 use common::dto::{ServiceDefinitionResponse, ServiceInterfaceResponse, SystemResponse};
 use common::names::AddressType;
-use serde::ser::{SerializeSeq, SerializeStruct};
 use serde::{Serialize, Serializer};
+use serde_json::value::RawValue;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
@@ -23,9 +25,9 @@ use std::sync::{Arc, Mutex};
 #[derive(Debug)]
 pub struct Entry {
     id: i64,
-    definition: Arc<ServiceDefinitionResponse>,
-    provider: Arc<SystemResponse>,
-    interfaces: Box<[Arc<ServiceInterfaceResponse>]>,
+    definition: Arc<Rendered<ServiceDefinitionResponse>>,
+    provider: Arc<Rendered<SystemResponse>>,
+    interfaces: Box<[Arc<Rendered<ServiceInterfaceResponse>>]>,
     /// URI, security, creation and update time, end of validity, then the metadata's keys and
     /// values in key order, one after the other.
     text: Box<str>,
@@ -43,16 +45,54 @@ const FIXED_PARTS: usize = 5;
 /// The entries of one definition, in id order.
 pub type Entries = Arc<Vec<Entry>>;
 
+/// A value and its JSON, rendered once and written as is by every answer it is part of.
+#[derive(Debug)]
+pub struct Rendered<T> {
+    value: T,
+    /// `None` only if the value could not be rendered (it then serializes itself each time).
+    json: Option<Box<RawValue>>,
+}
+
+impl<T: Serialize> Rendered<T> {
+    fn new(value: T) -> Self {
+        let json = serde_json::value::to_raw_value(&value).ok();
+        Self { value, json }
+    }
+}
+
+impl<T: Serialize> Serialize for Rendered<T> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match &self.json {
+            Some(json) => json.serialize(s),
+            None => self.value.serialize(s),
+        }
+    }
+}
+
+impl<T> std::ops::Deref for Rendered<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.value
+    }
+}
+
+impl<T> Rendered<T> {
+    /// The length of the JSON (an estimate when not rendered).
+    fn json_len(&self) -> usize {
+        self.json.as_ref().map_or(256, |j| j.get().len())
+    }
+}
+
 /// Shares equal values by id. A value is reused only when it is equal to the one just loaded,
 /// so sharing never changes an answer, whatever generation either was read at. Bounded: past
 /// `max` values, those no entry uses any more are dropped, and all of them if that is not enough
 /// (entries keep theirs alive; later loads share anew).
 pub struct Interner<T> {
     max: usize,
-    map: Mutex<HashMap<i64, Arc<T>>>,
+    map: Mutex<HashMap<i64, Arc<Rendered<T>>>>,
 }
 
-impl<T: PartialEq> Interner<T> {
+impl<T: PartialEq + Serialize> Interner<T> {
     pub fn new(max: usize) -> Self {
         Self {
             max,
@@ -60,9 +100,14 @@ impl<T: PartialEq> Interner<T> {
         }
     }
 
-    fn share(map: &mut HashMap<i64, Arc<T>>, max: usize, id: i64, value: T) -> Arc<T> {
+    fn share(
+        map: &mut HashMap<i64, Arc<Rendered<T>>>,
+        max: usize,
+        id: i64,
+        value: T,
+    ) -> Arc<Rendered<T>> {
         if let Some(held) = map.get(&id) {
-            if **held == value {
+            if held.value == value {
                 return held.clone();
             }
         }
@@ -72,12 +117,12 @@ impl<T: PartialEq> Interner<T> {
                 map.clear();
             }
         }
-        let shared = Arc::new(value);
+        let shared = Arc::new(Rendered::new(value));
         map.insert(id, shared.clone());
         shared
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<i64, Arc<T>>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<i64, Arc<Rendered<T>>>> {
         // Nothing a panic could leave half-done: keep going.
         self.map.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -100,15 +145,15 @@ impl Shared {
 
     /// Makes compact entries of loaded ones (all of one definition).
     pub fn compact(&self, loaded: Vec<CachedEntry>) -> Entries {
-        let mut definition: Option<Arc<ServiceDefinitionResponse>> = None;
+        let mut definition: Option<Arc<Rendered<ServiceDefinitionResponse>>> = None;
         let mut providers = self.providers.lock();
         let mut interfaces = self.interfaces.lock();
         let out = loaded.into_iter().map(|c| {
             let e = c.entry;
             let def = match &definition {
-                Some(d) if **d == e.service_definition => d.clone(),
+                Some(d) if d.value == e.service_definition => d.clone(),
                 _ => {
-                    let d = Arc::new(e.service_definition);
+                    let d = Arc::new(Rendered::new(e.service_definition));
                     definition = Some(d.clone());
                     d
                 }
@@ -238,7 +283,17 @@ impl Entry {
     }
 
     pub fn provider(&self) -> &SystemResponse {
-        &self.provider
+        &self.provider.value
+    }
+
+    /// About the length of the entry's JSON (its shared parts exactly, the rest roughly).
+    fn json_len(&self) -> usize {
+        let interfaces: usize = self.interfaces.iter().map(|i| i.json_len() + 1).sum();
+        self.definition.json_len()
+            + self.provider.json_len()
+            + interfaces
+            + self.text.len() * 2
+            + 256
     }
 }
 
@@ -275,96 +330,121 @@ impl Answer {
     }
 }
 
+/// Written by hand rather than through serde: an answer is most of a query's cost, and serde
+/// escapes every key and value of every entry again; here keys are literals, the shared parts
+/// are written as rendered, and a value is escaped only when it holds a character that needs it.
+/// Byte for byte `ServiceQueryResult`'s serde output (the tests compare both).
+impl Answer {
+    /// The answer as JSON, in a buffer sized for it up front (grown by doubling, it copied a
+    /// typical answer's bytes several times).
+    pub fn to_json(&self) -> Vec<u8> {
+        let size = 64 + self.entries().map(Entry::json_len).sum::<usize>();
+        let mut out = Vec::with_capacity(size);
+        self.write_json(&mut out);
+        out
+    }
+
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(b"{\"serviceQueryData\":[");
+        for (n, e) in self.entries().enumerate() {
+            if n > 0 {
+                out.push(b',');
+            }
+            e.write_json(out, &self.interfaces);
+        }
+        out.extend_from_slice(b"],\"unfilteredHits\":");
+        put_int(out, self.entries.len() as i64);
+        out.push(b'}');
+    }
+}
+
+impl Entry {
+    /// The entry as `ServiceRegistryResponse` (same fields, order and omissions), its
+    /// interfaces narrowed to the `wanted` ones (all when none is asked for).
+    fn write_json(&self, out: &mut Vec<u8>, wanted: &[String]) {
+        out.extend_from_slice(b"{\"id\":");
+        put_int(out, self.id);
+        out.extend_from_slice(b",\"serviceDefinition\":");
+        self.definition.write_json(out);
+        out.extend_from_slice(b",\"provider\":");
+        self.provider.write_json(out);
+        out.extend_from_slice(b",\"serviceUri\":");
+        put_str(out, self.service_uri());
+        if let Some(v) = self.end_of_validity() {
+            out.extend_from_slice(b",\"endOfValidity\":");
+            put_str(out, v);
+        }
+        out.extend_from_slice(b",\"secure\":");
+        put_str(out, self.secure());
+        if self.has_metadata {
+            out.extend_from_slice(b",\"metadata\":{");
+            for (n, (k, v)) in self.metadata().enumerate() {
+                if n > 0 {
+                    out.push(b',');
+                }
+                put_str(out, k);
+                out.push(b':');
+                put_str(out, v);
+            }
+            out.push(b'}');
+        }
+        out.extend_from_slice(b",\"version\":");
+        put_int(out, i64::from(self.version));
+        out.extend_from_slice(b",\"interfaces\":[");
+        let shown = self
+            .interfaces
+            .iter()
+            .filter(|i| wanted.is_empty() || wanted.contains(&i.interface_name));
+        for (n, i) in shown.enumerate() {
+            if n > 0 {
+                out.push(b',');
+            }
+            i.write_json(out);
+        }
+        out.extend_from_slice(b"],\"createdAt\":");
+        put_str(out, self.created_at());
+        out.extend_from_slice(b",\"updatedAt\":");
+        put_str(out, self.updated_at());
+        out.push(b'}');
+    }
+}
+
+impl<T: Serialize> Rendered<T> {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        match &self.json {
+            Some(json) => out.extend_from_slice(json.get().as_bytes()),
+            // Writing into a Vec fails only if the value cannot be serialized, which rendering
+            // found already; nothing better to write then than nothing.
+            None => {
+                let _ = serde_json::to_writer(&mut *out, &self.value);
+            }
+        }
+    }
+}
+
+fn put_int(out: &mut Vec<u8>, n: i64) {
+    out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
+}
+
+/// `s` as a JSON string, escaped as serde_json escapes (control characters, quote, backslash).
+fn put_str(out: &mut Vec<u8>, s: &str) {
+    if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+        out.push(b'"');
+        out.extend_from_slice(s.as_bytes());
+        out.push(b'"');
+    } else {
+        // A string always serializes.
+        let _ = serde_json::to_writer(&mut *out, s);
+    }
+}
+
+/// For `/query/multi`, whose answers are a list of these.
 impl Serialize for Answer {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut st = s.serialize_struct("ServiceQueryResult", 2)?;
-        st.serialize_field(
-            "serviceQueryData",
-            &Views {
-                answer: self,
-                interfaces: &self.interfaces,
-            },
-        )?;
-        st.serialize_field("unfilteredHits", &(self.entries.len() as i64))?;
-        st.end()
-    }
-}
-
-struct Views<'a> {
-    answer: &'a Answer,
-    interfaces: &'a [String],
-}
-
-impl Serialize for Views<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut seq = s.serialize_seq(Some(self.answer.selected.len()))?;
-        for e in self.answer.entries() {
-            seq.serialize_element(&View {
-                entry: e,
-                interfaces: self.interfaces,
-            })?;
-        }
-        seq.end()
-    }
-}
-
-/// An entry as `ServiceRegistryResponse` (same fields, order and omissions), its interfaces
-/// narrowed to the requested ones.
-struct View<'a> {
-    entry: &'a Entry,
-    interfaces: &'a [String],
-}
-
-impl Serialize for View<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let e = self.entry;
-        let mut st = s.serialize_struct("ServiceRegistryResponse", 11)?;
-        st.serialize_field("id", &e.id)?;
-        st.serialize_field("serviceDefinition", &*e.definition)?;
-        st.serialize_field("provider", &*e.provider)?;
-        st.serialize_field("serviceUri", e.service_uri())?;
-        if let Some(v) = e.end_of_validity() {
-            st.serialize_field("endOfValidity", v)?;
-        }
-        st.serialize_field("secure", e.secure())?;
-        if e.has_metadata {
-            st.serialize_field("metadata", &Metadata(e))?;
-        }
-        st.serialize_field("version", &e.version)?;
-        st.serialize_field(
-            "interfaces",
-            &Interfaces {
-                all: &e.interfaces,
-                wanted: self.interfaces,
-            },
-        )?;
-        st.serialize_field("createdAt", e.created_at())?;
-        st.serialize_field("updatedAt", e.updated_at())?;
-        st.end()
-    }
-}
-
-struct Metadata<'a>(&'a Entry);
-
-impl Serialize for Metadata<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_map(self.0.metadata())
-    }
-}
-
-struct Interfaces<'a> {
-    all: &'a [Arc<ServiceInterfaceResponse>],
-    wanted: &'a [String],
-}
-
-impl Serialize for Interfaces<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_seq(
-            self.all
-                .iter()
-                .filter(|i| self.wanted.is_empty() || self.wanted.contains(&i.interface_name))
-                .map(|i| &**i),
-        )
+        let json = String::from_utf8(self.to_json()).map_err(serde::ser::Error::custom)?;
+        RawValue::from_string(json)
+            .map_err(serde::ser::Error::custom)?
+            .serialize(s)
     }
 }
 
@@ -425,7 +505,15 @@ mod tests {
                     id: 100 + i,
                     service_definition: def.clone(),
                     provider: provider(i % 5, &format!("p{}", i % 5)),
-                    service_uri: if i % 2 == 0 {
+                    service_uri: if i % 4 == 2 {
+                        // Each kind of character serde_json escapes on its own (any one of them
+                        // makes the string escaped), and DEL, which it does not escape.
+                        match (i / 4) % 3 {
+                            0 => format!("/t/\"{i}\"\u{7f}"),
+                            1 => format!("/t/\\{i}"),
+                            _ => format!("/t/{i}\t\u{1}\u{1f}"),
+                        }
+                    } else if i % 2 == 0 {
                         format!("/t/{i}")
                     } else {
                         format!("/t/{i}/ä€\u{1F600}")
@@ -531,8 +619,14 @@ mod tests {
                 unfiltered_hits: loaded.len() as i64,
             };
             let expected = serde_json::to_string(&expected).unwrap();
-            let got = serde_json::to_string(&Answer::new(compact.clone(), q.clone())).unwrap();
-            assert_eq!(got, expected, "{q:?}");
+            let answer = Answer::new(compact.clone(), q.clone());
+            assert_eq!(
+                String::from_utf8(answer.to_json()).unwrap(),
+                expected,
+                "{q:?}"
+            );
+            // As one of `/query/multi`'s answers too.
+            assert_eq!(serde_json::to_string(&answer).unwrap(), expected, "{q:?}");
         }
     }
 

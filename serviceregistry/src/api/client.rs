@@ -13,7 +13,6 @@ use common::dto::{
 use common::error::ErrorMessage;
 use common::identity::Caller;
 use common::names::normalize_name;
-use common::web::request_url;
 use common::ArrowheadError;
 use serde::Deserialize;
 
@@ -55,7 +54,7 @@ pub async fn register(
             provider,
             definition: body.service_definition.as_deref(),
         },
-        &request_url(&req),
+        &req,
     )?;
     let entry = validate::entry(&body, &state.policy, REGISTER)?;
     let created = state.registrar.register(entry).await?;
@@ -87,7 +86,7 @@ pub async fn unregister(
         Endpoint::Unregister {
             system_name: &params.system_name,
         },
-        &request_url(&req),
+        &req,
     )?;
     let bad = |m: &str| ArrowheadError::bad_payload(m).with_origin(UNREGISTER);
     if params.service_definition.trim().is_empty() {
@@ -117,14 +116,17 @@ pub async fn query(
     caller: Caller,
     req: HttpRequest,
     form: web::Json<ServiceQueryForm>,
-) -> Result<web::Json<Answer>, ArrowheadError> {
+) -> Result<HttpResponse, ArrowheadError> {
     let definition = form
         .service_definition_requirement
         .as_deref()
         .unwrap_or_default();
-    access::check(&caller, Endpoint::Query { definition }, &request_url(&req))?;
+    access::check(&caller, Endpoint::Query { definition }, &req)?;
     let q = validate::query(&form, QUERY)?;
-    Ok(web::Json(run_query(&state, q).await?))
+    let answer = run_query(&state, q).await?;
+    Ok(HttpResponse::Ok()
+        .content_type(actix_web::http::header::ContentType::json())
+        .body(answer.to_json()))
 }
 
 /// Loads (or takes from the cache) and filters one query; shared with `/query/multi`.

@@ -18,7 +18,6 @@ use common::names::{
     normalize_interface, normalize_metadata, normalize_name, validate_id, validate_interface,
     validate_system_name, verify_address, PageQuery,
 };
-use common::web::request_url;
 use common::ArrowheadError;
 use serde::Deserialize;
 
@@ -89,7 +88,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 }
 
 fn sysop(caller: &Caller, req: &HttpRequest) -> Result<(), ArrowheadError> {
-    access::check(caller, Endpoint::Mgmt, &request_url(req))
+    access::check(caller, Endpoint::Mgmt, req)
 }
 
 type JsonResult<T> = Result<web::Json<T>, ArrowheadError>;

@@ -13,7 +13,6 @@ use common::dto::{
 use common::error::ErrorMessage;
 use common::identity::Caller;
 use common::names::{normalize_name, validate_id, PageQuery};
-use common::web::request_url;
 use common::ArrowheadError;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -60,7 +59,7 @@ pub async fn query_multi(
     req: HttpRequest,
     body: web::Json<QueryForms>,
 ) -> Result<web::Json<Answers>, ArrowheadError> {
-    access::check(&caller, Endpoint::QueryMulti, &request_url(&req))?;
+    access::check(&caller, Endpoint::QueryMulti, &req)?;
     const ORIGIN: &str = "/serviceregistry/query/multi";
     let forms = body
         .into_inner()
@@ -89,7 +88,7 @@ pub async fn query_system_by_id(
     req: HttpRequest,
     id: web::Path<i64>,
 ) -> Result<web::Json<SystemResponse>, ArrowheadError> {
-    access::check(&caller, Endpoint::QuerySystemById, &request_url(&req))?;
+    access::check(&caller, Endpoint::QuerySystemById, &req)?;
     let id = validate_id(id.into_inner(), "/serviceregistry/query/system/{id}")?;
     let s = db::run(&state.pool, move |c| registry::system_by_id(c, id)).await?;
     Ok(web::Json(SystemResponse::from(&s)))
@@ -104,7 +103,7 @@ pub async fn query_system(
     req: HttpRequest,
     body: web::Json<SystemRequest>,
 ) -> Result<web::Json<SystemResponse>, ArrowheadError> {
-    access::check(&caller, Endpoint::QuerySystem, &request_url(&req))?;
+    access::check(&caller, Endpoint::QuerySystem, &req)?;
     let s = validate::system(&body, &state.policy, "/serviceregistry/query/system")?;
     let found = db::run(&state.pool, move |c| registry::system_by_triple(c, &s)).await?;
     Ok(web::Json(SystemResponse::from(&found)))
@@ -118,7 +117,7 @@ pub async fn query_all(
     caller: Caller,
     req: HttpRequest,
 ) -> Result<web::Json<ListResponse<ServiceRegistryResponse>>, ArrowheadError> {
-    access::check(&caller, Endpoint::QueryAll, &request_url(&req))?;
+    access::check(&caller, Endpoint::QueryAll, &req)?;
     let data = db::run(&state.pool, |c| Ok(registry::load(c, Scope::All, None)?)).await?;
     let count = data.len() as i64;
     Ok(web::Json(ListResponse { data, count }))
@@ -133,7 +132,7 @@ pub async fn query_provider(
     req: HttpRequest,
     id: web::Path<i64>,
 ) -> Result<web::Json<ListResponse<ServiceRegistryResponse>>, ArrowheadError> {
-    access::check(&caller, Endpoint::QueryProvider, &request_url(&req))?;
+    access::check(&caller, Endpoint::QueryProvider, &req)?;
     let id = validate_id(id.into_inner(), "/serviceregistry/query/provider/{id}")?;
     let data = db::run(&state.pool, move |c| {
         registry::system_by_id(c, id)?;
@@ -153,7 +152,7 @@ pub async fn query_definition(
     req: HttpRequest,
     body: web::Json<Vec<String>>,
 ) -> Result<web::Json<ListResponse<ServiceRegistryResponse>>, ArrowheadError> {
-    access::check(&caller, Endpoint::QueryDefinition, &request_url(&req))?;
+    access::check(&caller, Endpoint::QueryDefinition, &req)?;
     let defs: Vec<String> = body
         .iter()
         .map(|d| normalize_name(d))
@@ -188,7 +187,7 @@ pub async fn register_system(
         Endpoint::RegisterSystem {
             system_name: body.system_name.as_deref(),
         },
-        &request_url(&req),
+        &req,
     )?;
     let s = validate::system(&body, &state.policy, "/serviceregistry/register-system")?;
     let created = db::run(&state.pool, move |c| registry::create_system(c, &s)).await?;
@@ -217,7 +216,7 @@ pub async fn unregister_system(
         Endpoint::UnregisterSystem {
             system_name: &params.system_name,
         },
-        &request_url(&req),
+        &req,
     )?;
     if params.system_name.trim().is_empty() {
         return Err(ArrowheadError::bad_payload("Name of the system is blank").with_origin(ORIGIN));
@@ -242,7 +241,7 @@ pub async fn pull_systems(
     req: HttpRequest,
     page: web::Query<PageQuery>,
 ) -> Result<web::Json<ListResponse<SystemResponse>>, ArrowheadError> {
-    access::check(&caller, Endpoint::PullSystems, &request_url(&req))?;
+    access::check(&caller, Endpoint::PullSystems, &req)?;
     let page = page.validate(SORTABLE, "/serviceregistry/pull-systems")?;
     Ok(web::Json(
         db::run(&state.pool, move |c| Ok(registry::list_systems(c, &page)?)).await?,
@@ -263,7 +262,7 @@ pub async fn pull_config(
     caller: Caller,
     req: HttpRequest,
 ) -> Result<web::Json<KeyValues>, ArrowheadError> {
-    access::check(&caller, Endpoint::PullConfig, &request_url(&req))?;
+    access::check(&caller, Endpoint::PullConfig, &req)?;
     Ok(web::Json(KeyValues {
         map: state.config_map.clone(),
     }))

@@ -296,6 +296,24 @@ mod tests {
         }
     }
 
+    /// The request form decides without the URL, then builds it for the refusal only: the
+    /// refusal must still name and carry the requested URL.
+    #[test]
+    fn a_refusal_of_a_request_names_its_url() {
+        let req = actix_web::test::TestRequest::get()
+            .uri("/serviceregistry/mgmt")
+            .to_http_request();
+        let e = check(&caller("client"), Endpoint::Mgmt, &req).unwrap_err();
+        let url = common::web::request_url(&req);
+        assert!(url.ends_with("/serviceregistry/mgmt"), "{url}");
+        assert_eq!(
+            e.message,
+            format!("client.testcloud2.aitia.arrowhead.eu is unauthorized to access {url}")
+        );
+        assert_eq!(e.origin.as_deref(), Some(url.as_str()));
+        assert!(check(&caller("sysop"), Endpoint::Mgmt, &req).is_ok());
+    }
+
     #[test]
     fn denial_messages_follow_java() {
         let e = check_at(

@@ -2,6 +2,7 @@
 //! identities, name validation, DTOs, the database, the HTTP server plumbing and the
 //! core-to-core client. Every system crate is a thin layer of endpoints on top of this.
 
+pub mod alloc;
 pub mod certify;
 pub mod client;
 pub mod config;

@@ -1,5 +1,7 @@
 //! `onboarding [--config application.properties] | --openapi | --version | --help`
 
+common::global_allocator!();
+
 #[actix_web::main]
 async fn main() -> std::process::ExitCode {
     common::web::run_main(

@@ -2,11 +2,12 @@
 //!
 //! glibc's allocator let the Service Registry's resident memory grow to 2–3× its live heap
 //! under a burst of first reads at 100,000 entries (measured with `malloc_stats`: 37 MB in use,
-//! 88–115 MB held by glibc; `malloc_trim` gave back a quarter, `MALLOC_ARENA_MAX=2` did not
-//! help): each cache load frees its full-size rows and keeps small compact entries, and the
-//! freed holes between the kept ones were not reused for later requests of other sizes.
-//! mimalloc keeps allocations of one size class together per page and gives whole free pages
-//! back, so the same run holds about 1.5× the live heap. Transparent huge pages stay off (the
+//! 88–115 MB held by glibc; `malloc_trim` gave back a quarter, and with `MALLOC_ARENA_MAX=2`
+//! its two arenas still held 84 MB): each cache load frees its full-size rows and keeps small
+//! compact entries, and the holes freed between the kept ones were not reused for later requests
+//! of other sizes. mimalloc keeps allocations of one size class together per page and gives
+//! whole free pages back: the same run ends at 56–59 MiB resident instead of 115–134 MiB.
+//! Transparent huge pages stay off (the
 //! `no_thp` feature): with them an idle system's resident memory steps up by 2 MiB at a time.
 
 pub use mimalloc::MiMalloc;

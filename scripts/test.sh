@@ -28,6 +28,12 @@ log "tests use the database server ${ARROWHEAD_TEST_DB_URL%%:*}://…@${ARROWHEA
 
 log "cargo fmt --check"
 cargo fmt --all -- --check
+log "every system binary allocates with mimalloc"
+# Without it nothing fails, only memory grows (common/src/alloc.rs): guard it here.
+for main in "$ROOT"/*/src/main.rs; do
+  grep -q 'common::web::run_main' "$main" || continue
+  grep -q '^common::global_allocator!();' "$main" || die "$main does not call common::global_allocator!()"
+done
 log "cargo clippy"
 cargo clippy --workspace --all-targets -- -D warnings
 log "cargo test"

@@ -7,8 +7,8 @@
 //! compact entries, and the holes freed between the kept ones were not reused for later requests
 //! of other sizes. mimalloc keeps allocations of one size class together per page and gives
 //! whole free pages back: the same run ends at 56–59 MiB resident instead of 115–134 MiB.
-//! Transparent huge pages stay off (the
-//! `no_thp` feature): with them an idle system's resident memory steps up by 2 MiB at a time.
+//! Transparent huge pages stay off (the `no_thp` feature): with them an idle system's resident
+//! memory steps up by 2 MiB at a time (42.8 MB for an idle registry instead of 26.2 MB).
 
 pub use mimalloc::MiMalloc;
 

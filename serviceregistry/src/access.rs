@@ -312,6 +312,12 @@ mod tests {
         );
         assert_eq!(e.origin.as_deref(), Some(url.as_str()));
         assert!(check(&caller("sysop"), Endpoint::Mgmt, &req).is_ok());
+        // Look-alikes of the sysop are refused through the request form too, with the URL.
+        for hostile in ["sys_op", "sysöp", "sysop1", "xsysop"] {
+            let e = check(&caller(hostile), Endpoint::Mgmt, &req).unwrap_err();
+            assert_eq!(e.status().as_u16(), 401, "{hostile}");
+            assert_eq!(e.origin.as_deref(), Some(url.as_str()), "{hostile}");
+        }
     }
 
     #[test]
